@@ -1,0 +1,259 @@
+// Package masking chooses and applies the masked language model predictions
+// of a BERT pretraining sequence, as Google's create_masked_lm_predictions
+// (google-research/bert at eedf571, create_pretraining_data.py):
+//
+//   - num_to_predict = min(MaxPredictions, max(1, round(n * MaskedLMProb))),
+//     n the sequence length counting [CLS] and [SEP], rounded half to even as
+//     Python 3's round;
+//   - candidates are all positions but [CLS], [SEP] and [PAD], in random order;
+//   - each chosen position: with probability 0.8 [MASK]; else with probability
+//     0.5 the original token kept, else a random token (the draws in Google's
+//     order: one for 0.8, then one for 0.5, then the token);
+//   - positions sorted; the labels are the original ids.
+//
+// With WholeWord, a token whose string starts with "##" joins the word before
+// it and whole words are chosen as units; a word that would take the count past
+// num_to_predict is skipped, as in Google's script. Each piece of a chosen word
+// still gets its own 80/10/10 draw, as Google's.
+//
+// Where Google's script goes wrong, kiln differs, deliberately:
+//
+//   - The random token comes from Vocab.Random: never a special token ([PAD],
+//     [UNK], [CLS], [SEP], [MASK]) nor an [unusedN] slot. Google draws from the
+//     whole vocabulary (Hugging Face transformers #15342: [PAD] inserted).
+//   - A "##" piece joins the previous word only when it directly follows it;
+//     Google joins it to the last candidate even across [SEP], making one
+//     "word" of the end of A and the start of B.
+//
+// Masking is used twice: statically by kiln prep (stored in the shards) and
+// dynamically by the trainer's loader, per row, at read time. A Masker is
+// immutable and safe for concurrent use; Mask writes into a caller-owned
+// Masked and allocates nothing once its buffers have grown. The package
+// works on int32 token ids; it does not tokenize, pair or pad, and it imports
+// no other kiln package.
+package masking
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+)
+
+// Config holds the masking parameters.
+type Config struct {
+	// MaskedLMProb is the share of tokens to predict (Google's
+	// masked_lm_prob, 0.15), in (0, 1].
+	MaskedLMProb float64
+	// MaxPredictions caps the predictions per sequence (Google's
+	// max_predictions_per_seq, 20 for 128 tokens); at least 1.
+	MaxPredictions int
+	// WholeWord masks whole words (Google's do_whole_word_mask).
+	WholeWord bool
+}
+
+// DefaultConfig returns Google's defaults: 0.15, 20 predictions, no whole-word masking.
+func DefaultConfig() Config {
+	return Config{MaskedLMProb: 0.15, MaxPredictions: 20}
+}
+
+// Vocab is what masking needs to know of the vocabulary.
+type Vocab struct {
+	Size                int   // number of tokens; ids are 0..Size-1
+	CLS, SEP, MASK, PAD int32 // PAD is -1 when the vocabulary has none
+	// Continuation[id] reports whether the token's string starts with "##".
+	Continuation []bool
+	// Random holds the ids a random replacement is drawn from: every token
+	// but the special ones ([PAD], [UNK], [CLS], [SEP], [MASK], [unusedN],
+	// and any other "[NAME]" token).
+	Random []int32
+}
+
+// NewVocab builds a Vocab from the token strings, id = index (the lines of a
+// BERT vocab.txt). [CLS], [SEP] and [MASK] must be present.
+func NewVocab(tokens []string) (Vocab, error) {
+	v := Vocab{Size: len(tokens), CLS: -1, SEP: -1, MASK: -1, PAD: -1}
+	if len(tokens) == 0 || len(tokens) > math.MaxInt32 {
+		return Vocab{}, fmt.Errorf("masking: vocabulary of %d tokens", len(tokens))
+	}
+	v.Continuation = make([]bool, len(tokens))
+	for i, t := range tokens {
+		id := int32(i)
+		switch t {
+		case "[CLS]":
+			v.CLS = id
+		case "[SEP]":
+			v.SEP = id
+		case "[MASK]":
+			v.MASK = id
+		case "[PAD]":
+			v.PAD = id
+		}
+		v.Continuation[i] = strings.HasPrefix(t, "##")
+		if !isSpecial(t) {
+			v.Random = append(v.Random, id)
+		}
+	}
+	for _, s := range []struct {
+		name string
+		id   int32
+	}{{"[CLS]", v.CLS}, {"[SEP]", v.SEP}, {"[MASK]", v.MASK}} {
+		if s.id < 0 {
+			return Vocab{}, fmt.Errorf("masking: vocabulary has no %s token", s.name)
+		}
+	}
+	if len(v.Random) == 0 {
+		return Vocab{}, errors.New("masking: vocabulary has no ordinary token to draw random replacements from")
+	}
+	return v, nil
+}
+
+// isSpecial reports whether t is a bracketed special token such as [PAD],
+// [MASK] or [unused17] (letters, digits or _ between the brackets).
+func isSpecial(t string) bool {
+	if len(t) < 3 || t[0] != '[' || t[len(t)-1] != ']' {
+		return false
+	}
+	for _, c := range t[1 : len(t)-1] {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Masker applies masking. It is immutable and safe for concurrent use.
+type Masker struct {
+	cfg   Config
+	v     Vocab
+	size  int32
+	never []bool // by id: not a candidate ([CLS], [SEP], [PAD])
+}
+
+// New checks cfg and v and returns a Masker. It keeps its own copies of v's
+// slices.
+func New(cfg Config, v Vocab) (*Masker, error) {
+	switch {
+	case math.IsNaN(cfg.MaskedLMProb) || cfg.MaskedLMProb <= 0 || cfg.MaskedLMProb > 1:
+		return nil, fmt.Errorf("masking: masked LM probability %v not in (0, 1]", cfg.MaskedLMProb)
+	case cfg.MaxPredictions < 1:
+		return nil, fmt.Errorf("masking: max predictions %d, want at least 1", cfg.MaxPredictions)
+	case v.Size <= 0 || v.Size > math.MaxInt32 || v.Size != len(v.Continuation):
+		return nil, fmt.Errorf("masking: vocabulary size %d with %d continuation flags", v.Size, len(v.Continuation))
+	case len(v.Random) == 0:
+		return nil, errors.New("masking: no random replacement ids")
+	}
+	for _, s := range []struct {
+		name string
+		id   int32
+	}{{"[CLS]", v.CLS}, {"[SEP]", v.SEP}, {"[MASK]", v.MASK}} {
+		if s.id < 0 || int(s.id) >= v.Size {
+			return nil, fmt.Errorf("masking: %s id %d outside the vocabulary of %d", s.name, s.id, v.Size)
+		}
+	}
+	if int(v.PAD) >= v.Size {
+		return nil, fmt.Errorf("masking: [PAD] id %d outside the vocabulary of %d", v.PAD, v.Size)
+	}
+	m := &Masker{cfg: cfg, v: v, size: int32(v.Size), never: make([]bool, v.Size)}
+	m.v.Continuation = append([]bool(nil), v.Continuation...)
+	m.v.Random = append([]int32(nil), v.Random...)
+	m.never[v.CLS], m.never[v.SEP] = true, true
+	if v.PAD >= 0 {
+		m.never[v.PAD] = true
+	}
+	for _, id := range m.v.Random {
+		if id < 0 || id >= m.size || m.never[id] || id == v.MASK {
+			return nil, fmt.Errorf("masking: random replacement id %d is a special token or outside the vocabulary", id)
+		}
+	}
+	return m, nil
+}
+
+// Masked is the result of Mask. The caller owns it and reuses it between
+// calls: Mask overwrites the slices, growing them only when needed.
+type Masked struct {
+	IDs       []int32 // the input ids with the chosen positions replaced
+	Positions []int32 // the masked positions, ascending
+	Labels    []int32 // the original ids at Positions
+
+	words []int32 // scratch: candidate word starts, shuffled lazily
+	lens  []int32 // scratch: candidate word lengths, same order as words
+}
+
+// NumToPredict returns min(MaxPredictions, max(1, round(n*MaskedLMProb))),
+// rounding half to even as Python 3 does.
+func (m *Masker) NumToPredict(n int) int {
+	k := int(math.RoundToEven(float64(n) * m.cfg.MaskedLMProb))
+	return min(m.cfg.MaxPredictions, max(1, k))
+}
+
+// Mask chooses the predictions for ids (a whole sequence, special tokens
+// included) with rng and writes the result into out. out.IDs may be ids
+// itself (masking in place). Ids outside the vocabulary are treated as
+// ordinary tokens.
+func (m *Masker) Mask(rng *rand.Rand, ids []int32, out *Masked) {
+	if len(out.IDs) != len(ids) || len(ids) > 0 && &out.IDs[0] != &ids[0] {
+		out.IDs = append(out.IDs[:0], ids...)
+	}
+	out.Positions, out.Labels = out.Positions[:0], out.Labels[:0]
+
+	// Candidate words: runs of positions, a "##" piece joining the word
+	// directly before it under WholeWord.
+	words, lens := out.words[:0], out.lens[:0]
+	for i, id := range ids {
+		if m.isNever(id) {
+			continue
+		}
+		if m.cfg.WholeWord && len(words) > 0 && m.isContinuation(id) &&
+			words[len(words)-1]+lens[len(lens)-1] == int32(i) {
+			lens[len(lens)-1]++
+			continue
+		}
+		words = append(words, int32(i))
+		lens = append(lens, 1)
+	}
+	out.words, out.lens = words, lens
+
+	want := m.NumToPredict(len(ids))
+	// Walk the candidates in random order: a Fisher-Yates shuffle done lazily,
+	// one swap per candidate looked at, which is the same distribution as
+	// shuffling them all first.
+	for k := 0; k < len(words) && len(out.Positions) < want; k++ {
+		j := k + rng.IntN(len(words)-k)
+		words[k], words[j] = words[j], words[k]
+		lens[k], lens[j] = lens[j], lens[k]
+		if len(out.Positions)+int(lens[k]) > want {
+			continue // the whole word would exceed the count: skip it
+		}
+		for pos := words[k]; pos < words[k]+lens[k]; pos++ {
+			orig := ids[pos]
+			out.Positions = append(out.Positions, pos)
+			out.Labels = append(out.Labels, orig)
+			switch {
+			case rng.Float64() < 0.8:
+				out.IDs[pos] = m.v.MASK
+			case rng.Float64() < 0.5:
+				out.IDs[pos] = orig
+			default:
+				out.IDs[pos] = m.v.Random[rng.IntN(len(m.v.Random))]
+			}
+		}
+	}
+	// Sort positions (and labels with them): few, so insertion sort.
+	p, l := out.Positions, out.Labels
+	for i := 1; i < len(p); i++ {
+		for j := i; j > 0 && p[j] < p[j-1]; j-- {
+			p[j], p[j-1] = p[j-1], p[j]
+			l[j], l[j-1] = l[j-1], l[j]
+		}
+	}
+}
+
+func (m *Masker) isNever(id int32) bool {
+	return id >= 0 && id < m.size && m.never[id]
+}
+
+func (m *Masker) isContinuation(id int32) bool {
+	return id >= 0 && id < m.size && m.v.Continuation[id]
+}

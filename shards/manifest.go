@@ -1,0 +1,149 @@
+package shards
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+)
+
+// ManifestName is the file, in the output directory, that lists the shards.
+const ManifestName = "manifest.json"
+
+// progressName is the partial manifest updated after every completed shard,
+// used to resume an interrupted run.
+const progressName = ".progress.json"
+
+// ManifestFormat identifies the manifest layout.
+const ManifestFormat = "kiln-shards/1"
+
+// Manifest lists every shard of a run with the settings that produced it.
+// The same structure, with the shards completed so far, is kept in
+// DIR/.progress.json while the writer runs.
+type Manifest struct {
+	Format      string            `json:"format"`       // ManifestFormat
+	ArrowFormat string            `json:"arrow_format"` // file or stream
+	Compression string            `json:"compression"`  // zstd, lz4 or none
+	ShardBytes  int64             `json:"shard_bytes"`  // rotation size
+	Bins        []int             `json:"bins,omitempty"`
+	Info        Info              `json:"info"`
+	Metadata    map[string]string `json:"metadata,omitempty"` // caller's schema metadata
+	Config      json.RawMessage   `json:"config,omitempty"`   // caller's full config
+	Inputs      []Input           `json:"inputs,omitempty"`
+	Rows        int64             `json:"rows"`
+	Tokens      int64             `json:"tokens"`
+	Bytes       int64             `json:"bytes"`
+	Shards      []ShardInfo       `json:"shards"`
+}
+
+// ShardInfo describes one complete shard.
+type ShardInfo struct {
+	File   string `json:"file"`          // path relative to the output directory, slash-separated
+	Bin    int    `json:"bin,omitempty"` // length bin upper bound, 0 without binning
+	Rows   int64  `json:"rows"`
+	Tokens int64  `json:"tokens"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"` // of the file
+	// RowsSHA256 hashes the rows' contents independently of the encoding;
+	// a resumed run checks that it regenerates the same rows.
+	RowsSHA256 string `json:"rows_sha256"`
+}
+
+// Input is one input consumed by the run, as reported by the caller.
+type Input struct {
+	Path      string `json:"path"`
+	Bytes     int64  `json:"bytes"`
+	SHA256    string `json:"sha256,omitempty"`
+	Documents int64  `json:"documents"`
+	Skipped   int64  `json:"skipped,omitempty"`
+}
+
+// ReadManifest reads DIR/manifest.json.
+func ReadManifest(dir string) (*Manifest, error) {
+	return readManifestFile(filepath.Join(dir, ManifestName))
+}
+
+func readManifestFile(path string) (*Manifest, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if m.Format != ManifestFormat {
+		return nil, fmt.Errorf("%s: format %q, want %q", path, m.Format, ManifestFormat)
+	}
+	return &m, nil
+}
+
+// sameSettings reports whether two manifests were produced with the same
+// settings (everything but shards, totals and inputs).
+func sameSettings(a, b *Manifest) bool {
+	strip := func(m *Manifest) []byte {
+		c := *m
+		c.Inputs, c.Shards, c.Rows, c.Tokens, c.Bytes = nil, nil, 0, 0, 0
+		j, _ := json.Marshal(&c)
+		return j
+	}
+	return bytes.Equal(strip(a), strip(b))
+}
+
+// writeJSONAtomic writes v as indented JSON to path through a temporary
+// file, fsynced, renamed, and the directory fsynced.
+func writeJSONAtomic(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	b = append(b, '\n')
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("%s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("%s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("%s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// syncDir fsyncs a directory so that a rename in it is durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", dir, err)
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,326 @@
+package shards
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+)
+
+// maxFailuresPerShard bounds the failures listed for one shard; the rest are
+// counted in Report.Omitted.
+const maxFailuresPerShard = 50
+
+// Failure is one problem found by Verify.
+type Failure struct {
+	File string // shard, relative to the directory ("" for the manifest itself)
+	Row  int64  // row index within the shard, -1 for the whole shard
+	Msg  string
+}
+
+func (f Failure) String() string {
+	switch {
+	case f.File == "":
+		return ManifestName + ": " + f.Msg
+	case f.Row < 0:
+		return f.File + ": " + f.Msg
+	}
+	return fmt.Sprintf("%s: row %d: %s", f.File, f.Row, f.Msg)
+}
+
+// Report is the outcome of Verify.
+type Report struct {
+	Dir      string
+	Shards   int   // shards in the manifest
+	Rows     int64 // rows read
+	Tokens   int64 // tokens read
+	Failures []Failure
+	Omitted  int // failures not listed (beyond maxFailuresPerShard per shard)
+}
+
+// OK reports whether no failure was found.
+func (r *Report) OK() bool { return len(r.Failures) == 0 && r.Omitted == 0 }
+
+// Verify checks every shard listed in DIR/manifest.json: that it exists with
+// the recorded size, sha256, rows and tokens, and that every row keeps the
+// invariants of a BERT example (see CheckRow). It returns an error only when
+// the manifest cannot be read; everything else is a Failure in the report.
+func Verify(dir string) (Report, error) {
+	rep := Report{Dir: dir}
+	m, err := ReadManifest(dir)
+	if err != nil {
+		return rep, fmt.Errorf("verify: %w", err)
+	}
+	rep.Shards = len(m.Shards)
+	fail := func(file string, row int64, format string, args ...any) {
+		rep.Failures = append(rep.Failures, Failure{File: file, Row: row, Msg: fmt.Sprintf(format, args...)})
+	}
+	if err := m.Info.validate(); err != nil {
+		fail("", -1, "info: %v", err)
+		return rep, nil
+	}
+	var rows, tokens, size int64
+	listed := map[string]bool{}
+	for _, sh := range m.Shards {
+		rows += sh.Rows
+		tokens += sh.Tokens
+		size += sh.Bytes
+		if listed[sh.File] {
+			fail("", -1, "shard %s listed twice", sh.File)
+		}
+		listed[sh.File] = true
+	}
+	if rows != m.Rows || tokens != m.Tokens || size != m.Bytes {
+		fail("", -1, "totals rows=%d tokens=%d bytes=%d, but the shards add up to %d, %d, %d", m.Rows, m.Tokens, m.Bytes, rows, tokens, size)
+	}
+	if _, err := os.Stat(filepath.Join(dir, progressName)); err == nil {
+		fail("", -1, "%s is present: a run was started in this directory after the manifest was written", progressName)
+	}
+	for _, pat := range []string{"shard-*.arrow", "bin-*/shard-*.arrow", ".shard-*.tmp", "bin-*/.shard-*.tmp"} {
+		files, _ := filepath.Glob(filepath.Join(dir, filepath.FromSlash(pat)))
+		for _, f := range files {
+			rel, _ := filepath.Rel(dir, f)
+			if rel = filepath.ToSlash(rel); !listed[rel] {
+				fail(rel, -1, "file is not listed in the manifest")
+			}
+		}
+	}
+	for _, sh := range m.Shards {
+		before := len(rep.Failures)
+		verifyShard(dir, m, sh, &rep)
+		if extra := len(rep.Failures) - before - maxFailuresPerShard; extra > 0 {
+			rep.Failures = rep.Failures[:before+maxFailuresPerShard]
+			rep.Omitted += extra
+		}
+	}
+	return rep, nil
+}
+
+func verifyShard(dir string, m *Manifest, sh ShardInfo, rep *Report) {
+	fail := func(row int64, format string, args ...any) {
+		rep.Failures = append(rep.Failures, Failure{File: sh.File, Row: row, Msg: fmt.Sprintf(format, args...)})
+	}
+	if path.IsAbs(sh.File) || path.Clean(sh.File) != sh.File || sh.File == ".." || len(sh.File) > 2 && sh.File[:3] == "../" {
+		fail(-1, "unsafe file name in the manifest")
+		return
+	}
+	p := filepath.Join(dir, filepath.FromSlash(sh.File))
+	size, sum, err := fileSHA256(p)
+	if err != nil {
+		fail(-1, "%v", err)
+		return
+	}
+	if size != sh.Bytes {
+		fail(-1, "size %d bytes, manifest says %d (truncated or overwritten?)", size, sh.Bytes)
+	}
+	if sum != sh.SHA256 {
+		fail(-1, "sha256 %s, manifest says %s", sum, sh.SHA256)
+	}
+	// A corrupt file can make the Arrow library panic; report it instead.
+	defer func() {
+		if e := recover(); e != nil {
+			fail(-1, "unreadable: %v", e)
+		}
+	}()
+	r, err := Open(p)
+	if err != nil {
+		fail(-1, "%v", err)
+		return
+	}
+	defer r.Close()
+	if r.Info() != m.Info {
+		fail(-1, "schema metadata %+v differs from the manifest's %+v", r.Info(), m.Info)
+		return
+	}
+	if r.Stream() != (m.ArrowFormat == "stream") {
+		fail(-1, "arrow format differs from the manifest's %q", m.ArrowFormat)
+	}
+	lower := 0 // rows of a length bin are longer than the bound below it
+	for _, b := range m.Bins {
+		if b < sh.Bin {
+			lower = b
+		}
+	}
+	if sh.Bin > 0 && !slices.Contains(m.Bins, sh.Bin) {
+		fail(-1, "bin %d is not one of the manifest's bins %v", sh.Bin, m.Bins)
+	}
+	var row Row
+	var n, tokens int64
+	var msgs []string
+	for {
+		err := r.Next(&row)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			fail(-1, "reading: %v", err)
+			return
+		}
+		msgs = CheckRow(&row, m.Info, msgs[:0])
+		if sh.Bin > 0 {
+			if l := len(row.InputIDs); l > sh.Bin || l <= lower {
+				msgs = append(msgs, fmt.Sprintf("length %d outside its bin (%d,%d]", l, lower, sh.Bin))
+			}
+		}
+		for _, msg := range msgs {
+			fail(n, "%s", msg)
+		}
+		n++
+		tokens += int64(len(row.InputIDs))
+	}
+	rep.Rows += n
+	rep.Tokens += tokens
+	if n != sh.Rows || tokens != sh.Tokens {
+		fail(-1, "holds %d rows and %d tokens, manifest says %d and %d", n, tokens, sh.Rows, sh.Tokens)
+	}
+	if !r.Stream() {
+		if got, err := r.NumRows(); err != nil || got != n {
+			fail(-1, "batch layout: NumRows %d (err %v), read %d rows", got, err, n)
+		}
+	}
+}
+
+// CheckRow appends to dst a message for every invariant the row breaks:
+// [CLS] first and only there, [SEP] last, one [SEP] (task none) or two with
+// the first closing segment 0, token types 0…0 1…1, length within
+// max_seq_len, ids inside the vocabulary, no [PAD], label 0/1 (or -1 for task
+// none), and for static masking: as many masked ids as positions, positions
+// strictly increasing and inside the row, never at [CLS]/[SEP], original ids
+// that are not special, and [MASK] nowhere but at masked positions.
+func CheckRow(r *Row, in Info, dst []string) []string {
+	bad := func(format string, args ...any) { dst = append(dst, fmt.Sprintf(format, args...)) }
+	sp := in.Special
+	n := len(r.InputIDs)
+	if n < 2 {
+		bad("length %d: too short for [CLS] ... [SEP]", n)
+		return dst
+	}
+	if n > in.MaxSeqLen {
+		bad("length %d exceeds max_seq_len %d", n, in.MaxSeqLen)
+	}
+	if len(r.TokenTypeIDs) != n {
+		bad("%d token types for %d tokens", len(r.TokenTypeIDs), n)
+		return dst
+	}
+	if r.InputIDs[0] != sp.CLS {
+		bad("first token %d is not [CLS] (%d)", r.InputIDs[0], sp.CLS)
+	}
+	if r.InputIDs[n-1] != sp.SEP {
+		bad("last token %d is not [SEP] (%d)", r.InputIDs[n-1], sp.SEP)
+	}
+	var seps []int
+	masked := make(map[int32]bool, len(r.MaskedPositions))
+	for _, p := range r.MaskedPositions {
+		masked[p] = true
+	}
+	for i, id := range r.InputIDs {
+		switch {
+		case id < 0 || int(id) >= in.VocabSize:
+			bad("token %d: id %d outside vocabulary of %d", i, id, in.VocabSize)
+		case id == sp.SEP:
+			seps = append(seps, i)
+		case id == sp.CLS && i != 0:
+			bad("token %d: [CLS] inside the row", i)
+		case id == sp.PAD:
+			bad("token %d: [PAD] stored", i)
+		case id == sp.MASK && !masked[int32(i)]:
+			bad("token %d: [MASK] at a position that is not masked", i)
+		}
+	}
+	first := n - 1 // end of segment 0
+	switch {
+	case in.singleSegment() && len(seps) != 1:
+		bad("%d [SEP] tokens, want 1 (task none)", len(seps))
+	case !in.singleSegment() && len(seps) != 2:
+		bad("%d [SEP] tokens, want 2", len(seps))
+	case !in.singleSegment():
+		first = seps[0]
+		if first < 2 {
+			bad("segment A is empty")
+		}
+		if first > n-3 {
+			bad("segment B is empty")
+		}
+	}
+	for i, t := range r.TokenTypeIDs {
+		want := int8(0)
+		if i > first {
+			want = 1
+		}
+		if t != want {
+			bad("token %d: token type %d, want %d (first [SEP] at %d)", i, t, want, first)
+			break
+		}
+	}
+	switch {
+	case in.singleSegment() && r.NextSentenceLabel != -1:
+		bad("label %d, want -1 (task none)", r.NextSentenceLabel)
+	case !in.singleSegment() && r.NextSentenceLabel != 0 && r.NextSentenceLabel != 1:
+		bad("label %d, want 0 or 1", r.NextSentenceLabel)
+	}
+	if !in.Static {
+		if len(r.MaskedPositions)+len(r.MaskedIDs) > 0 {
+			bad("masked positions in a dynamic-masking shard")
+		}
+		return dst
+	}
+	if len(r.MaskedPositions) != len(r.MaskedIDs) {
+		bad("%d masked positions but %d masked ids", len(r.MaskedPositions), len(r.MaskedIDs))
+		return dst
+	}
+	if in.MaxPredictions > 0 && len(r.MaskedPositions) > in.MaxPredictions {
+		bad("%d masked positions, max_predictions is %d", len(r.MaskedPositions), in.MaxPredictions)
+	}
+	for k, p := range r.MaskedPositions {
+		if p <= 0 || int(p) >= n-1 {
+			bad("masked position %d outside (0,%d)", p, n-1)
+			continue
+		}
+		if k > 0 && p <= r.MaskedPositions[k-1] {
+			bad("masked positions not strictly increasing at %d", p)
+		}
+		cur, orig := r.InputIDs[p], r.MaskedIDs[k]
+		if cur == sp.CLS || cur == sp.SEP || cur == sp.PAD {
+			bad("masked position %d holds special token %d", p, cur)
+		}
+		if orig == sp.CLS || orig == sp.SEP || orig == sp.PAD || orig == sp.MASK || orig < 0 || int(orig) >= in.VocabSize {
+			bad("masked id %d at position %d is special or outside the vocabulary", orig, p)
+		}
+	}
+	return dst
+}
+
+// shardPaths lists the shards at p: one shard file, the shards listed in a
+// directory's manifest, or else the shard files found in it.
+func shardPaths(p string) ([]string, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return []string{p}, nil
+	}
+	m, err := ReadManifest(p)
+	if err == nil {
+		var out []string
+		for _, sh := range m.Shards {
+			out = append(out, filepath.Join(p, filepath.FromSlash(sh.File)))
+		}
+		return out, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	a, _ := filepath.Glob(filepath.Join(p, "shard-*.arrow"))
+	b, _ := filepath.Glob(filepath.Join(p, "bin-*", "shard-*.arrow"))
+	out := append(a, b...)
+	sort.Strings(out)
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no manifest and no shard-*.arrow files", p)
+	}
+	return out, nil
+}

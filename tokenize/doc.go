@@ -1,0 +1,39 @@
+// Package tokenize turns text into BERT word-piece ids, identical to Hugging Face tokenizers
+// (the Rust library, checked against its npm binding 0.23.2) for the same vocabulary and
+// settings, and much faster.
+//
+// The pipeline is Hugging Face's, in the same separate parts:
+//
+//   - special tokens ([CLS], [SEP], ...) written literally in the text are matched first, on
+//     the raw text, as Hugging Face's added tokens are (Options.EncodeSpecialTokens turns this
+//     off);
+//   - the normaliser (BertNormalizer): clean text (drop control characters, NUL and U+FFFD,
+//     turn whitespace into spaces), space out CJK ideographs, strip accents (NFD, then drop
+//     Mn marks), lowercase;
+//   - the pre-tokenizer (BertPreTokenizer): split on whitespace, and make every punctuation
+//     character (Unicode P* plus the ASCII symbols) a word of its own;
+//   - the model (WordPiece): greedy longest-match-first pieces, "##" marking a continuation;
+//     a word that cannot be covered, or is longer than 100 characters, is one [UNK].
+//
+// Hugging Face takes its character properties from several Unicode versions; kiln matches
+// them exactly, every code point checked against the real library (see unicode.go).
+//
+// On the hot path the parts are fused into one pass over the bytes: a precomputed table
+// says, for every character of the Basic Multilingual Plane, what the normaliser makes of it
+// and how the pre-tokenizer splits it, ASCII words are copied byte by byte, and word pieces are
+// found with one hash lookup for a whole-word token, else by walking a double-array trie of
+// the vocabulary. Nothing is allocated per word; Encode writes into a caller-owned Encoding.
+// A Tokenizer is immutable and safe for concurrent use; EncodeBatch spreads texts over
+// workers.
+//
+// Text that is not valid UTF-8 is read with each invalid byte as U+FFFD (which clean text
+// removes) and the bytes are counted in Encoding.Invalid; input never makes it panic.
+//
+// LoadJSON reads a Hugging Face tokenizer.json; a BERT WordPiece one gets the fast
+// tokenizer, anything else runs, slowly, through github.com/sugarme/tokenizer.
+//
+// This package is not: a sentence splitter (see tokenize/sentence), a post-processor (it adds
+// no [CLS]/[SEP], pads and truncates nothing: pairing/ does that), a trainer of vocabularies,
+// or a general tokenizer for BPE or Unigram models at speed. Offsets into the text are not
+// kept.
+package tokenize

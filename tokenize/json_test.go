@@ -1,0 +1,136 @@
+package tokenize
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// rewriteJSON loads a tokenizer.json, applies edit and writes it to a new file.
+func rewriteJSON(t *testing.T, path string, edit func(map[string]any)) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	edit(cfg)
+	out, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "tokenizer.json")
+	if err := os.WriteFile(p, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestLoadJSONOptions checks that the BERT settings of a tokenizer.json reach the fast path.
+func TestLoadJSONOptions(t *testing.T) {
+	v, err := LoadVocab(vocabPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := writeTokenizerJSON(t, v, BertOptions(false), true)
+	tests := []struct {
+		name string
+		edit func(map[string]any)
+		want Options
+	}{
+		{"uncased", func(map[string]any) {}, BertOptions(false)},
+		{"cased", func(c map[string]any) { c["normalizer"].(map[string]any)["lowercase"] = false }, BertOptions(true)},
+		{"lowercase without strip", func(c map[string]any) { c["normalizer"].(map[string]any)["strip_accents"] = false },
+			Options{CleanText: true, HandleChineseChars: true, Lowercase: true}},
+		{"max chars", func(c map[string]any) { c["model"].(map[string]any)["max_input_chars_per_word"] = 7 },
+			func() Options { o := BertOptions(false); o.MaxInputCharsPerWord = 7; return o }()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tk, err := LoadJSON(rewriteJSON(t, base, tc.edit))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tk.general != nil {
+				t.Fatal("general path for a BERT tokenizer.json")
+			}
+			got := tk.Options()
+			want := tc.want.withDefaults()
+			if got.CleanText != want.CleanText || got.HandleChineseChars != want.HandleChineseChars ||
+				got.StripAccents != want.StripAccents || got.Lowercase != want.Lowercase ||
+				got.MaxInputCharsPerWord != want.MaxInputCharsPerWord || got.UnkToken != want.UnkToken ||
+				got.ContinuingSubwordPrefix != want.ContinuingSubwordPrefix || len(got.SpecialTokens) != 5 {
+				t.Errorf("options %+v, want %+v with 5 special tokens", got, want)
+			}
+			if tk.Vocab().SHA256() != v.SHA256() {
+				t.Errorf("vocabulary hash differs from vocab.txt's")
+			}
+		})
+	}
+}
+
+// TestLoadJSONGeneral checks the sugarme fallback for a tokenizer.json that is not BERT
+// WordPiece (here: a WhitespaceSplit pre-tokenizer): plain ASCII text encodes as Hugging Face
+// does, and sugarme's panic on "İstanbul" (its issue #77) becomes an error naming the input.
+func TestLoadJSONGeneral(t *testing.T) {
+	v, err := LoadVocab(vocabPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := rewriteJSON(t, writeTokenizerJSON(t, v, BertOptions(false), true), func(c map[string]any) {
+		c["pre_tokenizer"] = map[string]any{"type": "WhitespaceSplit"}
+		c["normalizer"].(map[string]any)["strip_accents"] = true
+	})
+	tk, err := LoadJSON(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.general == nil {
+		t.Fatal("fast path for a WhitespaceSplit tokenizer.json")
+	}
+	lines := []line{{"plain[0]", "hello world"}, {"plain[1]", "the quick brown fox jumps over the lazy dog"}, {"plain[2]", "Unaffable UNDERSTANDING"}}
+	ids, _ := hfEncode(t, path, lines)
+	var e Encoding
+	for i, l := range lines {
+		tk.Encode(&e, l.text)
+		if e.Err != nil || !slices.Equal(e.IDs, ids[i]) {
+			t.Errorf("%q: general path ids %v (err %v), Hugging Face %v", l.text, e.IDs, e.Err, ids[i])
+		}
+	}
+	// sugarme's BertNormalizer panics when it strips accents from "İstanbul" (its issue #77):
+	// the panic must become Encoding.Err naming the input, and the tokenizer stays usable.
+	tc := tk
+	const crash = "İstanbul"
+	tc.Encode(&e, crash)
+	if e.Err == nil || !strings.Contains(e.Err.Error(), crash) || !strings.Contains(e.Err.Error(), "panicked") {
+		t.Errorf("sugarme on %q: err %v, ids %v; want the panic as an error naming the input", crash, e.Err, e.IDs)
+	}
+	t.Logf("sugarme on %q: %v", crash, e.Err)
+	tc.Encode(&e, lines[0].text)
+	if e.Err != nil || !slices.Equal(e.IDs, ids[0]) {
+		t.Errorf("after a panic: ids %v, err %v", e.IDs, e.Err)
+	}
+	if _, err := tc.EncodeBatch(context.Background(), []string{"hello", crash}, 2); err == nil || !strings.Contains(err.Error(), "text 1") {
+		t.Errorf("EncodeBatch: err %v, want one naming text 1", err)
+	}
+}
+
+func TestLoadJSONErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{bad, filepath.Join(dir, "missing.json")} {
+		if _, err := LoadJSON(p); err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("LoadJSON(%s): err = %v, want one naming the file", p, err)
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package tokenize
+
+import (
+	"fmt"
+	"unicode/utf8"
+)
+
+// The normalizer and the pre-tokenizer, as Hugging Face's BertNormalizer and BertPreTokenizer.
+//
+// BertNormalizer maps each character on its own (clean text, then CJK spacing, then NFD and
+// removal of nonspacing marks, then lowercasing), so its effect is a function of one input
+// character: normalizeRune. BertPreTokenizer then splits the normalised text on whitespace
+// (removed) and punctuation (kept as one-character words): preClass. The tokenizer fuses the
+// two by precomputing, for every character of the Basic Multilingual Plane, what it becomes
+// and how it splits (a charEntry); characters above U+FFFF take the slow path.
+
+// Pre-tokenizer classes of a normalised character.
+const (
+	classWord  = iota // part of a word
+	classSpace        // separates words, removed
+	classPunct        // a one-character word
+)
+
+// preClass is BertPreTokenizer's class of a normalised character.
+func preClass(r rune) int {
+	switch {
+	case isWhitespace(r):
+		return classSpace
+	case isPunct(r):
+		return classPunct
+	}
+	return classWord
+}
+
+// normalizeRune appends what BertNormalizer makes of r, and reports whether r is a CJK
+// ideograph that handle_chinese_chars makes a word of its own.
+func normalizeRune(dst []rune, r rune, o *Options) ([]rune, bool) {
+	if o.CleanText {
+		if r == 0 || r == utf8.RuneError || isControl(r) {
+			return dst, false
+		}
+		if isWhitespace(r) {
+			return append(dst, ' '), false
+		}
+	}
+	isolate := o.HandleChineseChars && isChinese(r)
+	var buf [8]rune
+	out := append(buf[:0], r)
+	if o.StripAccents {
+		out = appendStripped(buf[:0], r)
+	}
+	if !o.Lowercase {
+		return append(dst, out...), isolate
+	}
+	for _, c := range out {
+		dst = appendLower(dst, c)
+	}
+	return dst, isolate
+}
+
+// What a character does to the word being built.
+const (
+	kindWord    = iota // its normalised form is appended to the current word
+	kindDrop           // it vanishes
+	kindSpace          // it ends the current word
+	kindIsolate        // it ends the current word and its normalised form is a word of its own
+	kindMixed          // its normalised form needs the pre-tokenizer class of each character
+)
+
+// charEntry packs a precomputed character: kind (bits 0-2), "normalised form is the input
+// unchanged" (bit 3), number of characters of the normalised form (bits 4-7), its length in
+// bytes (bits 8-13) and its offset in charTable.pool (bits 14-31).
+type charEntry uint32
+
+func (c charEntry) kind() int   { return int(c & 7) }
+func (c charEntry) same() bool  { return c&8 != 0 }
+func (c charEntry) nchars() int { return int(c>>4) & 15 }
+func (c charEntry) size() int   { return int(c>>8) & 63 }
+func (c charEntry) offset() int { return int(c >> 14) }
+
+// charTable holds the precomputed characters of one set of Options.
+type charTable struct {
+	bmp  []charEntry // indexed by rune, 0..0xFFFF
+	pool []byte      // normalised forms that differ from their input
+	// asciiWord[b] is the normalised byte of an ASCII word character b, 0 for other bytes.
+	asciiWord [utf8.RuneSelf]byte
+}
+
+// classify decides the kind of a character from its normalised form.
+func classify(out []rune, isolate bool) int {
+	if len(out) == 0 {
+		return kindDrop
+	}
+	if isolate {
+		return kindIsolate
+	}
+	spaces, words := 0, 0
+	for _, c := range out {
+		switch preClass(c) {
+		case classSpace:
+			spaces++
+		case classWord:
+			words++
+		}
+	}
+	switch {
+	case words == len(out):
+		return kindWord
+	case spaces == len(out):
+		return kindSpace
+	case len(out) == 1:
+		return kindIsolate
+	}
+	return kindMixed
+}
+
+func newCharTable(o *Options) (*charTable, error) {
+	t := &charTable{bmp: make([]charEntry, 0x10000)}
+	var out []rune
+	var enc []byte
+	for r := rune(0); r < 0x10000; r++ {
+		if r >= 0xD800 && r <= 0xDFFF {
+			r = 0xDFFF // surrogates never come out of UTF-8 decoding
+			continue
+		}
+		var isolate bool
+		out, isolate = normalizeRune(out[:0], r, o)
+		kind := classify(out, isolate)
+		e := charEntry(kind) | charEntry(len(out))<<4
+		if len(out) == 1 && out[0] == r {
+			e |= 8 | charEntry(utf8.RuneLen(r))<<8
+		} else if len(out) > 0 {
+			enc = enc[:0]
+			for _, c := range out {
+				enc = utf8.AppendRune(enc, c)
+			}
+			if len(out) > 15 || len(enc) > 63 || len(t.pool) >= 1<<18 {
+				// Not reachable with Unicode's mappings (the longest is a few characters).
+				return nil, fmt.Errorf("normalised form of U+%04X does not fit the character table", r)
+			}
+			e |= charEntry(len(enc))<<8 | charEntry(len(t.pool))<<14
+			t.pool = append(t.pool, enc...)
+		}
+		t.bmp[r] = e
+		if r < utf8.RuneSelf && kind == kindWord && len(enc) <= 1 {
+			if e.same() {
+				t.asciiWord[r] = byte(r)
+			} else if len(enc) == 1 && enc[0] < utf8.RuneSelf {
+				t.asciiWord[r] = enc[0]
+			}
+		}
+	}
+	return t, nil
+}
+
+// appendForm appends the normalised bytes of a character with entry e, found at text[i:i+size].
+func (t *charTable) appendForm(dst []byte, e charEntry, text string, i, size int) []byte {
+	if e.same() {
+		return append(dst, text[i:i+size]...)
+	}
+	return append(dst, t.pool[e.offset():e.offset()+e.size()]...)
+}

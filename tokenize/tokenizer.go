@@ -1,0 +1,413 @@
+package tokenize
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+)
+
+// Tokenizer turns text into BERT word-piece ids. It is immutable after New and safe for
+// concurrent use; each goroutine passes its own Encoding.
+type Tokenizer struct {
+	vocab   *Vocab
+	opts    Options
+	special Special
+	unk     int32
+
+	chars    *charTable
+	words    *wordTable
+	trie     *trie
+	contRoot int32 // trie state after the continuing-subword prefix; -1 if no token has it
+	// asciiID[b] is the id of the one-character word b (ASCII punctuation), or -1.
+	asciiID [utf8.RuneSelf]int32
+
+	specials     []specialToken // matched in raw text, longest first
+	specialFirst string         // the distinct first bytes of the special tokens
+
+	// general is set when a tokenizer.json is not a BERT WordPiece one: every call goes to
+	// sugarme/tokenizer's pipeline instead.
+	general *generalPipeline
+}
+
+type specialToken struct {
+	text string
+	id   int32
+}
+
+// Encoding is the result of Encode. It is owned by the caller and reused: Encode resets it and
+// fills it, reusing its slices, so a worker that encodes many texts allocates only while its
+// buffers grow. No special tokens are added.
+type Encoding struct {
+	IDs   []int32 // word-piece ids
+	Words []int32 // Words[i] is the index of the pre-tokenized word of token i (HF word_ids)
+	// Invalid counts the bytes of the text that were not valid UTF-8; each was read as
+	// U+FFFD (which clean text then removes).
+	Invalid int
+	// Err is set when the text could not be encoded: only by the general pipeline that
+	// LoadJSON uses for tokenizer.json files that are not BERT WordPiece. The BERT path never
+	// fails.
+	Err error
+
+	word []byte // scratch: the normalised word being built
+}
+
+// New builds a tokenizer for a vocabulary and options.
+func New(v *Vocab, o Options) (*Tokenizer, error) {
+	if v == nil {
+		return nil, fmt.Errorf("tokenize: nil vocabulary")
+	}
+	o = o.withDefaults()
+	if o.MaxInputCharsPerWord < 0 {
+		return nil, fmt.Errorf("tokenize: MaxInputCharsPerWord is %d, must be positive", o.MaxInputCharsPerWord)
+	}
+	unk, ok := v.ID(o.UnkToken)
+	if !ok {
+		return nil, fmt.Errorf("tokenize: unknown token %q is not in the vocabulary", o.UnkToken)
+	}
+	t := &Tokenizer{vocab: v, opts: o, special: v.special(), unk: unk}
+	chars, err := newCharTable(&t.opts)
+	if err != nil {
+		return nil, fmt.Errorf("tokenize: %w", err)
+	}
+	t.chars = chars
+	t.words = newWordTable(v)
+	t.trie = buildTrie(v.tokens)
+	t.contRoot = t.trie.walk(0, o.ContinuingSubwordPrefix)
+	for b := range t.asciiID {
+		t.asciiID[b] = -1
+		if id, n := t.trie.longest(0, []byte{byte(b)}); n == 1 {
+			t.asciiID[b] = id
+		}
+	}
+	if !o.EncodeSpecialTokens {
+		list := o.SpecialTokens
+		if list == nil {
+			list = []string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"}
+		}
+		for _, s := range list {
+			id, ok := v.ID(s)
+			if s == "" || !ok {
+				if o.SpecialTokens != nil {
+					return nil, fmt.Errorf("tokenize: special token %q is not in the vocabulary", s)
+				}
+				continue
+			}
+			t.specials = append(t.specials, specialToken{s, id})
+			if !strings.Contains(t.specialFirst, s[:1]) {
+				t.specialFirst += s[:1]
+			}
+		}
+	}
+	return t, nil
+}
+
+// Load reads a vocab.txt and builds a BERT tokenizer, uncased (lowercase, strip accents) or
+// cased.
+func Load(vocabPath string, cased bool) (*Tokenizer, error) {
+	v, err := LoadVocab(vocabPath)
+	if err != nil {
+		return nil, err
+	}
+	t, err := New(v, BertOptions(cased))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", vocabPath, err)
+	}
+	return t, nil
+}
+
+// Vocab returns the tokenizer's vocabulary.
+func (t *Tokenizer) Vocab() *Vocab { return t.vocab }
+
+// Special returns the ids of the special tokens ([PAD], [UNK], [CLS], [SEP], [MASK]); -1 for
+// one the vocabulary lacks.
+func (t *Tokenizer) Special() Special { return t.special }
+
+// Options returns the options the tokenizer was built with, defaults filled in.
+func (t *Tokenizer) Options() Options { return t.opts }
+
+// Tokens appends the word-piece strings of ids to dst, for printing ("##" pieces included).
+// An id outside the vocabulary gives "".
+func (t *Tokenizer) Tokens(dst []string, ids []int32) []string {
+	for _, id := range ids {
+		dst = append(dst, t.vocab.Token(id))
+	}
+	return dst
+}
+
+// Decode joins the word pieces of ids into text: a piece with the continuing-subword prefix
+// is glued to the previous one, other pieces are separated by a space. It is for reading
+// output, not the inverse of Encode (case, accents and spacing are lost).
+func (t *Tokenizer) Decode(ids []int32) string {
+	var b strings.Builder
+	for i, id := range ids {
+		tok := t.vocab.Token(id)
+		if rest, ok := strings.CutPrefix(tok, t.opts.ContinuingSubwordPrefix); ok && i > 0 {
+			b.WriteString(rest)
+			continue
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(tok)
+	}
+	return b.String()
+}
+
+// Encode tokenizes text into e, replacing what e held. Invalid UTF-8 is read as U+FFFD and
+// counted in e.Invalid.
+func (t *Tokenizer) Encode(e *Encoding, text string) {
+	e.IDs, e.Words, e.Invalid, e.Err = e.IDs[:0], e.Words[:0], 0, nil
+	if t.general != nil {
+		t.general.encode(e, text)
+		return
+	}
+	word := int32(0)
+	for len(t.specials) > 0 {
+		at, sp := t.findSpecial(text)
+		if at < 0 {
+			break
+		}
+		word = t.encode(e, text[:at], word)
+		e.IDs = append(e.IDs, sp.id)
+		e.Words = append(e.Words, word)
+		word++
+		text = text[at+len(sp.text):]
+	}
+	t.encode(e, text, word)
+}
+
+// findSpecial finds the leftmost special token in text, the longest at that position.
+func (t *Tokenizer) findSpecial(text string) (int, specialToken) {
+	for from := 0; ; {
+		i := strings.IndexAny(text[from:], t.specialFirst)
+		if i < 0 {
+			return -1, specialToken{}
+		}
+		at := from + i
+		best := -1
+		for j, sp := range t.specials {
+			if strings.HasPrefix(text[at:], sp.text) && (best < 0 || len(sp.text) > len(t.specials[best].text)) {
+				best = j
+			}
+		}
+		if best >= 0 {
+			return at, t.specials[best]
+		}
+		from = at + 1
+	}
+}
+
+// encode runs the normaliser, the pre-tokenizer and WordPiece over text, fused in one pass;
+// words are numbered from word. It returns the number of the next word.
+func (t *Tokenizer) encode(e *Encoding, text string, word int32) int32 {
+	ct := t.chars
+	w := e.word[:0] // the normalised word being built
+	if cap(w) < maxTableWord {
+		w = make([]byte, 0, 64) // wordTable.find reads 16 bytes from the start of w
+	}
+	nchars := 0 // its length in characters
+	for i := 0; i < len(text); {
+		c := text[i]
+		if c < utf8.RuneSelf {
+			// ASCII fast path: runs of word characters, then one separator.
+			if b := ct.asciiWord[c]; b != 0 {
+				w = append(w, b)
+				nchars++
+				i++
+				for i < len(text) {
+					b = ct.asciiWord[text[i]&0x7f]
+					if b == 0 || text[i] >= utf8.RuneSelf {
+						break
+					}
+					w = append(w, b)
+					nchars++
+					i++
+				}
+				continue
+			}
+			entry := ct.bmp[c]
+			switch entry.kind() {
+			case kindSpace:
+				if len(w) > 0 {
+					word = t.wordPiece(e, w, nchars, word)
+					w, nchars = w[:0], 0
+				}
+				i++
+				continue
+			case kindIsolate:
+				if len(w) > 0 {
+					word = t.wordPiece(e, w, nchars, word)
+					w, nchars = w[:0], 0
+				}
+				if id := t.asciiID[c]; id >= 0 && entry.same() {
+					e.IDs = append(e.IDs, id)
+					e.Words = append(e.Words, word)
+					word++
+					i++
+					continue
+				}
+			}
+		}
+		r, size := rune(c), 1
+		if c >= utf8.RuneSelf {
+			r, size = utf8.DecodeRuneInString(text[i:])
+			if r == utf8.RuneError && size == 1 {
+				e.Invalid++
+			}
+		}
+		if r > 0xFFFF {
+			w, nchars, word = t.slowRune(e, w, nchars, word, r)
+			i += size
+			continue
+		}
+		entry := ct.bmp[r]
+		switch entry.kind() {
+		case kindWord:
+			w = ct.appendForm(w, entry, text, i, size)
+			nchars += entry.nchars()
+		case kindDrop:
+		case kindSpace:
+			if len(w) > 0 {
+				word = t.wordPiece(e, w, nchars, word)
+				w, nchars = w[:0], 0
+			}
+		case kindIsolate:
+			if len(w) > 0 {
+				word = t.wordPiece(e, w, nchars, word)
+				w, nchars = w[:0], 0
+			}
+			w = ct.appendForm(w, entry, text, i, size)
+			word = t.wordPiece(e, w, entry.nchars(), word)
+			w = w[:0]
+		default:
+			w, nchars, word = t.slowRune(e, w, nchars, word, r)
+		}
+		i += size
+	}
+	if len(w) > 0 {
+		word = t.wordPiece(e, w, nchars, word)
+	}
+	e.word = w[:0]
+	return word
+}
+
+// slowRune handles a character without a table entry (above U+FFFF) or whose normalised form
+// mixes pre-tokenizer classes: it normalises r and splits the result character by character.
+func (t *Tokenizer) slowRune(e *Encoding, w []byte, nchars int, word int32, r rune) ([]byte, int, int32) {
+	var buf [16]rune
+	out, isolate := normalizeRune(buf[:0], r, &t.opts)
+	for _, c := range out {
+		class := preClass(c)
+		if isolate {
+			class = classPunct
+		}
+		if class != classWord && len(w) > 0 {
+			word = t.wordPiece(e, w, nchars, word)
+			w, nchars = w[:0], 0
+		}
+		if class == classSpace {
+			continue
+		}
+		w = utf8.AppendRune(w, c)
+		nchars++
+		if class == classPunct {
+			word = t.wordPiece(e, w, nchars, word)
+			w, nchars = w[:0], 0
+		}
+	}
+	return w, nchars, word
+}
+
+// wordPiece appends the word pieces of one normalised word w of nchars characters (WordPiece,
+// greedy longest match first) and returns the number of the next word. A word longer than
+// MaxInputCharsPerWord, or one that cannot be covered by pieces, is one unknown token.
+func (t *Tokenizer) wordPiece(e *Encoding, w []byte, nchars int, word int32) int32 {
+	if nchars > t.opts.MaxInputCharsPerWord {
+		e.IDs = append(e.IDs, t.unk)
+		e.Words = append(e.Words, word)
+		return word + 1
+	}
+	// Most words are one token: the whole word, when it is a token, is the longest match.
+	if id, ok := t.words.find(w); ok {
+		e.IDs = append(e.IDs, id)
+		e.Words = append(e.Words, word)
+		return word + 1
+	}
+	n0 := len(e.IDs)
+	id, n := t.trie.longest(0, w)
+	for n > 0 {
+		e.IDs = append(e.IDs, id)
+		e.Words = append(e.Words, word)
+		w = w[n:]
+		if len(w) == 0 {
+			return word + 1
+		}
+		if t.contRoot < 0 {
+			break
+		}
+		id, n = t.trie.longest(t.contRoot, w)
+	}
+	e.IDs = append(e.IDs[:n0], t.unk)
+	e.Words = append(e.Words[:n0], word)
+	return word + 1
+}
+
+// EncodeBatch encodes texts with up to workers goroutines (0 means GOMAXPROCS) and returns one
+// Encoding per text, in order; the result is the same whatever the number of workers. It
+// stops early with the context's error when ctx is done. The returned slices share large
+// backing blocks (each has its capacity capped at its length, so appending copies). When a
+// text fails (only possible on LoadJSON's general path) the error names the first failing
+// text; the encodings are still returned, each with its own Err.
+func (t *Tokenizer) EncodeBatch(ctx context.Context, texts []string, workers int) ([]Encoding, error) {
+	out := make([]Encoding, len(texts))
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	// Texts per claim: about 16 claims per worker, to balance uneven texts, and at most 64.
+	chunk := min(max(len(texts)/(16*workers), 1), 64)
+	workers = max(min(workers, (len(texts)+chunk-1)/chunk), 1)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Each worker encodes into one scratch Encoding and copies the results into
+			// large shared blocks, so a batch costs a few allocations, not several per text.
+			var scratch Encoding
+			var block []int32
+			take := func(v []int32) []int32 {
+				if len(v) > cap(block)-len(block) {
+					block = make([]int32, 0, max(1<<16, len(v)))
+				}
+				n := len(block)
+				block = append(block, v...)
+				return block[n:len(block):len(block)]
+			}
+			for ctx.Err() == nil {
+				start := int(next.Add(int64(chunk)) - int64(chunk))
+				if start >= len(texts) {
+					return
+				}
+				for i := start; i < min(start+chunk, len(texts)); i++ {
+					t.Encode(&scratch, texts[i])
+					out[i] = Encoding{IDs: take(scratch.IDs), Words: take(scratch.Words), Invalid: scratch.Invalid, Err: scratch.Err}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("tokenize: encode batch: %w", err)
+	}
+	for i := range out {
+		if out[i].Err != nil {
+			return out, fmt.Errorf("tokenize: encode batch: text %d: %w", i, out[i].Err)
+		}
+	}
+	return out, nil
+}

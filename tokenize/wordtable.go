@@ -1,0 +1,84 @@
+package tokenize
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// wordTable finds a whole word among the short tokens (at most 16 bytes) in an open-addressing
+// table whose slots hold the token bytes themselves: a lookup is two unaligned loads, a
+// multiply-mix hash and usually one slot compare, with no string hashing and no second memory
+// access for the key. Most words of running text are one token, found here; the rest go to
+// the trie.
+type wordTable struct {
+	slots []wordSlot // a power of two, at most half full
+	mask  uint64
+	shift uint // 64 - log2(len(slots)): the slot is the hash's top bits
+}
+
+type wordSlot struct {
+	k0, k1 uint64 // the token's bytes, little-endian, zero-padded
+	n      int32  // its length in bytes; 0 marks an empty slot
+	id     int32
+}
+
+// maxTableWord is the longest token the table holds; wordKey reads this many bytes.
+const maxTableWord = 16
+
+func newWordTable(v *Vocab) *wordTable {
+	size := 1
+	for size < 2*len(v.tokens) {
+		size *= 2
+	}
+	t := &wordTable{slots: make([]wordSlot, size), mask: uint64(size - 1), shift: uint(64 - bits.TrailingZeros(uint(size)))}
+	for tok, id := range v.ids { // the map holds each token once, with its last id
+		if len(tok) == 0 || len(tok) > maxTableWord {
+			continue
+		}
+		b := make([]byte, len(tok), maxTableWord)
+		copy(b, tok)
+		k0, k1 := wordKey(b)
+		for i := wordHash(k0, k1) >> t.shift; ; i = (i + 1) & t.mask {
+			if t.slots[i].n == 0 {
+				t.slots[i] = wordSlot{k0: k0, k1: k1, n: int32(len(tok)), id: id}
+				break
+			}
+		}
+	}
+	return t
+}
+
+// wordKey packs a word of 1 to 16 bytes into two words, zero-padded. It reads 16 bytes from
+// the start of w, so cap(w) must be at least 16; the bytes past len(w) are masked off.
+func wordKey(w []byte) (k0, k1 uint64) {
+	n := len(w)
+	b := w[:maxTableWord]
+	k0 = binary.LittleEndian.Uint64(b[:8])
+	k1 = binary.LittleEndian.Uint64(b[8:16])
+	if n < 8 {
+		return k0 & (1<<(8*uint(n)) - 1), 0
+	}
+	return k0, k1 & (1<<(8*uint(n-8)) - 1)
+}
+
+// wordHash mixes a key; its top bits are well spread (Fibonacci hashing).
+func wordHash(k0, k1 uint64) uint64 {
+	return (k0 ^ bits.RotateLeft64(k1*0xC2B2AE3D27D4EB4F, 31)) * 0x9E3779B97F4A7C15
+}
+
+// find returns the id of the token equal to w. cap(w) must be at least 16.
+func (t *wordTable) find(w []byte) (int32, bool) {
+	if len(w) > maxTableWord || len(w) == 0 {
+		return 0, false
+	}
+	k0, k1 := wordKey(w)
+	for i := wordHash(k0, k1) >> t.shift; ; i = (i + 1) & t.mask {
+		s := &t.slots[i]
+		if s.k0 == k0 && s.k1 == k1 && int(s.n) == len(w) {
+			return s.id, true
+		}
+		if s.n == 0 {
+			return 0, false
+		}
+	}
+}

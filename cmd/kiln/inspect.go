@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/kiln-bert/kiln/pipeline"
+	"github.com/kiln-bert/kiln/shards"
+	"github.com/kiln-bert/kiln/tokenize"
+)
+
+func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("inspect", "[--examples N] [--vocab FILE] [--json] DIR|SHARD", stderr)
+	n := fs.Int("examples", 3, "examples to print, decoded back to text")
+	vocabPath := fs.String("vocab", "", "vocabulary `FILE` to decode with (default: the one named in the shards' config, if it is still there)")
+	asJSON := fs.Bool("json", false, "print the statistics as JSON, without examples")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	path := fs.Arg(0)
+	sum, err := shards.Stats(path)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(stdout, sum)
+	}
+	rows, info, err := shards.Sample(path, *n)
+	if err != nil {
+		return err
+	}
+	token, note := decoder(path, *vocabPath)
+	if note != "" {
+		fmt.Fprintln(stderr, note)
+	}
+	for i := range rows {
+		fmt.Fprintf(stdout, "--- example %d\n%s\n", i+1, shards.FormatRow(&rows[i], info, token))
+	}
+	fmt.Fprintln(stdout, "--- statistics")
+	return sum.WriteText(stdout, 16)
+}
+
+// decoder returns a token lookup for printing: from vocabPath if given, else from the
+// vocabulary recorded in the shards' config when it is still readable, else ids in brackets.
+func decoder(path, vocabPath string) (func(int32) string, string) {
+	if vocabPath == "" {
+		vocabPath = configVocab(path)
+	}
+	if vocabPath != "" {
+		v, err := tokenize.LoadVocab(vocabPath)
+		if err == nil {
+			tokens := make([]string, v.Size())
+			for i := range tokens {
+				tokens[i] = v.Token(int32(i))
+			}
+			return shards.VocabLookup(tokens), ""
+		}
+		return shards.VocabLookup(nil), fmt.Sprintf("kiln inspect: cannot decode: %v (ids shown instead; give --vocab)", err)
+	}
+	return shards.VocabLookup(nil), "kiln inspect: no vocabulary known: ids shown (give --vocab)"
+}
+
+// configVocab returns the vocabulary path stored in the manifest of path's directory.
+func configVocab(path string) string {
+	dir := path
+	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
+		dir = filepath.Dir(path)
+	}
+	m, err := shards.ReadManifest(dir)
+	if err != nil {
+		return ""
+	}
+	var cfg pipeline.ExampleConfig
+	if json.Unmarshal(m.Config, &cfg) != nil {
+		return ""
+	}
+	return cfg.Vocab
+}
+
+func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("verify", "DIR", stderr)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	rep, err := shards.Verify(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	for _, f := range rep.Failures {
+		where := f.File
+		if where == "" {
+			where = "manifest.json"
+		}
+		if f.Row >= 0 {
+			where = fmt.Sprintf("%s: row %d", where, f.Row)
+		}
+		fmt.Fprintf(stdout, "FAIL %s: %s\n", where, f.Msg)
+	}
+	if rep.Omitted > 0 {
+		fmt.Fprintf(stdout, "FAIL ... and %d more failures not listed\n", rep.Omitted)
+	}
+	if n := len(rep.Failures) + rep.Omitted; n > 0 {
+		return fmt.Errorf("%s: %d failures in %d shards", fs.Arg(0), n, rep.Shards)
+	}
+	fmt.Fprintf(stdout, "kiln verify: %s: ok: %d shards, %d rows, %d tokens: checksums and every row invariant hold\n", fs.Arg(0), rep.Shards, rep.Rows, rep.Tokens)
+	return nil
+}

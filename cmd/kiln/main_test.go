@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+const sampleVocab = "sample/vocab.txt"
+
+// kiln runs one command line in-process and returns its exit code, stdout and stderr.
+func kiln(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func TestSpreadMulti(t *testing.T) {
+	got := spreadMulti([]string{"--input", "a", "b", "--format", "text", "-input", "c", "--", "--input", "d"}, "input")
+	want := []string{"--input", "a", "--input", "b", "--format", "text", "-input", "c", "--", "--input", "d"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("spreadMulti = %q, want %q", got, want)
+	}
+}
+
+// TestTokenizeContract checks `kiln tokenize`'s output format: one line per input line, an
+// empty line for an empty one, ids without special tokens. The expected ids were printed by
+// Hugging Face tokenizers 0.23.2 (npm) for bert-base-uncased; tokenize/ checks the ids on whole
+// corpora.
+func TestTokenizeContract(t *testing.T) {
+	in := filepath.Join(t.TempDir(), "in.txt")
+	text := "Hello, World!\nThe unaffable café costs $3.50 — really?\n\nÇa va très bien, Mr. Smith.\n"
+	if err := os.WriteFile(in, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := kiln(t, "tokenize", "--vocab", sampleVocab, "--workers", "2", in)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	want := "7592 1010 2088 999\n" +
+		"1996 14477 20961 3468 7668 5366 1002 1017 1012 2753 1517 2428 1029\n" +
+		"\n" +
+		"6187 12436 24403 29316 1010 2720 1012 3044 1012\n"
+	if out != want {
+		t.Errorf("ids:\n%s\nwant:\n%s", out, want)
+	}
+	if !strings.Contains(errOut, "4 lines, 26 tokens") {
+		t.Errorf("summary %q lacks the line and token counts", errOut)
+	}
+
+	code, out, _ = kiln(t, "tokenize", "--vocab", sampleVocab, "--output", "tokens", "--quiet", in)
+	if code != 0 || !strings.HasPrefix(out, "hello , world !\nthe una ##ffa ##ble cafe") {
+		t.Errorf("--output tokens: exit %d, %q", code, out)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"no command", nil, 2, "Usage"},
+		{"unknown command", []string{"bake"}, 2, "unknown command"},
+		{"help", []string{"prep", "--help"}, 0, "--max-seq-len"},
+		{"no vocab", []string{"tokenize"}, 1, "no vocabulary"},
+		{"missing file", []string{"tokenize", "--vocab", sampleVocab, "nope.txt"}, 1, "nope.txt"},
+		{"prep without input", []string{"prep", "--vocab", sampleVocab, "--output", "x"}, 2, "no input"},
+		{"prep missing input", []string{"prep", "--input", "missing-dir", "--vocab", sampleVocab, "--output", "x"}, 1, "missing-dir"},
+		{"prep bad task", []string{"prep", "--input", "sample/corpus", "--task", "mlm", "--vocab", sampleVocab, "--output", "x"}, 1, "mlm"},
+		{"verify nothing", []string{"verify", "no-such-dir"}, 1, "no-such-dir"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := kiln(t, tc.args...)
+			if code != tc.code || !strings.Contains(out+errOut, tc.msg) {
+				t.Errorf("exit %d, output %q; want exit %d and %q", code, out+errOut, tc.code, tc.msg)
+			}
+		})
+	}
+	if _, err := os.Stat("x"); err == nil {
+		t.Error("a failed prep created its output directory")
+	}
+}
+
+// TestPrepVerifyInspect runs the main job on the bundled sample, then verify and inspect, and
+// checks that the same command again (a resume of a finished run) changes nothing.
+func TestPrepVerifyInspect(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "shards")
+	args := []string{"prep", "--input", "sample/corpus", "--format", "text", "--vocab", sampleVocab, "--output", out, "--seed", "7"}
+	code, stdout, stderr := kiln(t, args...)
+	if code != 0 {
+		t.Fatalf("prep: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "51 files, 51 documents") {
+		t.Errorf("prep summary: %s", stdout)
+	}
+	first, err := os.ReadFile(filepath.Join(out, "shard-00000.arrow"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, _ := kiln(t, "verify", out); code != 0 || !strings.Contains(stdout, "ok") {
+		t.Fatalf("verify: exit %d: %s", code, stdout)
+	}
+	code, stdout, stderr = kiln(t, "inspect", "--examples", "2", out)
+	if code != 0 {
+		t.Fatalf("inspect: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"--- example 2", "[CLS] ", "[MASK:", "masking:", "NotNext"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, stdout)
+		}
+	}
+
+	if code, _, stderr := kiln(t, args...); code != 0 {
+		t.Fatalf("prep again: exit %d: %s", code, stderr)
+	}
+	again, err := os.ReadFile(filepath.Join(out, "shard-00000.arrow"))
+	if err != nil || !bytes.Equal(first, again) {
+		t.Fatalf("the same command again changed the shard (err %v)", err)
+	}
+
+	// A shard that no longer matches its checksum fails verify.
+	path := filepath.Join(out, "shard-00000.arrow")
+	again[len(again)/2] ^= 0xff
+	if err := os.WriteFile(path, again, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, _ := kiln(t, "verify", out); code != 1 || !strings.Contains(stdout, "FAIL shard-00000.arrow") {
+		t.Errorf("verify of a corrupt shard: exit %d: %s", code, stdout)
+	}
+}

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kiln-bert/kiln/pipeline"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+)
+
+// exampleFlags registers the flags that say how a corpus becomes examples (shared by prep and
+// pretrain) and returns the config they fill and the --input values.
+func exampleFlags(fs *flag.FlagSet) (*pipeline.ExampleConfig, *multiValue) {
+	cfg := pipeline.DefaultExampleConfig()
+	inputs := new(multiValue)
+	fs.Var(inputs, "input", "input `PATH`s: files, directories (read recursively, sorted) or globs; several may follow one --input")
+	fs.StringVar(&cfg.Format, "format", cfg.Format, "input format: lines (one sentence per line, blank line between documents), text (one document per file, paragraphs at blank lines) or jsonl")
+	fs.StringVar(&cfg.JSONField, "json-field", cfg.JSONField, "jsonl: the field that holds a document's text")
+	fs.StringVar(&cfg.Vocab, "vocab", "", "WordPiece vocabulary `FILE` (vocab.txt)")
+	fs.StringVar(&cfg.Tokenizer, "tokenizer", "", "Hugging Face tokenizer.json `FILE` (instead of --vocab)")
+	fs.BoolVar(&cfg.Cased, "cased", false, "keep case and accents (for cased vocabularies)")
+	fs.IntVar(&cfg.MaxSeqLen, "max-seq-len", cfg.MaxSeqLen, "longest sequence, [CLS] and [SEP]s included")
+	fs.IntVar(&cfg.MaxPredictions, "max-predictions", cfg.MaxPredictions, "most masked positions per sequence")
+	fs.Float64Var(&cfg.MaskedLMProb, "masked-lm-prob", cfg.MaskedLMProb, "share of tokens to mask")
+	fs.Float64Var(&cfg.ShortSeqProb, "short-seq-prob", cfg.ShortSeqProb, "probability of a shorter target length for a document pass")
+	fs.IntVar(&cfg.DupeFactor, "dupe-factor", cfg.DupeFactor, "passes over each document, each with other pairs and masks")
+	fs.StringVar(&cfg.Task, "task", cfg.Task, "pair task: nsp (next sentence prediction), sop (sentence order prediction) or none (MLM only)")
+	fs.StringVar(&cfg.Masking, "masking", cfg.Masking, "static (masks stored in the shards) or dynamic (the trainer masks at read time)")
+	fs.BoolVar(&cfg.WholeWordMask, "whole-word-mask", false, "mask whole words (## pieces join their word)")
+	fs.IntVar(&cfg.ReservoirDocs, "reservoir-docs", cfg.ReservoirDocs, "previous documents kept to draw NotNext segments from")
+	fs.IntVar(&cfg.ShuffleBuffer, "shuffle-buffer", cfg.ShuffleBuffer, "rows mixed in a seeded shuffle buffer before writing (0: document order)")
+	fs.Func("seed", fmt.Sprintf("random seed (default %d)", cfg.Seed), func(s string) error {
+		v, err := strconv.ParseUint(s, 10, 64)
+		cfg.Seed = v
+		return err
+	})
+	fs.IntVar(&cfg.Workers, "workers", runtime.NumCPU(), "goroutines that split and tokenize (the output does not depend on it)")
+	fs.IntVar(&cfg.MaxLineBytes, "max-line-bytes", cfg.MaxLineBytes, "input lines longer than this are skipped and counted")
+	fs.IntVar(&cfg.MaxDocBytes, "max-doc-bytes", cfg.MaxDocBytes, "documents longer than this are cut in parts and counted")
+	return &cfg, inputs
+}
+
+// finishExampleFlags moves --input values and stray arguments into cfg.
+func finishExampleFlags(fs *flag.FlagSet, cfg *pipeline.ExampleConfig, inputs *multiValue) error {
+	cfg.Inputs = append(append([]string(nil), (*inputs)...), fs.Args()...)
+	if len(cfg.Inputs) == 0 {
+		fmt.Fprintln(fs.Output(), "no input: give --input PATH...")
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
+func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("prep", "--input PATH... --format lines|text|jsonl --vocab FILE [--tokenizer FILE] --output DIR [flags]", stderr)
+	cfg, inputs := exampleFlags(fs)
+	out := fs.String("output", "", "output `DIR` for the shards and manifest.json")
+	so := shardFlags(fs)
+	noProgress := fs.Bool("no-progress", false, "no progress bar, even on a terminal")
+	if err := parseFlags(fs, spreadMulti(args, "input")); err != nil {
+		return err
+	}
+	if err := finishExampleFlags(fs, cfg, inputs); err != nil {
+		return err
+	}
+	if *out == "" {
+		fmt.Fprintln(stderr, "no output: give --output DIR")
+		fs.Usage()
+		return errUsage
+	}
+	opts, err := so.options(*out)
+	if err != nil {
+		return err
+	}
+	ex, err := pipeline.NewExamples(*cfg)
+	if err != nil {
+		return err
+	}
+	stop := startProgress(ex, stderr, *noProgress)
+	sum, err := pipeline.Prep(ctx, ex, opts)
+	stop()
+	if err != nil {
+		return err
+	}
+	printPrepSummary(stdout, sum, *out)
+	return nil
+}
+
+// shardFlagValues holds the flags that say how shards are written.
+type shardFlagValues struct {
+	compression, arrowFormat, bins string
+	shardMB                        float64
+	rowsPerBatch                   int
+}
+
+func shardFlags(fs *flag.FlagSet) *shardFlagValues {
+	v := &shardFlagValues{}
+	fs.StringVar(&v.compression, "compression", "zstd", "shard body compression: zstd, lz4 or none")
+	fs.StringVar(&v.arrowFormat, "arrow-format", "file", "Arrow IPC format: file (random access) or stream (what Hugging Face datasets reads)")
+	fs.Float64Var(&v.shardMB, "shard-mb", 128, "start a new shard after this many MB")
+	fs.IntVar(&v.rowsPerBatch, "rows-per-batch", 8192, "rows per Arrow record batch")
+	fs.StringVar(&v.bins, "bins", "", "group rows into shards by length, NVIDIA LDDL style: ascending upper bounds, e.g. 32,64,128")
+	return v
+}
+
+func (v *shardFlagValues) options(dir string) (pipeline.ShardOptions, error) {
+	o := pipeline.ShardOptions{
+		Dir: dir, Compression: v.compression, ArrowFormat: v.arrowFormat,
+		ShardBytes: int64(v.shardMB * (1 << 20)), RowsPerBatch: v.rowsPerBatch, Version: version,
+	}
+	if v.bins != "" {
+		for _, f := range strings.Split(v.bins, ",") {
+			b, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				return o, fmt.Errorf("--bins %q: %v", v.bins, err)
+			}
+			o.Bins = append(o.Bins, b)
+		}
+	}
+	return o, nil
+}
+
+// startProgress shows a progress bar on a terminal (bytes read of the total, documents,
+// sequences per second) until the returned function is called.
+func startProgress(ex *pipeline.Examples, stderr io.Writer, disabled bool) (stop func()) {
+	f, ok := stderr.(*os.File)
+	if disabled || !ok || !term.IsTerminal(int(f.Fd())) {
+		return func() {}
+	}
+	var total int64
+	for _, in := range ex.Inputs() {
+		total += in.Size
+	}
+	bar := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(stderr),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionClearOnFinish(),
+	)
+	ex.SetProgress(func(n int64) { bar.Add64(n) })
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		start := time.Now()
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				s := ex.Stats()
+				bar.Describe(fmt.Sprintf("%d docs, %d seqs (%.0f/s)", s.Source.Documents, s.Rows, float64(s.Rows)/time.Since(start).Seconds()))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		bar.Finish()
+	}
+}
+
+func printPrepSummary(w io.Writer, s *pipeline.PrepSummary, dir string) {
+	e := s.Examples
+	p := e.Pairing
+	fmt.Fprintf(w, "kiln prep: %d files, %d documents, %d sentences, %d tokens ([UNK] %.3f%%) -> %d sequences in %d shards (%.1f MB, %.2f bytes/token) in %.1fs (%.1f MB/s of text)\n",
+		e.Source.Files, e.Source.Documents, e.Sentences, e.Tokens, pct(e.UNK, e.Tokens), e.Rows, s.Shards,
+		float64(s.ShardBytes)/1e6, s.BytesPerToken, s.Seconds, s.MBPerSecond)
+	if p.Instances > 0 {
+		fmt.Fprintf(w, "  pairs: NotNext %.2f%%, short targets %.1f%% of document passes, %d tokens truncated\n",
+			pct(int64(p.NotNext), int64(p.Instances)), pct(int64(p.ShortTargets), int64(p.Documents)), p.TruncatedTokens)
+	}
+	if e.Masked > 0 {
+		fmt.Fprintf(w, "  masks: %d positions: [MASK] %.1f%%, random %.1f%%, kept %.1f%%\n",
+			e.Masked, pct(e.MaskedAsMask, e.Masked), pct(e.MaskedRandom, e.Masked), pct(e.MaskedKept, e.Masked))
+	}
+	src := e.Source
+	if n := src.SkippedBinary + src.SkippedLongLine + src.SkippedBadJSON + src.CutDocuments; n > 0 || e.InvalidUTF8 > 0 {
+		fmt.Fprintf(w, "  set aside: %d binary documents, %d long lines, %d bad JSON lines; %d documents cut; %d invalid UTF-8 sequences replaced\n",
+			src.SkippedBinary, src.SkippedLongLine, src.SkippedBadJSON, src.CutDocuments, e.InvalidUTF8)
+		for _, p := range src.Problems {
+			fmt.Fprintf(w, "    %s\n", p)
+		}
+	}
+	fmt.Fprintf(w, "  wrote %s/manifest.json and %s/%s\n", dir, dir, pipeline.StatsName)
+}
+
+func pct(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return 100 * float64(a) / float64(b)
+}
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/kiln-bert/kiln/pipeline"
+	"github.com/kiln-bert/kiln/tokenize"
+)
+
+// loadTokenizer loads a tokenizer.json when one is given, else a vocab.txt.
+func loadTokenizer(vocab, tokenizerJSON string, cased bool) (*tokenize.Tokenizer, error) {
+	switch {
+	case tokenizerJSON != "":
+		return tokenize.LoadJSON(tokenizerJSON)
+	case vocab != "":
+		return tokenize.Load(vocab, cased)
+	}
+	return nil, errors.New("no vocabulary: give --vocab FILE or --tokenizer tokenizer.json")
+}
+
+// tokenizeBatch is a run of input lines tokenized together by one worker.
+type tokenizeBatch struct {
+	first  int64 // line number of lines[0]
+	err    error // the first line that could not be encoded
+	lines  [][]byte
+	out    []byte // the output lines, ready to write
+	tokens int64
+	unk    int64
+	bytes  int64
+	bad    int64
+}
+
+func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("tokenize", "--vocab FILE [--cased] [--tokenizer tokenizer.json] [--workers N] [--output ids|tokens] [FILE...]", stderr)
+	vocab := fs.String("vocab", "", "WordPiece vocabulary `FILE` (vocab.txt, one token per line)")
+	cased := fs.Bool("cased", false, "keep case and accents (for cased vocabularies)")
+	tokJSON := fs.String("tokenizer", "", "Hugging Face tokenizer.json `FILE` (instead of --vocab)")
+	workers := fs.Int("workers", runtime.NumCPU(), "tokenizer goroutines")
+	output := fs.String("output", "ids", "what to print for each line: ids or tokens (the word pieces)")
+	maxLine := fs.Int("max-line-bytes", 64<<20, "fail on an input line longer than this")
+	quiet := fs.Bool("quiet", false, "no summary on stderr")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *output != "ids" && *output != "tokens" {
+		return fmt.Errorf("--output %q: want ids or tokens", *output)
+	}
+	tok, err := loadTokenizer(*vocab, *tokJSON, *cased)
+	if err != nil {
+		return err
+	}
+	files := fs.Args()
+	if len(files) == 0 {
+		files = []string{"-"}
+	}
+	for _, f := range files {
+		if f == "-" {
+			continue
+		}
+		if _, err := os.Stat(f); err != nil {
+			return err // before any work
+		}
+	}
+
+	start := time.Now()
+	var sum tokenizeBatch
+	var lines int64
+	w := bufio.NewWriterSize(stdout, 1<<20)
+	tokens := *output == "tokens"
+	unkID := tok.Special().UNK
+	for _, name := range files {
+		n, err := tokenizeFile(ctx, tok, name, *workers, *maxLine, tokens, unkID, w, &sum)
+		lines += n
+		if err != nil {
+			w.Flush()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fmt.Errorf("writing output: %w", err)
+	}
+	if !*quiet {
+		secs := time.Since(start).Seconds()
+		unkRate := 0.0
+		if sum.tokens > 0 {
+			unkRate = 100 * float64(sum.unk) / float64(sum.tokens)
+		}
+		fmt.Fprintf(stderr, "kiln tokenize: %d lines, %d tokens, [UNK] %.3f%%, %d invalid UTF-8 sequences replaced, %.1f MB in %.2fs (%.1f MB/s, %d workers)\n",
+			lines, sum.tokens, unkRate, sum.bad, float64(sum.bytes)/1e6, secs, float64(sum.bytes)/1e6/secs, *workers)
+	}
+	return nil
+}
+
+// tokenizeFile tokenizes every line of one file ("-" for stdin) on workers goroutines and
+// writes the results in input order. It returns the number of lines read.
+func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, workers, maxLine int, tokens bool, unkID int32, w io.Writer, sum *tokenizeBatch) (int64, error) {
+	var r io.Reader = os.Stdin
+	display := "standard input"
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		r, display = f, name
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	const batchLines = 512
+	batches := make(chan *tokenizeBatch)
+	var lines int64
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		br := bufio.NewReaderSize(r, 1<<20)
+		b := &tokenizeBatch{first: 1}
+		for {
+			line, err := readFullLine(br, maxLine)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				readErr <- fmt.Errorf("%s: line %d: %w", display, lines+1, err)
+				return
+			}
+			lines++
+			b.lines = append(b.lines, line)
+			if len(b.lines) == batchLines {
+				select {
+				case batches <- b:
+				case <-ctx.Done():
+					readErr <- ctx.Err()
+					return
+				}
+				b = &tokenizeBatch{first: lines + 1}
+			}
+		}
+		if len(b.lines) > 0 {
+			select {
+			case batches <- b:
+			case <-ctx.Done():
+				readErr <- ctx.Err()
+				return
+			}
+		}
+		readErr <- nil
+	}()
+
+	vocab := tok.Vocab()
+	results := pipeline.OrderedMap(ctx, batches, workers, 4*workers, func(b *tokenizeBatch) *tokenizeBatch {
+		var enc tokenize.Encoding
+		for i, line := range b.lines {
+			tok.Encode(&enc, string(line))
+			if enc.Err != nil && b.err == nil {
+				b.err = fmt.Errorf("%s: line %d: %w", display, b.first+int64(i), enc.Err)
+			}
+			b.bytes += int64(len(line)) + 1
+			b.tokens += int64(len(enc.IDs))
+			b.bad += int64(enc.Invalid)
+			for i, id := range enc.IDs {
+				if i > 0 {
+					b.out = append(b.out, ' ')
+				}
+				if id == unkID {
+					b.unk++
+				}
+				if tokens {
+					b.out = append(b.out, vocab.Token(id)...)
+				} else {
+					b.out = strconv.AppendInt(b.out, int64(id), 10)
+				}
+			}
+			b.out = append(b.out, '\n')
+		}
+		b.lines = nil
+		return b
+	})
+	for b := range results {
+		if b.err != nil {
+			cancel()
+			for range results {
+			}
+			return lines, b.err
+		}
+		if _, err := w.Write(b.out); err != nil {
+			cancel()
+			return lines, fmt.Errorf("writing output: %w", err)
+		}
+		sum.tokens += b.tokens
+		sum.unk += b.unk
+		sum.bytes += b.bytes
+		sum.bad += b.bad
+	}
+	if err := <-readErr; err != nil {
+		return lines, err
+	}
+	return lines, ctx.Err()
+}
+
+// readFullLine reads one line without its line ending ("\n" or "\r\n"). A line longer than
+// max bytes is an error.
+func readFullLine(br *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(line)+len(chunk) > max+2 {
+			return nil, fmt.Errorf("line longer than %d bytes (see --max-line-bytes)", max)
+		}
+		line = append(line, chunk...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF {
+			if len(line) == 0 {
+				return nil, io.EOF
+			}
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		break
+	}
+	n := len(line)
+	if n > 0 && line[n-1] == '\n' {
+		n--
+		if n > 0 && line[n-1] == '\r' {
+			n--
+		}
+	}
+	return line[:n], nil
+}

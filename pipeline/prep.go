@@ -1,0 +1,501 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kiln-bert/kiln/masking"
+	"github.com/kiln-bert/kiln/pairing"
+	"github.com/kiln-bert/kiln/shards"
+	"github.com/kiln-bert/kiln/tokenize"
+	"github.com/kiln-bert/kiln/tokenize/sentence"
+)
+
+// ExampleConfig is what turns documents into example rows: the input, the tokenizer, pairing
+// and masking settings. Its JSON form is stored in every shard's metadata and manifest.
+type ExampleConfig struct {
+	Inputs    []string `json:"inputs"`
+	Format    string   `json:"format"`     // lines, text or jsonl
+	JSONField string   `json:"json_field"` // jsonl: the text field
+	Vocab     string   `json:"vocab,omitempty"`
+	Tokenizer string   `json:"tokenizer,omitempty"` // a tokenizer.json, instead of Vocab
+	Cased     bool     `json:"cased"`
+
+	MaxSeqLen      int     `json:"max_seq_len"`
+	MaxPredictions int     `json:"max_predictions"`
+	MaskedLMProb   float64 `json:"masked_lm_prob"`
+	ShortSeqProb   float64 `json:"short_seq_prob"`
+	DupeFactor     int     `json:"dupe_factor"`
+	Task           string  `json:"task"`    // nsp, sop or none
+	Masking        string  `json:"masking"` // static or dynamic
+	WholeWordMask  bool    `json:"whole_word_mask"`
+	ReservoirDocs  int     `json:"reservoir_docs"`
+	ShuffleBuffer  int     `json:"shuffle_buffer"` // rows; 0 keeps document order
+	Seed           uint64  `json:"seed"`
+
+	MaxLineBytes int `json:"max_line_bytes"`
+	MaxDocBytes  int `json:"max_doc_bytes"`
+
+	// Workers is the number of goroutines that split and tokenize. It does not change the
+	// output, so it is not stored.
+	Workers int `json:"-"`
+}
+
+// DefaultExampleConfig returns Google's defaults (max_seq_length 128,
+// max_predictions_per_seq 20, masked_lm_prob 0.15, short_seq_prob 0.1, dupe_factor 1 as
+// kiln's default, NSP, static masking) and kiln's own (text format, seed 12345).
+func DefaultExampleConfig() ExampleConfig {
+	return ExampleConfig{
+		Format: "text", JSONField: "text", MaxSeqLen: 128, MaxPredictions: 20,
+		MaskedLMProb: 0.15, ShortSeqProb: 0.1, DupeFactor: 1, Task: "nsp", Masking: "static",
+		ReservoirDocs: pairing.DefaultReservoirDocs, ShuffleBuffer: 10000, Seed: 12345,
+		MaxLineBytes: 1 << 20, MaxDocBytes: 64 << 20, Workers: runtime.NumCPU(),
+	}
+}
+
+// ExampleStats counts what an Examples run did, stage by stage.
+type ExampleStats struct {
+	Source       SourceStats   `json:"source"`
+	Sentences    int64         `json:"sentences"`
+	Tokens       int64         `json:"tokens"` // word pieces from the tokenizer
+	UNK          int64         `json:"unk_tokens"`
+	InvalidUTF8  int64         `json:"invalid_utf8_replaced"`
+	Pairing      pairing.Stats `json:"pairing"`
+	Rows         int64         `json:"rows"`
+	RowTokens    int64         `json:"row_tokens"` // tokens in the rows, special tokens included
+	Masked       int64         `json:"masked"`     // masked positions (static masking)
+	MaskedAsMask int64         `json:"masked_as_mask"`
+	MaskedRandom int64         `json:"masked_random"`
+	MaskedKept   int64         `json:"masked_kept"`
+	Seconds      float64       `json:"seconds"`
+}
+
+// Examples streams a corpus through the prep stages: source, sentence splitting and
+// tokenizing (in parallel, reassembled in order), pairing, masking and a seeded shuffle
+// buffer. Its output is the same for any number of workers.
+type Examples struct {
+	cfg      ExampleConfig
+	inputs   []Input
+	tok      *tokenize.Tokenizer
+	splitter *sentence.Splitter
+	pairer   *pairing.Pairer
+	masker   *masking.Masker // nil for dynamic masking
+	maskVoc  masking.Vocab
+	task     pairing.Task
+
+	src   *Source
+	docs  atomic.Int64 // documents read so far, for progress
+	mu    sync.Mutex   // guards stats, read by Stats while Run goes on
+	stats ExampleStats
+
+	progress  func(bytes int64) // called from the reading goroutine; may be nil
+	encodings sync.Pool         // *tokenize.Encoding buffers for the workers
+}
+
+// NewExamples checks cfg, finds the inputs and loads the tokenizer. Every problem that can be
+// found before the run (a missing input, a bad flag value, an unreadable vocabulary) is
+// reported here.
+func NewExamples(cfg ExampleConfig) (*Examples, error) {
+	format, err := ParseFormat(cfg.Format)
+	if err != nil {
+		return nil, err
+	}
+	task, err := pairing.ParseTask(cfg.Task)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Masking != "static" && cfg.Masking != "dynamic" {
+		return nil, fmt.Errorf("masking %q: want static or dynamic", cfg.Masking)
+	}
+	if cfg.DupeFactor < 1 {
+		return nil, fmt.Errorf("dupe factor %d: want at least 1", cfg.DupeFactor)
+	}
+	if cfg.ShuffleBuffer < 0 {
+		return nil, fmt.Errorf("shuffle buffer %d: want 0 or more", cfg.ShuffleBuffer)
+	}
+	if cfg.Workers < 1 {
+		cfg.Workers = 1
+	}
+	inputs, err := ExpandInputs(cfg.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	var tok *tokenize.Tokenizer
+	switch {
+	case cfg.Tokenizer != "":
+		tok, err = tokenize.LoadJSON(cfg.Tokenizer)
+	case cfg.Vocab != "":
+		tok, err = tokenize.Load(cfg.Vocab, cfg.Cased)
+	default:
+		err = errors.New("no vocabulary: give a vocab.txt or a tokenizer.json")
+	}
+	if err != nil {
+		return nil, err
+	}
+	splitter, err := sentence.New()
+	if err != nil {
+		return nil, err
+	}
+	sp := tok.Special()
+	pairer, err := pairing.NewPairer(pairing.Config{
+		MaxSeqLen: cfg.MaxSeqLen, ShortSeqProb: cfg.ShortSeqProb, Task: task,
+		ReservoirDocs: cfg.ReservoirDocs,
+	}, pairing.Special{CLS: sp.CLS, SEP: sp.SEP})
+	if err != nil {
+		return nil, err
+	}
+	e := &Examples{cfg: cfg, inputs: inputs, tok: tok, splitter: splitter, pairer: pairer, task: task}
+	e.encodings.New = func() any { return new(tokenize.Encoding) }
+	e.maskVoc, err = MaskingVocab(tok.Vocab())
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Masking == "static" {
+		e.masker, err = masking.New(e.MaskingConfig(), e.maskVoc)
+		if err != nil {
+			return nil, err
+		}
+	}
+	e.src = NewSource(inputs, SourceOptions{
+		Format: format, JSONField: cfg.JSONField, MaxLineBytes: cfg.MaxLineBytes, MaxDocBytes: cfg.MaxDocBytes,
+	})
+	return e, nil
+}
+
+// MaskingVocab builds masking's view of a vocabulary.
+func MaskingVocab(v *tokenize.Vocab) (masking.Vocab, error) {
+	tokens := make([]string, v.Size())
+	for i := range tokens {
+		tokens[i] = v.Token(int32(i))
+	}
+	return masking.NewVocab(tokens)
+}
+
+// MaskingConfig returns the masking settings of the run (also what dynamic masking uses at
+// training time).
+func (e *Examples) MaskingConfig() masking.Config {
+	return masking.Config{MaskedLMProb: e.cfg.MaskedLMProb, MaxPredictions: e.cfg.MaxPredictions, WholeWord: e.cfg.WholeWordMask}
+}
+
+// Config returns the run's configuration, with defaults filled in.
+func (e *Examples) Config() ExampleConfig { return e.cfg }
+
+// Inputs returns the files the run reads, in order.
+func (e *Examples) Inputs() []Input { return e.inputs }
+
+// Tokenizer returns the run's tokenizer.
+func (e *Examples) Tokenizer() *tokenize.Tokenizer { return e.tok }
+
+// Task returns the pair task of the run.
+func (e *Examples) Task() pairing.Task { return e.task }
+
+// Stats returns the counts so far; safe to call while Run goes on. The source and pairing
+// figures are complete once Run has returned; before that only Source.Documents is.
+func (e *Examples) Stats() ExampleStats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.stats
+	s.Source.Documents = e.docs.Load()
+	return s
+}
+
+// SetProgress sets a function called with the number of bytes read from disk as the run
+// reads them. Call it before Run.
+func (e *Examples) SetProgress(f func(bytes int64)) { e.progress = f }
+
+// tokenizedDoc is a document after sentence splitting and tokenizing. Its sentences share
+// one backing array.
+type tokenizedDoc struct {
+	file      string
+	line      int
+	index     int
+	sentences [][]int32
+	tokens    int64
+	unk       int64
+	invalid   int64
+	err       error // the tokenizer could not encode a text (tokenizer.json pipelines only)
+}
+
+// passBatch is the instances of one pass over one document, as rows, with their counts.
+type passBatch struct {
+	id   uint64
+	pass int
+	rows []shards.Row
+	doc  *tokenizedDoc // set on the first pass: its counts are added to the stats once
+	err  error
+
+	masked, asMask, random, kept int64 // static masking outcome
+	tokens                       int64 // tokens in rows
+}
+
+// Run streams the corpus through the stages and calls emit with each example row in a
+// deterministic order. The row passed to emit is only valid during the call.
+//
+// The stages run concurrently, joined by bounded channels: the source reads documents; a
+// pool of Workers goroutines splits and tokenizes them (results reassembled in input
+// order); one goroutine pairs them (the pairer is sequential: its reservoir depends on the
+// order of documents); a second pool masks the instances, each with a generator derived
+// from the seed, the document, the pass and the instance's index (MaskRand); the calling
+// goroutine mixes the rows in the shuffle buffer and calls emit. Nothing depends on
+// scheduling, so the rows are the same for any number of workers.
+func (e *Examples) Run(parent context.Context, emit func(*shards.Row) error) error {
+	start := time.Now()
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	workers := e.cfg.Workers
+
+	docs := make(chan Document, 2*workers)
+	srcErr := make(chan error, 1)
+	e.src.progress = e.progress
+	go func() {
+		defer close(docs)
+		err := e.src.Run(ctx, func(d Document) error {
+			e.docs.Add(1)
+			select {
+			case docs <- d:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+		srcErr <- err
+	}()
+
+	tokenized := OrderedMap(ctx, docs, workers, 4*workers, e.tokenizeDoc)
+
+	passes := make(chan *passBatch, 2*workers)
+	pairDone := make(chan struct{})
+	go func() {
+		defer close(pairDone)
+		defer close(passes)
+		e.pairAll(ctx, tokenized, passes)
+	}()
+
+	batches := (<-chan *passBatch)(passes)
+	if e.masker != nil {
+		batches = OrderedMap(ctx, batches, workers, 4*workers, e.maskBatch)
+	}
+
+	shuffle := newShuffleBuffer(e.cfg.ShuffleBuffer, rand.New(rand.NewPCG(e.cfg.Seed, 0x53485546464c45)))
+	var runErr error
+loop:
+	for b := range batches {
+		if b.err != nil {
+			runErr = b.err
+			break
+		}
+		e.mu.Lock()
+		if td := b.doc; td != nil {
+			e.stats.Sentences += int64(len(td.sentences))
+			e.stats.Tokens += td.tokens
+			e.stats.UNK += td.unk
+			e.stats.InvalidUTF8 += td.invalid
+		}
+		e.stats.Rows += int64(len(b.rows))
+		e.stats.RowTokens += b.tokens
+		e.stats.Masked += b.masked
+		e.stats.MaskedAsMask += b.asMask
+		e.stats.MaskedRandom += b.random
+		e.stats.MaskedKept += b.kept
+		e.mu.Unlock()
+		for i := range b.rows {
+			if runErr = shuffle.push(&b.rows[i], emit); runErr != nil {
+				break loop
+			}
+		}
+	}
+	cancel()
+	for range batches { // let the stages finish
+	}
+	<-pairDone // the pairer is idle: its stats can be read
+	// The source has sent its result before the documents' channel closed.
+	if err := <-srcErr; runErr == nil && err != nil && !errors.Is(err, context.Canceled) {
+		runErr = err
+	}
+	if runErr == nil {
+		runErr = parent.Err()
+	}
+	if runErr == nil {
+		runErr = shuffle.drain(parent, emit)
+	}
+	e.mu.Lock()
+	e.stats.Seconds = time.Since(start).Seconds()
+	e.stats.Source = e.src.Stats() // the source goroutine has finished
+	e.stats.Pairing = e.pairer.Stats()
+	e.mu.Unlock()
+	return runErr
+}
+
+// pairAll is the sequential pairing stage: each tokenized document, in order, DupeFactor
+// times through the pairer. It stops at the first document that could not be tokenized.
+func (e *Examples) pairAll(ctx context.Context, in <-chan *tokenizedDoc, out chan<- *passBatch) {
+	send := func(b *passBatch) bool {
+		select {
+		case out <- b:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for td := range in {
+		if td.err != nil {
+			send(&passBatch{err: td.err})
+			return
+		}
+		id := docID(td.file, td.index)
+		for pass := 0; pass < e.cfg.DupeFactor; pass++ {
+			doc := pairing.Document{ID: id, Sentences: td.sentences}
+			instances := e.pairer.Add(DocRand(e.cfg.Seed, id, pass), doc, nil)
+			b := &passBatch{id: id, pass: pass, rows: make([]shards.Row, len(instances))}
+			if pass == 0 {
+				b.doc = td
+			}
+			for i, in := range instances {
+				b.rows[i] = shards.Row{InputIDs: in.IDs, TokenTypeIDs: in.TypeIDs, NextSentenceLabel: in.Label}
+				b.tokens += int64(len(in.IDs))
+			}
+			if !send(b) {
+				return
+			}
+		}
+	}
+}
+
+// maskBatch applies static masking to the rows of one document pass, in place. It runs on
+// the workers: instance i of the pass is masked with MaskRand(seed, doc, pass, i).
+func (e *Examples) maskBatch(b *passBatch) *passBatch {
+	if b.err != nil {
+		return b
+	}
+	maskID := e.tok.Special().MASK
+	src := rand.NewPCG(0, 0)
+	rng := rand.New(src)
+	var m masking.Masked
+	var positions, labels []int32 // the batch's masks, one after the other
+	for i := range b.rows {
+		r := &b.rows[i]
+		src.Seed(maskSeed(e.cfg.Seed, b.id, b.pass, i))
+		m.IDs = r.InputIDs // the instance's ids are this batch's own: mask them in place
+		e.masker.Mask(rng, r.InputIDs, &m)
+		p0 := len(positions)
+		positions = append(positions, m.Positions...)
+		labels = append(labels, m.Labels...)
+		r.MaskedPositions = positions[p0:len(positions):len(positions)]
+		r.MaskedIDs = labels[p0:len(labels):len(labels)]
+		for j, p := range r.MaskedPositions {
+			b.masked++
+			switch r.InputIDs[p] {
+			case maskID:
+				b.asMask++
+			case r.MaskedIDs[j]:
+				b.kept++
+			default:
+				b.random++
+			}
+		}
+	}
+	return b
+}
+
+// tokenizeDoc splits a document into sentences and tokenizes them. It runs on the workers.
+func (e *Examples) tokenizeDoc(d Document) *tokenizedDoc {
+	td := &tokenizedDoc{file: d.File, line: d.Line, index: d.Index}
+	enc := e.encodings.Get().(*tokenize.Encoding)
+	defer e.encodings.Put(enc)
+	// Every sentence's ids, one after the other: English text runs 4 to 5 bytes a token.
+	ids := make([]int32, 0, d.Bytes/4+16)
+	var ends []int
+	unk := e.tok.Special().UNK
+	add := func(text string) {
+		if td.err != nil {
+			return
+		}
+		e.tok.Encode(enc, text)
+		if enc.Err != nil {
+			td.err = fmt.Errorf("input %s: document at line %d: %w", d.File, d.Line, enc.Err)
+			return
+		}
+		td.invalid += int64(enc.Invalid)
+		if len(enc.IDs) == 0 {
+			return
+		}
+		for _, id := range enc.IDs {
+			if id == unk {
+				td.unk++
+			}
+		}
+		ids = append(ids, enc.IDs...)
+		ends = append(ends, len(ids))
+	}
+	var sents []string
+	for _, u := range d.Units {
+		if !d.Split {
+			add(u)
+			continue
+		}
+		sents = e.splitter.Split(sents[:0], u)
+		for _, s := range sents {
+			add(s)
+		}
+	}
+	td.tokens = int64(len(ids))
+	td.sentences = make([][]int32, len(ends))
+	start := 0
+	for i, end := range ends {
+		td.sentences[i] = ids[start:end:end]
+		start = end
+	}
+	return td
+}
+
+// docID identifies a document by its file and its index in the file.
+func docID(file string, index int) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(filepath.ToSlash(filepath.Clean(file))))
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(index))
+	h.Write(b[:])
+	id := h.Sum64()
+	if id == 0 {
+		id = 1 // 0 means "no identity" to pairing
+	}
+	return id
+}
+
+// DocRand returns the random generator of one pass over one document (the pairing's
+// draws): derived from the run seed, the document's identity and the pass, never from
+// scheduling.
+func DocRand(seed, docID uint64, pass int) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, mix64(docID^mix64(uint64(pass)+0x9e3779b97f4a7c15))))
+}
+
+// MaskRand returns the random generator that statically masks instance i of one pass over
+// one document. It is independent of DocRand's stream, so masking can run on any worker.
+func MaskRand(seed, docID uint64, pass, i int) *rand.Rand {
+	return rand.New(rand.NewPCG(maskSeed(seed, docID, pass, i)))
+}
+
+// maskSeed is MaskRand's PCG seed.
+func maskSeed(seed, docID uint64, pass, i int) (uint64, uint64) {
+	const salt = 0x6d61736b696e6721 // "masking!"
+	return seed ^ salt, mix64(mix64(docID^mix64(uint64(pass)+0x9e3779b97f4a7c15)) + uint64(i) + salt)
+}
+
+// mix64 is SplitMix64's finaliser: a bijective scramble of x.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}

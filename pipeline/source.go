@@ -1,0 +1,600 @@
+package pipeline
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// Format names the layout of the input text.
+type Format int
+
+const (
+	// Lines is the format of Google's BERT scripts: one sentence per line, a blank line ends
+	// a document.
+	Lines Format = iota
+	// Text is raw text: one document per file, paragraphs separated by blank lines (the lines
+	// of a paragraph are joined with a space), sentences found by the sentence splitter.
+	Text
+	// JSONL holds one document per line, a JSON object whose text field (by default "text")
+	// is raw text, split into paragraphs at blank lines and into sentences by the splitter.
+	JSONL
+)
+
+// ParseFormat parses "lines", "text" or "jsonl".
+func ParseFormat(s string) (Format, error) {
+	switch s {
+	case "lines":
+		return Lines, nil
+	case "text":
+		return Text, nil
+	case "jsonl":
+		return JSONL, nil
+	}
+	return 0, fmt.Errorf("unknown input format %q (want lines, text or jsonl)", s)
+}
+
+// String returns the flag spelling of f.
+func (f Format) String() string {
+	switch f {
+	case Lines:
+		return "lines"
+	case Text:
+		return "text"
+	case JSONL:
+		return "jsonl"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// Input is one file to read.
+type Input struct {
+	Path string // as found: an argument, or below a directory argument
+	Size int64  // bytes on disk (compressed size for .gz and .zst)
+}
+
+// ExpandInputs turns file, directory and glob arguments into the list of files to read, in
+// kiln's fixed order: arguments in the order given; a directory contributes every regular
+// file below it whose name does not start with "." (recursively), sorted by path; a glob
+// contributes its matches, sorted; a file named twice is read once, where it first appears.
+// A path that names nothing, or a glob that matches nothing, is an error: prep fails before
+// it starts any work.
+func ExpandInputs(args []string) ([]Input, error) {
+	if len(args) == 0 {
+		return nil, errors.New("no input given")
+	}
+	var out []Input
+	seen := make(map[string]bool)
+	add := func(path string, size int64) {
+		key := filepath.Clean(path)
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, Input{Path: path, Size: size})
+		}
+	}
+	for _, arg := range args {
+		info, err := os.Stat(arg)
+		switch {
+		case err == nil && info.IsDir():
+			var files []Input
+			err := filepath.WalkDir(arg, func(p string, d fs.DirEntry, err error) error {
+				if err != nil {
+					return err
+				}
+				if p != arg && strings.HasPrefix(d.Name(), ".") {
+					if d.IsDir() {
+						return filepath.SkipDir
+					}
+					return nil
+				}
+				switch {
+				case d.Type().IsRegular():
+					fi, err := d.Info()
+					if err != nil {
+						return err
+					}
+					files = append(files, Input{Path: p, Size: fi.Size()})
+				case d.Type()&fs.ModeSymlink != 0:
+					// A link to a regular file is read; links to directories are not
+					// followed (no cycles).
+					fi, err := os.Stat(p)
+					if err != nil {
+						return fmt.Errorf("%s: %w", p, err)
+					}
+					if fi.Mode().IsRegular() {
+						files = append(files, Input{Path: p, Size: fi.Size()})
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, fmt.Errorf("input %s: %w", arg, err)
+			}
+			if len(files) == 0 {
+				return nil, fmt.Errorf("input %s: directory holds no files", arg)
+			}
+			sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+			for _, f := range files {
+				add(f.Path, f.Size)
+			}
+		case err == nil:
+			add(arg, info.Size())
+		case errors.Is(err, fs.ErrNotExist) && strings.ContainsAny(arg, "*?["):
+			matches, gerr := filepath.Glob(arg)
+			if gerr != nil {
+				return nil, fmt.Errorf("input %s: %w", arg, gerr)
+			}
+			n := 0
+			for _, m := range matches { // Glob sorts its matches
+				fi, err := os.Stat(m)
+				if err != nil {
+					return nil, fmt.Errorf("input %s: %w", m, err)
+				}
+				if fi.Mode().IsRegular() {
+					add(m, fi.Size())
+					n++
+				}
+			}
+			if n == 0 {
+				return nil, fmt.Errorf("input %s: pattern matches no files", arg)
+			}
+		default:
+			return nil, fmt.Errorf("input %s: %w", arg, err)
+		}
+	}
+	return out, nil
+}
+
+// Document is one document read from an input file.
+type Document struct {
+	File  string // the input's path
+	Line  int    // 1-based line of the file where the document starts
+	Index int    // 0-based index of the document within its file
+	// Units are sentences for the lines format; for text and jsonl they are paragraphs that
+	// still need sentence splitting (Split is true).
+	Units []string
+	Split bool
+	Bytes int // bytes of text in Units
+}
+
+// SourceOptions configures a Source.
+type SourceOptions struct {
+	Format       Format
+	JSONField    string // jsonl: the field that holds the text; "" means "text"
+	MaxLineBytes int    // longer lines are skipped and counted; 0 means 1 MiB
+	MaxDocBytes  int    // longer documents are cut at unit boundaries and counted; 0 means 64 MiB
+}
+
+// SourceStats counts what a Source read and what it set aside. Every line that does not
+// reach a document is counted in one of the Skipped fields.
+type SourceStats struct {
+	Files           int      `json:"files"`
+	BytesRead       int64    `json:"bytes_read"` // bytes read from disk (compressed for .gz/.zst)
+	TextBytes       int64    `json:"text_bytes"` // bytes of text after decompression
+	Documents       int64    `json:"documents"`
+	SkippedBinary   int64    `json:"skipped_binary_documents"`
+	SkippedLongLine int64    `json:"skipped_long_lines"`
+	SkippedBadJSON  int64    `json:"skipped_bad_json_lines"`
+	CutDocuments    int64    `json:"cut_documents"` // documents longer than MaxDocBytes, cut in parts
+	Problems        []string `json:"problems,omitempty"`
+	// PerFile has one entry per file read, in order.
+	PerFile []FileStats `json:"-"`
+}
+
+// FileStats counts the documents read from one file and those set aside.
+type FileStats struct {
+	Path      string
+	Bytes     int64 // read from disk
+	Documents int64
+	Skipped   int64 // binary documents, long lines and bad JSON lines
+}
+
+// maxProblems bounds the number of problem descriptions kept in SourceStats.
+const maxProblems = 20
+
+func (s *SourceStats) problem(format string, args ...any) {
+	if len(s.Problems) < maxProblems {
+		s.Problems = append(s.Problems, fmt.Sprintf(format, args...))
+	}
+}
+
+// Source reads documents from a list of inputs, one file after another. It is not safe for
+// concurrent use.
+type Source struct {
+	opts   SourceOptions
+	inputs []Input
+	stats  SourceStats
+	// progress, if set, is called with the number of bytes read from disk since the last call.
+	progress func(n int64)
+	// fileBuf and textBuf are the read buffers, reused from file to file.
+	fileBuf, textBuf *bufio.Reader
+}
+
+// NewSource returns a Source over inputs (as ExpandInputs returns them).
+func NewSource(inputs []Input, opts SourceOptions) *Source {
+	if opts.JSONField == "" {
+		opts.JSONField = "text"
+	}
+	if opts.MaxLineBytes <= 0 {
+		opts.MaxLineBytes = 1 << 20
+	}
+	if opts.MaxDocBytes <= 0 {
+		opts.MaxDocBytes = 64 << 20
+	}
+	return &Source{opts: opts, inputs: inputs}
+}
+
+// Stats returns the counts so far. Call it after Run returns for the final figures.
+func (s *Source) Stats() SourceStats { return s.stats }
+
+// Run reads every input in order and calls emit for each document. It stops at the first
+// error (a file that cannot be opened, a truncated .gz or .zst, an error from emit) or when
+// ctx is cancelled. The Document passed to emit is the callee's to keep.
+func (s *Source) Run(ctx context.Context, emit func(Document) error) error {
+	for _, in := range s.inputs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := s.readFile(ctx, in, emit); err != nil {
+			return err
+		}
+		s.stats.Files++
+	}
+	return nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r        io.Reader
+	n        int64
+	progress func(int64)
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if c.progress != nil && n > 0 {
+		c.progress(int64(n))
+	}
+	return n, err
+}
+
+// readBufferSize is the size of the buffers the source reads through.
+const readBufferSize = 256 << 10
+
+// openInput opens path, decompressing .gz and .zst by extension, and returns a buffered
+// reader of its text. The returned counter counts the bytes read from disk. br and tr are
+// buffers to reuse (reset here): br reads the file, tr the decompressed text (plain text is
+// read through br alone).
+func openInput(path string, progress func(int64), br, tr *bufio.Reader) (*bufio.Reader, *countingReader, func() error, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cr := &countingReader{r: f, progress: progress}
+	br.Reset(cr)
+	switch {
+	case strings.HasSuffix(path, ".gz"):
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
+			return nil, nil, nil, fmt.Errorf("%s: not a gzip file: %w", path, err)
+		}
+		tr.Reset(zr)
+		return tr, cr, f.Close, nil
+	case strings.HasSuffix(path, ".zst"):
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			f.Close()
+			return nil, nil, nil, fmt.Errorf("%s: not a zstd file: %w", path, err)
+		}
+		tr.Reset(zr.IOReadCloser())
+		return tr, cr, func() error { zr.Close(); return f.Close() }, nil
+	}
+	return br, cr, f.Close, nil
+}
+
+func (s *Source) readFile(ctx context.Context, in Input, emit func(Document) error) error {
+	if s.fileBuf == nil {
+		s.fileBuf = bufio.NewReaderSize(nil, readBufferSize)
+		s.textBuf = bufio.NewReaderSize(nil, readBufferSize)
+	}
+	r, counter, closeFn, err := openInput(in.Path, s.progress, s.fileBuf, s.textBuf)
+	if err != nil {
+		return fmt.Errorf("input %s: %w", in.Path, err)
+	}
+	defer closeFn()
+	before := s.stats
+	fr := &fileReader{src: s, path: in.Path, br: r, emit: emit}
+	err = fr.run(ctx)
+	s.stats.BytesRead += counter.n
+	s.stats.PerFile = append(s.stats.PerFile, FileStats{
+		Path: in.Path, Bytes: counter.n, Documents: s.stats.Documents - before.Documents,
+		Skipped: s.stats.SkippedBinary + s.stats.SkippedLongLine + s.stats.SkippedBadJSON -
+			before.SkippedBinary - before.SkippedLongLine - before.SkippedBadJSON,
+	})
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("input %s: line %d: file is truncated or corrupt: %w", in.Path, fr.line, err)
+		}
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		return fmt.Errorf("input %s: line %d: %w", in.Path, fr.line, err)
+	}
+	return nil
+}
+
+// fileReader turns the lines of one file into documents.
+type fileReader struct {
+	src  *Source
+	path string
+	br   *bufio.Reader
+	emit func(Document) error
+	line int // lines read so far
+
+	doc      Document // the document being built
+	binary   bool     // the document being built holds binary data
+	para     []byte   // text format: the paragraph being built
+	docIndex int
+}
+
+// readLine returns the next line without its line ending, or ok=false at the end of the
+// file. A line longer than the limit is skipped without being held in memory, and counted.
+func (fr *fileReader) readLine(buf []byte) (line []byte, ok bool, err error) {
+	limit := fr.src.opts.MaxLineBytes
+	line = buf[:0]
+	tooLong := false
+	for {
+		chunk, err := fr.br.ReadSlice('\n')
+		if !tooLong {
+			if len(line)+len(chunk) > limit+2 { // +2: the line ending
+				tooLong = true
+				line = line[:0]
+			} else {
+				line = append(line, chunk...)
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF {
+			if len(chunk) == 0 && len(line) == 0 && !tooLong {
+				return nil, false, nil
+			}
+		} else if err != nil {
+			return nil, false, err
+		}
+		fr.line++
+		if tooLong {
+			fr.src.stats.SkippedLongLine++
+			fr.src.stats.problem("%s:%d: line longer than %d bytes skipped", fr.path, fr.line, limit)
+			line = line[:0]
+			tooLong = false
+			if err == io.EOF {
+				return nil, false, nil
+			}
+			continue
+		}
+		fr.src.stats.TextBytes += int64(len(line))
+		line = bytes.TrimRight(line, "\r\n")
+		return line, true, nil
+	}
+}
+
+func (fr *fileReader) run(ctx context.Context) error {
+	buf := make([]byte, 0, 64<<10)
+	for {
+		line, ok, err := fr.readLine(buf)
+		if err != nil {
+			fr.line++ // name the line being read when the input failed
+			return err
+		}
+		if !ok {
+			break
+		}
+		if fr.line%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		switch fr.src.opts.Format {
+		case Lines:
+			err = fr.addLinesLine(line)
+		case Text:
+			err = fr.addTextLine(line)
+		case JSONL:
+			err = fr.addJSONLine(line)
+		}
+		if err != nil {
+			return err
+		}
+		buf = line[:0]
+	}
+	if fr.src.opts.Format == Text {
+		fr.endParagraph()
+	}
+	return fr.endDocument()
+}
+
+// addLinesLine handles one line of the lines format.
+func (fr *fileReader) addLinesLine(line []byte) error {
+	if isBlank(line) {
+		return fr.endDocument()
+	}
+	fr.startDocument()
+	fr.addUnit(line)
+	if fr.doc.Bytes >= fr.src.opts.MaxDocBytes {
+		return fr.cutDocument()
+	}
+	return nil
+}
+
+// addTextLine handles one line of the text format.
+func (fr *fileReader) addTextLine(line []byte) error {
+	if isBlank(line) {
+		fr.endParagraph()
+		if fr.doc.Bytes >= fr.src.opts.MaxDocBytes {
+			return fr.cutDocument()
+		}
+		return nil
+	}
+	fr.startDocument()
+	if len(fr.para) > 0 {
+		fr.para = append(fr.para, ' ')
+	}
+	fr.para = append(fr.para, bytes.TrimSpace(line)...)
+	if len(fr.para) >= fr.src.opts.MaxDocBytes {
+		fr.endParagraph()
+		return fr.cutDocument()
+	}
+	return nil
+}
+
+func (fr *fileReader) endParagraph() {
+	if len(fr.para) > 0 {
+		fr.addUnit(fr.para)
+		fr.para = fr.para[:0]
+	}
+}
+
+// addJSONLine handles one line of the jsonl format: one document.
+func (fr *fileReader) addJSONLine(line []byte) error {
+	if isBlank(line) {
+		return nil
+	}
+	var obj map[string]json.RawMessage
+	var text string
+	err := json.Unmarshal(line, &obj)
+	if err == nil {
+		raw, ok := obj[fr.src.opts.JSONField]
+		switch {
+		case !ok:
+			err = fmt.Errorf("no field %q", fr.src.opts.JSONField)
+		default:
+			if uerr := json.Unmarshal(raw, &text); uerr != nil {
+				err = fmt.Errorf("field %q is not a string", fr.src.opts.JSONField)
+			}
+		}
+	}
+	if err != nil {
+		fr.src.stats.SkippedBadJSON++
+		fr.src.stats.problem("%s:%d: bad JSON line skipped: %v", fr.path, fr.line, err)
+		return nil
+	}
+	fr.startDocument()
+	for _, para := range splitParagraphs(text) {
+		fr.addUnit([]byte(para))
+	}
+	return fr.endDocument()
+}
+
+// splitParagraphs splits raw text at blank lines, joining the lines of a paragraph with a
+// space.
+func splitParagraphs(text string) []string {
+	var out []string
+	var para strings.Builder
+	flush := func() {
+		if para.Len() > 0 {
+			out = append(out, para.String())
+			para.Reset()
+		}
+	}
+	for _, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			flush()
+			continue
+		}
+		if para.Len() > 0 {
+			para.WriteByte(' ')
+		}
+		para.WriteString(line)
+	}
+	flush()
+	return out
+}
+
+func (fr *fileReader) startDocument() {
+	if fr.doc.Line == 0 {
+		fr.doc = Document{File: fr.path, Line: fr.line, Index: fr.docIndex, Split: fr.src.opts.Format != Lines}
+		fr.binary = false
+	}
+}
+
+func (fr *fileReader) addUnit(b []byte) {
+	if looksBinary(b) {
+		fr.binary = true
+	}
+	fr.doc.Units = append(fr.doc.Units, string(b))
+	fr.doc.Bytes += len(b)
+}
+
+// cutDocument ends a document that reached MaxDocBytes; the rest of its text starts a new
+// document.
+func (fr *fileReader) cutDocument() error {
+	fr.src.stats.CutDocuments++
+	fr.src.stats.problem("%s:%d: document longer than %d bytes cut in parts", fr.path, fr.doc.Line, fr.src.opts.MaxDocBytes)
+	return fr.endDocument()
+}
+
+func (fr *fileReader) endDocument() error {
+	if fr.doc.Line == 0 {
+		return nil
+	}
+	doc := fr.doc
+	fr.doc = Document{}
+	if fr.binary {
+		fr.src.stats.SkippedBinary++
+		fr.src.stats.problem("%s:%d: binary or NUL-laden document skipped", fr.path, doc.Line)
+		return nil
+	}
+	fr.docIndex++
+	fr.src.stats.Documents++
+	return fr.emit(doc)
+}
+
+func isBlank(b []byte) bool {
+	return len(bytes.TrimSpace(b)) == 0
+}
+
+// looksBinary reports whether b holds a NUL byte, or whether more than a tenth of its first
+// 4 KiB is neither valid UTF-8 nor a usual text control character.
+func looksBinary(b []byte) bool {
+	if bytes.IndexByte(b, 0) >= 0 {
+		return true
+	}
+	if len(b) > 4096 {
+		b = b[:4096]
+	}
+	bad := 0
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v' && c != 0x1b {
+				bad++
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			bad++
+		}
+		i += size
+	}
+	return bad*10 > len(b)
+}

@@ -34,6 +34,8 @@ func commands() []command {
 		{"prep", "turn a corpus into BERT pretraining shards (Arrow IPC, zstd)", runPrep},
 		{"inspect", "print decoded examples and statistics of shards", runInspect},
 		{"verify", "check shards against their manifest and every row invariant", runVerify},
+		{"train", "train BERT (MLM + NSP) on shards", runTrain},
+		{"loss", "evaluate a checkpoint on shards: MLM, NSP and total loss as JSON", runLoss},
 		{"tokenize", "print WordPiece ids (or pieces) for each input line", runTokenize},
 		{"version", "print kiln's version", runVersion},
 	}

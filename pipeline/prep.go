@@ -2,12 +2,9 @@ package pipeline
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -134,7 +131,15 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 	case cfg.Tokenizer != "":
 		tok, err = tokenize.LoadJSON(cfg.Tokenizer)
 	case cfg.Vocab != "":
-		tok, err = tokenize.Load(cfg.Vocab, cfg.Cased)
+		// Special-token strings such as "[SEP]" written in a corpus are text, as in Google's
+		// scripts: a literal "[SEP]" must not split a sequence. (A tokenizer.json is taken as
+		// Hugging Face would read it.)
+		var v *tokenize.Vocab
+		if v, err = tokenize.LoadVocab(cfg.Vocab); err == nil {
+			o := tokenize.BertOptions(cfg.Cased)
+			o.EncodeSpecialTokens = true
+			tok, err = tokenize.New(v, o)
+		}
 	default:
 		err = errors.New("no vocabulary: give a vocab.txt or a tokenizer.json")
 	}
@@ -216,6 +221,7 @@ func (e *Examples) SetProgress(f func(bytes int64)) { e.progress = f }
 // one backing array.
 type tokenizedDoc struct {
 	file      string
+	fileIndex int
 	line      int
 	index     int
 	sentences [][]int32
@@ -225,17 +231,31 @@ type tokenizedDoc struct {
 	err       error // the tokenizer could not encode a text (tokenizer.json pipelines only)
 }
 
-// passBatch is the instances of one pass over one document, as rows, with their counts.
+// passBatch is the instances made from one chunk of documents (every pass over each), as
+// rows in order, with their counts.
 type passBatch struct {
-	id   uint64
-	pass int
 	rows []shards.Row
-	doc  *tokenizedDoc // set on the first pass: its counts are added to the stats once
+	keys []instanceKey   // keys[i] identifies rows[i]: its masks come from MaskRand(key)
+	docs []*tokenizedDoc // their counts are added to the stats
 	err  error
 
 	masked, asMask, random, kept int64 // static masking outcome
 	tokens                       int64 // tokens in rows
 }
+
+// instanceKey identifies an instance: its document, the pass and its index in the pass.
+type instanceKey struct {
+	doc     uint64
+	pass, i int
+}
+
+// Documents travel between the stages in chunks of about chunkBytes of text (at most
+// chunkDocs documents), so that a corpus of short documents does not pay a channel hand-off
+// per document at each stage. Chunking changes nothing in the output.
+const (
+	chunkBytes = 16 << 10
+	chunkDocs  = 256
+)
 
 // Run streams the corpus through the stages and calls emit with each example row in a
 // deterministic order. The row passed to emit is only valid during the call.
@@ -253,24 +273,37 @@ func (e *Examples) Run(parent context.Context, emit func(*shards.Row) error) err
 	defer cancel()
 	workers := e.cfg.Workers
 
-	docs := make(chan Document, 2*workers)
+	chunks := make(chan []Document, 2*workers)
 	srcErr := make(chan error, 1)
 	e.src.progress = e.progress
 	go func() {
-		defer close(docs)
-		err := e.src.Run(ctx, func(d Document) error {
-			e.docs.Add(1)
+		defer close(chunks)
+		var chunk []Document
+		size := 0
+		send := func() error {
 			select {
-			case docs <- d:
+			case chunks <- chunk:
+				chunk, size = nil, 0
 				return nil
 			case <-ctx.Done():
 				return ctx.Err()
 			}
+		}
+		err := e.src.Run(ctx, func(d Document) error {
+			e.docs.Add(1)
+			chunk = append(chunk, d)
+			if size += d.Bytes; size >= chunkBytes || len(chunk) >= chunkDocs {
+				return send()
+			}
+			return nil
 		})
+		if err == nil && len(chunk) > 0 {
+			err = send()
+		}
 		srcErr <- err
 	}()
 
-	tokenized := OrderedMap(ctx, docs, workers, 4*workers, e.tokenizeDoc)
+	tokenized := OrderedMap(ctx, chunks, workers, 4*workers, e.tokenizeChunk)
 
 	passes := make(chan *passBatch, 2*workers)
 	pairDone := make(chan struct{})
@@ -294,7 +327,7 @@ loop:
 			break
 		}
 		e.mu.Lock()
-		if td := b.doc; td != nil {
+		for _, td := range b.docs {
 			e.stats.Sentences += int64(len(td.sentences))
 			e.stats.Tokens += td.tokens
 			e.stats.UNK += td.unk
@@ -336,8 +369,9 @@ loop:
 }
 
 // pairAll is the sequential pairing stage: each tokenized document, in order, DupeFactor
-// times through the pairer. It stops at the first document that could not be tokenized.
-func (e *Examples) pairAll(ctx context.Context, in <-chan *tokenizedDoc, out chan<- *passBatch) {
+// times through the pairer; the instances of a chunk of documents go out together. It stops
+// at the first document that could not be tokenized.
+func (e *Examples) pairAll(ctx context.Context, in <-chan []*tokenizedDoc, out chan<- *passBatch) {
 	send := func(b *passBatch) bool {
 		select {
 		case out <- b:
@@ -346,32 +380,33 @@ func (e *Examples) pairAll(ctx context.Context, in <-chan *tokenizedDoc, out cha
 			return false
 		}
 	}
-	for td := range in {
-		if td.err != nil {
-			send(&passBatch{err: td.err})
-			return
-		}
-		id := docID(td.file, td.index)
-		for pass := 0; pass < e.cfg.DupeFactor; pass++ {
-			doc := pairing.Document{ID: id, Sentences: td.sentences}
-			instances := e.pairer.Add(DocRand(e.cfg.Seed, id, pass), doc, nil)
-			b := &passBatch{id: id, pass: pass, rows: make([]shards.Row, len(instances))}
-			if pass == 0 {
-				b.doc = td
-			}
-			for i, in := range instances {
-				b.rows[i] = shards.Row{InputIDs: in.IDs, TokenTypeIDs: in.TypeIDs, NextSentenceLabel: in.Label}
-				b.tokens += int64(len(in.IDs))
-			}
-			if !send(b) {
+	var instances []pairing.Instance
+	for tds := range in {
+		b := &passBatch{docs: tds}
+		for _, td := range tds {
+			if td.err != nil {
+				send(&passBatch{err: td.err})
 				return
 			}
+			id := docID(td.fileIndex, td.index)
+			for pass := 0; pass < e.cfg.DupeFactor; pass++ {
+				doc := pairing.Document{ID: id, Sentences: td.sentences}
+				instances = e.pairer.Add(DocRand(e.cfg.Seed, id, pass), doc, instances[:0])
+				for i, in := range instances {
+					b.rows = append(b.rows, shards.Row{InputIDs: in.IDs, TokenTypeIDs: in.TypeIDs, NextSentenceLabel: in.Label})
+					b.keys = append(b.keys, instanceKey{doc: id, pass: pass, i: i})
+					b.tokens += int64(len(in.IDs))
+				}
+			}
+		}
+		if !send(b) {
+			return
 		}
 	}
 }
 
-// maskBatch applies static masking to the rows of one document pass, in place. It runs on
-// the workers: instance i of the pass is masked with MaskRand(seed, doc, pass, i).
+// maskBatch applies static masking to the rows of a batch, in place. It runs on the
+// workers: instance i of a pass over a document is masked with MaskRand(seed, doc, pass, i).
 func (e *Examples) maskBatch(b *passBatch) *passBatch {
 	if b.err != nil {
 		return b
@@ -383,7 +418,8 @@ func (e *Examples) maskBatch(b *passBatch) *passBatch {
 	var positions, labels []int32 // the batch's masks, one after the other
 	for i := range b.rows {
 		r := &b.rows[i]
-		src.Seed(maskSeed(e.cfg.Seed, b.id, b.pass, i))
+		k := b.keys[i]
+		src.Seed(maskSeed(e.cfg.Seed, k.doc, k.pass, k.i))
 		m.IDs = r.InputIDs // the instance's ids are this batch's own: mask them in place
 		e.masker.Mask(rng, r.InputIDs, &m)
 		p0 := len(positions)
@@ -406,9 +442,21 @@ func (e *Examples) maskBatch(b *passBatch) *passBatch {
 	return b
 }
 
+// tokenizeChunk tokenizes a chunk of documents. It runs on the workers.
+func (e *Examples) tokenizeChunk(ds []Document) []*tokenizedDoc {
+	out := make([]*tokenizedDoc, len(ds))
+	for i, d := range ds {
+		out[i] = e.tokenizeDoc(d)
+		if out[i].err != nil {
+			return out[:i+1]
+		}
+	}
+	return out
+}
+
 // tokenizeDoc splits a document into sentences and tokenizes them. It runs on the workers.
 func (e *Examples) tokenizeDoc(d Document) *tokenizedDoc {
-	td := &tokenizedDoc{file: d.File, line: d.Line, index: d.Index}
+	td := &tokenizedDoc{file: d.File, fileIndex: d.FileIndex, line: d.Line, index: d.Index}
 	enc := e.encodings.Get().(*tokenize.Encoding)
 	defer e.encodings.Put(enc)
 	// Every sentence's ids, one after the other: English text runs 4 to 5 bytes a token.
@@ -457,14 +505,11 @@ func (e *Examples) tokenizeDoc(d Document) *tokenizedDoc {
 	return td
 }
 
-// docID identifies a document by its file and its index in the file.
-func docID(file string, index int) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(filepath.ToSlash(filepath.Clean(file))))
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(index))
-	h.Write(b[:])
-	id := h.Sum64()
+// docID identifies a document by its file's position in the input order and its index in
+// the file. It does not depend on where the corpus lies: the same files read from another
+// directory give the same shards.
+func docID(fileIndex, index int) uint64 {
+	id := mix64(mix64(uint64(fileIndex)+0x9e3779b97f4a7c15) ^ uint64(index))
 	if id == 0 {
 		id = 1 // 0 means "no identity" to pairing
 	}

@@ -41,6 +41,11 @@ const StatsName = "prep-stats.json"
 // manifest. A directory that holds an interrupted run of the same configuration is resumed:
 // complete shards are kept and checked, and the result is the same as an uninterrupted run.
 func Prep(ctx context.Context, e *Examples, o ShardOptions) (*PrepSummary, error) {
+	return prepWith(ctx, e, o, nil)
+}
+
+// prepWith is Prep that also hands each row, once written, to tee (when not nil).
+func prepWith(ctx context.Context, e *Examples, o ShardOptions, tee func(*shards.Row) error) (*PrepSummary, error) {
 	start := time.Now()
 	cfg := e.Config()
 	cfgJSON, err := json.Marshal(cfg)
@@ -51,7 +56,7 @@ func Prep(ctx context.Context, e *Examples, o ShardOptions) (*PrepSummary, error
 	sp := e.Tokenizer().Special()
 	// The same command again resumes an interrupted run (or checks a finished one).
 	resume := false
-	for _, name := range []string{".progress.json", shards.ManifestName} {
+	for _, name := range []string{shards.ProgressName, shards.ManifestName} {
 		if _, err := os.Stat(filepath.Join(o.Dir, name)); err == nil {
 			resume = true
 		}
@@ -70,7 +75,16 @@ func Prep(ctx context.Context, e *Examples, o ShardOptions) (*PrepSummary, error
 	if err != nil {
 		return nil, err
 	}
-	runErr := e.Run(ctx, w.Write)
+	write := w.Write
+	if tee != nil {
+		write = func(r *shards.Row) error {
+			if err := w.Write(r); err != nil {
+				return err
+			}
+			return tee(r)
+		}
+	}
+	runErr := e.Run(ctx, write)
 	if runErr != nil {
 		if err := w.Abort(); err != nil {
 			return nil, errors.Join(runErr, err)

@@ -160,9 +160,10 @@ func ExpandInputs(args []string) ([]Input, error) {
 
 // Document is one document read from an input file.
 type Document struct {
-	File  string // the input's path
-	Line  int    // 1-based line of the file where the document starts
-	Index int    // 0-based index of the document within its file
+	File      string // the input's path
+	FileIndex int    // the input's position in the input order, from 0
+	Line      int    // 1-based line of the file where the document starts
+	Index     int    // 0-based index of the document within its file
 	// Units are sentences for the lines format; for text and jsonl they are paragraphs that
 	// still need sentence splitting (Split is true).
 	Units []string
@@ -244,11 +245,11 @@ func (s *Source) Stats() SourceStats { return s.stats }
 // error (a file that cannot be opened, a truncated .gz or .zst, an error from emit) or when
 // ctx is cancelled. The Document passed to emit is the callee's to keep.
 func (s *Source) Run(ctx context.Context, emit func(Document) error) error {
-	for _, in := range s.inputs {
+	for i, in := range s.inputs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := s.readFile(ctx, in, emit); err != nil {
+		if err := s.readFile(ctx, i, in, emit); err != nil {
 			return err
 		}
 		s.stats.Files++
@@ -307,7 +308,7 @@ func openInput(path string, progress func(int64), br, tr *bufio.Reader) (*bufio.
 	return br, cr, f.Close, nil
 }
 
-func (s *Source) readFile(ctx context.Context, in Input, emit func(Document) error) error {
+func (s *Source) readFile(ctx context.Context, index int, in Input, emit func(Document) error) error {
 	if s.fileBuf == nil {
 		s.fileBuf = bufio.NewReaderSize(nil, readBufferSize)
 		s.textBuf = bufio.NewReaderSize(nil, readBufferSize)
@@ -318,7 +319,7 @@ func (s *Source) readFile(ctx context.Context, in Input, emit func(Document) err
 	}
 	defer closeFn()
 	before := s.stats
-	fr := &fileReader{src: s, path: in.Path, br: r, emit: emit}
+	fr := &fileReader{src: s, path: in.Path, fileIndex: index, br: r, emit: emit}
 	err = fr.run(ctx)
 	s.stats.BytesRead += counter.n
 	s.stats.PerFile = append(s.stats.PerFile, FileStats{
@@ -340,11 +341,12 @@ func (s *Source) readFile(ctx context.Context, in Input, emit func(Document) err
 
 // fileReader turns the lines of one file into documents.
 type fileReader struct {
-	src  *Source
-	path string
-	br   *bufio.Reader
-	emit func(Document) error
-	line int // lines read so far
+	src       *Source
+	path      string
+	fileIndex int
+	br        *bufio.Reader
+	emit      func(Document) error
+	line      int // lines read so far
 
 	doc      Document // the document being built
 	binary   bool     // the document being built holds binary data
@@ -530,7 +532,7 @@ func splitParagraphs(text string) []string {
 
 func (fr *fileReader) startDocument() {
 	if fr.doc.Line == 0 {
-		fr.doc = Document{File: fr.path, Line: fr.line, Index: fr.docIndex, Split: fr.src.opts.Format != Lines}
+		fr.doc = Document{File: fr.path, FileIndex: fr.fileIndex, Line: fr.line, Index: fr.docIndex, Split: fr.src.opts.Format != Lines}
 		fr.binary = false
 	}
 }

@@ -58,7 +58,7 @@ func TestResumeAfterKill(t *testing.T) {
 	if tmps, _ := filepath.Glob(filepath.Join(dir, ".shard-*.tmp")); len(tmps) != 1 {
 		t.Fatalf("after the kill: temporary shards %v, want one", tmps)
 	}
-	if prog, err := readManifestFile(filepath.Join(dir, progressName)); err != nil || len(prog.Shards) == 0 {
+	if prog, err := readManifestFile(filepath.Join(dir, ProgressName)); err != nil || len(prog.Shards) == 0 {
 		t.Fatalf("after the kill: progress %v, %v: want completed shards", prog, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, ManifestName)); err == nil {

@@ -12,9 +12,9 @@ import (
 // ManifestName is the file, in the output directory, that lists the shards.
 const ManifestName = "manifest.json"
 
-// progressName is the partial manifest updated after every completed shard,
+// ProgressName is the partial manifest updated after every completed shard,
 // used to resume an interrupted run.
-const progressName = ".progress.json"
+const ProgressName = ".progress.json"
 
 // ManifestFormat identifies the manifest layout.
 const ManifestFormat = "kiln-shards/1"

@@ -133,7 +133,7 @@ func TestRoundTrip(t *testing.T) {
 			if n, err := r.NumRows(); err != nil || n != m.Shards[0].Rows {
 				t.Errorf("NumRows %d %v, manifest %d", n, err, m.Shards[0].Rows)
 			}
-			if _, err := os.Stat(filepath.Join(dir, progressName)); !os.IsNotExist(err) {
+			if _, err := os.Stat(filepath.Join(dir, ProgressName)); !os.IsNotExist(err) {
 				t.Errorf("progress file left after Close: %v", err)
 			}
 		})
@@ -203,7 +203,7 @@ func TestDeterministicAndResume(t *testing.T) {
 			if _, err := NewWriter(o); err == nil {
 				t.Fatal("NewWriter without Resume accepted a directory holding a run")
 			}
-			prog, err := readManifestFile(filepath.Join(dir, progressName))
+			prog, err := readManifestFile(filepath.Join(dir, ProgressName))
 			if err != nil || len(prog.Shards) < 2 || len(prog.Shards) >= len(want.Shards) {
 				t.Fatalf("progress after the interruption: %v, %d of %d shards", err, len(prog.Shards), len(want.Shards))
 			}

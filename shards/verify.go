@@ -77,8 +77,8 @@ func Verify(dir string) (Report, error) {
 	if rows != m.Rows || tokens != m.Tokens || size != m.Bytes {
 		fail("", -1, "totals rows=%d tokens=%d bytes=%d, but the shards add up to %d, %d, %d", m.Rows, m.Tokens, m.Bytes, rows, tokens, size)
 	}
-	if _, err := os.Stat(filepath.Join(dir, progressName)); err == nil {
-		fail("", -1, "%s is present: a run was started in this directory after the manifest was written", progressName)
+	if _, err := os.Stat(filepath.Join(dir, ProgressName)); err == nil {
+		fail("", -1, "%s is present: a run was started in this directory after the manifest was written", ProgressName)
 	}
 	for _, pat := range []string{"shard-*.arrow", "bin-*/shard-*.arrow", ".shard-*.tmp", "bin-*/.shard-*.tmp"} {
 		files, _ := filepath.Glob(filepath.Join(dir, filepath.FromSlash(pat)))

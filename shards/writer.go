@@ -218,12 +218,12 @@ func (w *Writer) prepareDir() error {
 			}
 		}
 	}
-	for _, n := range []string{"." + ManifestName + ".tmp", "." + progressName + ".tmp"} {
+	for _, n := range []string{"." + ManifestName + ".tmp", "." + ProgressName + ".tmp"} {
 		os.Remove(filepath.Join(dir, n))
 	}
 
 	var old *Manifest
-	for _, n := range []string{progressName, ManifestName} {
+	for _, n := range []string{ProgressName, ManifestName} {
 		m, err := readManifestFile(filepath.Join(dir, n))
 		if errors.Is(err, os.ErrNotExist) {
 			continue
@@ -515,7 +515,7 @@ func (w *Writer) finishShard(s *series) error {
 }
 
 func (w *Writer) saveProgress() error {
-	if err := writeJSONAtomic(filepath.Join(w.o.Dir, progressName), w.progress); err != nil {
+	if err := writeJSONAtomic(filepath.Join(w.o.Dir, ProgressName), w.progress); err != nil {
 		return fmt.Errorf("shards: %w", err)
 	}
 	return nil
@@ -564,7 +564,7 @@ func (w *Writer) Close() (*Manifest, error) {
 	if err := writeJSONAtomic(filepath.Join(w.o.Dir, ManifestName), &m); err != nil {
 		return nil, fmt.Errorf("shards: %w", err)
 	}
-	if err := os.Remove(filepath.Join(w.o.Dir, progressName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := os.Remove(filepath.Join(w.o.Dir, ProgressName)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("shards: %w", err)
 	}
 	listed := map[string]bool{}

@@ -31,7 +31,9 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"demo", "the end-to-end first run on the bundled sample: prep, inspect, train", runDemo},
 		{"prep", "turn a corpus into BERT pretraining shards (Arrow IPC, zstd)", runPrep},
+		{"pretrain", "train BERT straight from a corpus: the prep stages feed the trainer", runPretrain},
 		{"inspect", "print decoded examples and statistics of shards", runInspect},
 		{"verify", "check shards against their manifest and every row invariant", runVerify},
 		{"train", "train BERT (MLM + NSP) on shards", runTrain},

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -135,4 +136,99 @@ func TestPrepVerifyInspect(t *testing.T) {
 	if code, stdout, _ := kiln(t, "verify", out); code != 1 || !strings.Contains(stdout, "FAIL shard-00000.arrow") {
 		t.Errorf("verify of a corrupt shard: exit %d: %s", code, stdout)
 	}
+}
+
+// sharedCorpus returns a directory of the shared corpora (../shared/data beside the
+// repository), skipping the test when it is absent, failing it under CI.
+func sharedCorpus(t *testing.T, name string) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "..", "shared", "data", "corpora", name)
+	if _, err := os.Stat(dir); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("shared corpus missing: %v", err)
+		}
+		t.Skipf("shared corpus missing: %v", err)
+	}
+	return dir
+}
+
+// TestPretrain runs the pipelined command for a few steps on Moby Dick chapters: the loss
+// falls, the share of time the trainer waited for data is reported, and the shards it saves
+// of its first pass are byte for byte those kiln prep writes with the same settings.
+func TestPretrain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	corpus := t.TempDir()
+	for _, ch := range []string{"chapter_1.txt", "chapter_2.txt", "chapter_3.txt"} {
+		b, err := os.ReadFile(filepath.Join(sharedCorpus(t, "moby-dick"), ch))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(corpus, ch), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tmp := t.TempDir()
+	out, saved, prepped := filepath.Join(tmp, "model"), filepath.Join(tmp, "saved"), filepath.Join(tmp, "prep")
+	common := []string{"--input", corpus, "--format", "text", "--vocab", sampleVocab, "--max-seq-len", "64", "--max-predictions", "10"}
+	args := append([]string{"pretrain"}, common...)
+	args = append(args, "--out", out, "--steps", "60", "--batch-size", "8", "--lr", "2e-3", "--warmup", "6",
+		"--log-every", "6", "--seed", "3", "--save-shards", saved)
+	code, stdout, stderr := kiln(t, args...)
+	if code != 0 {
+		t.Fatalf("pretrain: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "the trainer waited for data") || !strings.Contains(stdout, "shards of the first pass") {
+		t.Errorf("pretrain summary lacks the data-wait share or the saved shards:\n%s", stdout)
+	}
+	metrics := readMetrics(t, filepath.Join(out, "metrics.jsonl"))
+	first, last := metrics[0], metrics[len(metrics)-1]
+	if last.Step != 60 || !(last.MLMLoss < first.MLMLoss-1) || !(last.Loss < first.Loss-1) {
+		t.Errorf("loss did not fall: step %d loss %.3f (mlm %.3f) -> step %d loss %.3f (mlm %.3f)",
+			first.Step, first.Loss, first.MLMLoss, last.Step, last.Loss, last.MLMLoss)
+	}
+	if _, err := os.Stat(filepath.Join(out, "loss.png")); err != nil {
+		t.Error(err)
+	}
+
+	prepArgs := append([]string{"prep"}, common...)
+	prepArgs = append(prepArgs, "--output", prepped, "--masking", "dynamic", "--seed", "3")
+	if code, _, stderr := kiln(t, prepArgs...); code != 0 {
+		t.Fatalf("prep: exit %d: %s", code, stderr)
+	}
+	for _, name := range []string{"shard-00000.arrow", "manifest.json"} {
+		a, errA := os.ReadFile(filepath.Join(saved, name))
+		b, errB := os.ReadFile(filepath.Join(prepped, name))
+		if errA != nil || errB != nil || !bytes.Equal(a, b) {
+			t.Errorf("%s: pretrain --save-shards and kiln prep differ (%v, %v)", name, errA, errB)
+		}
+	}
+}
+
+type metricLine struct {
+	Step     int     `json:"step"`
+	Loss     float64 `json:"loss"`
+	MLMLoss  float64 `json:"mlm_loss"`
+	DataWait float64 `json:"data_wait"`
+}
+
+func readMetrics(t *testing.T, path string) []metricLine {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []metricLine
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var m metricLine
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out = append(out, m)
+	}
+	if len(out) < 2 {
+		t.Fatalf("%s: %d metric lines", path, len(out))
+	}
+	return out
 }

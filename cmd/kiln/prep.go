@@ -19,7 +19,7 @@ import (
 
 // exampleFlags registers the flags that say how a corpus becomes examples (shared by prep and
 // pretrain) and returns the config they fill and the --input values.
-func exampleFlags(fs *flag.FlagSet) (*pipeline.ExampleConfig, *multiValue) {
+func exampleFlags(fs *flag.FlagSet, withSeed bool) (*pipeline.ExampleConfig, *multiValue) {
 	cfg := pipeline.DefaultExampleConfig()
 	inputs := new(multiValue)
 	fs.Var(inputs, "input", "input `PATH`s: files, directories (read recursively, sorted) or globs; several may follow one --input")
@@ -38,11 +38,9 @@ func exampleFlags(fs *flag.FlagSet) (*pipeline.ExampleConfig, *multiValue) {
 	fs.BoolVar(&cfg.WholeWordMask, "whole-word-mask", false, "mask whole words (## pieces join their word)")
 	fs.IntVar(&cfg.ReservoirDocs, "reservoir-docs", cfg.ReservoirDocs, "previous documents kept to draw NotNext segments from")
 	fs.IntVar(&cfg.ShuffleBuffer, "shuffle-buffer", cfg.ShuffleBuffer, "rows mixed in a seeded shuffle buffer before writing (0: document order)")
-	fs.Func("seed", fmt.Sprintf("random seed (default %d)", cfg.Seed), func(s string) error {
-		v, err := strconv.ParseUint(s, 10, 64)
-		cfg.Seed = v
-		return err
-	})
+	if withSeed {
+		fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed")
+	}
 	fs.IntVar(&cfg.Workers, "workers", runtime.NumCPU(), "goroutines that split and tokenize (the output does not depend on it)")
 	fs.IntVar(&cfg.MaxLineBytes, "max-line-bytes", cfg.MaxLineBytes, "input lines longer than this are skipped and counted")
 	fs.IntVar(&cfg.MaxDocBytes, "max-doc-bytes", cfg.MaxDocBytes, "documents longer than this are cut in parts and counted")
@@ -62,7 +60,7 @@ func finishExampleFlags(fs *flag.FlagSet, cfg *pipeline.ExampleConfig, inputs *m
 
 func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("prep", "--input PATH... --format lines|text|jsonl --vocab FILE [--tokenizer FILE] --output DIR [flags]", stderr)
-	cfg, inputs := exampleFlags(fs)
+	cfg, inputs := exampleFlags(fs, true)
 	out := fs.String("output", "", "output `DIR` for the shards and manifest.json")
 	so := shardFlags(fs)
 	noProgress := fs.Bool("no-progress", false, "no progress bar, even on a terminal")

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/kiln-bert/kiln/pipeline"
+	"github.com/kiln-bert/kiln/trainer"
+)
+
+func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("pretrain", "--input PATH... --format lines|text|jsonl --vocab FILE --out DIR [train flags] [prep flags] [--save-shards DIR]", stderr)
+	cfg, inputs := exampleFlags(fs, false)
+	tv := trainFlags(fs)
+	saveDir := fs.String("save-shards", "", "also write the shards of the first pass over the corpus to `DIR`, as kiln prep --masking dynamic would")
+	so := shardFlags(fs)
+	if err := parseFlags(fs, spreadMulti(args, "input")); err != nil {
+		return err
+	}
+	if err := finishExampleFlags(fs, cfg, inputs); err != nil {
+		return err
+	}
+	if tv.out == "" {
+		fmt.Fprintln(stderr, "no output: give --out DIR")
+		fs.Usage()
+		return errUsage
+	}
+	if cfg.Masking != "static" && cfg.Masking != "dynamic" {
+		return fmt.Errorf("--masking %q: want dynamic (pretrain masks each row as the trainer reads it)", cfg.Masking)
+	}
+	cfg.Masking = "dynamic" // the default "static" of prep means nothing here: rows are masked when read
+	cfg.Seed = tv.seed
+
+	sc := pipeline.StreamConfig{Examples: *cfg, BatchSize: tv.batchSize, Seed: tv.seed}
+	if *saveDir != "" {
+		opts, err := so.options(*saveDir)
+		if err != nil {
+			return err
+		}
+		sc.SaveShards = &opts
+	}
+	// Check the inputs and the vocabulary before anything is written.
+	ex, err := pipeline.NewExamples(*cfg)
+	if err != nil {
+		return err
+	}
+	model, err := modelConfig(tv.model, ex.Tokenizer().Vocab().Size())
+	if err != nil {
+		return err
+	}
+	var stream *pipeline.Stream
+	tc := tv.config(model, stderr)
+	tc.NewSource = func(ctx context.Context, start trainer.Position) (trainer.Source, error) {
+		s, err := pipeline.NewStream(ctx, sc, start)
+		stream = s
+		return s, err
+	}
+	start := time.Now()
+	res, err := trainer.Train(ctx, tc)
+	if err != nil {
+		return err
+	}
+	if stream == nil {
+		return errors.New("the trainer asked for no data: nothing to do (is --steps already reached in --out?)")
+	}
+	wall := time.Since(start)
+	fmt.Fprintf(stdout, "kiln pretrain: step %d, loss %.4f (mlm %.4f, nsp %.4f); the trainer waited for data %.2f%% of %.0fs\n",
+		res.Steps, res.Last.Loss, res.Last.MLMLoss, res.Last.NSPLoss, 100*stream.Wait().Seconds()/wall.Seconds(), wall.Seconds())
+	fmt.Fprintf(stdout, "  checkpoint %s; metrics %s/%s; loss curve %s/%s\n", res.Checkpoint, tv.out, trainer.MetricsFile, tv.out, trainer.LossPlotFile)
+	if s := stream.Saved(); s != nil {
+		fmt.Fprintf(stdout, "  shards of the first pass: %s (%d rows in %d shards)\n", *saveDir, s.Examples.Rows, s.Shards)
+	} else if *saveDir != "" {
+		fmt.Fprintf(stdout, "  shards: training ended before the first pass over the corpus did: %s is incomplete; run kiln prep to finish it\n", *saveDir)
+	}
+	return nil
+}

@@ -28,7 +28,8 @@ func benchRows(batch, seq, vocab int) []Example {
 }
 
 // BenchmarkTrainStep measures one training step (forward, backward, AdamW) at batch 32 × 128
-// with the BERT vocabulary: go test ./trainer -run '^$' -bench TrainStep -benchtime 3x
+// with the BERT vocabulary: go test ./trainer -run '^$' -bench TrainStep -benchtime 3x [-tags openblas]
+// (bench/train_step.sh compares it with PyTorch)
 func BenchmarkTrainStep(b *testing.B) {
 	for _, name := range []string{"tiny", "mini"} {
 		b.Run(name, func(b *testing.B) {

@@ -9,6 +9,32 @@
 // NSP cross-entropy averaged over its rows. A graph is built once per padded batch shape and
 // reused for every batch of that shape.
 //
+// # Speed
+//
+// A training step is the matrix products plus a few passes over memory: the graph allocates
+// nothing per step (every op writes into the buffer of its previous run, no gorgonia tensor op
+// is used), query, key and value are one fused product and the attention heads are read in
+// place through BLAS strides (no split or merge copies), the cross-entropy and GELU forward
+// passes leave what their gradients need (each logit's exponential is computed once), exp and
+// the normal CDF of the float32 model are float32-exact kernels (relative error below 4e-8,
+// under float32's rounding step; see mathf.go) instead of math.Exp and math.Erf, and the
+// element-wise work, the attention blocks and the AdamW update run on GOMAXPROCS goroutines.
+// bench/train_step.sh measures steps beside PyTorch (see BENCHMARKS.md).
+//
+// The matrix products go through gonum's BLAS interface (blas32/blas64). The default build
+// uses gonum's pure-Go implementation: nothing to install. For several times faster products,
+// build with OpenBLAS, a C library used through cgo (gonum.org/v1/netlib):
+//
+//	apt-get install libopenblas-dev      # Debian/Ubuntu; needs a C compiler (gcc) too
+//	go build -tags openblas ./cmd/kiln   # or go test -tags openblas ./trainer, go run -tags openblas ...
+//
+// BLASImplementation says which one a binary uses. In the OpenBLAS build, OpenBLAS runs
+// single-threaded and kiln cuts each large product over GOMAXPROCS goroutines itself: OpenBLAS's
+// own threads spin while they wait for work, and on 2 cores they took the cores from the Go code
+// running between two products. So OPENBLAS_NUM_THREADS has no effect on kiln; GOMAXPROCS
+// (default: all cores) sets the parallelism. Other processes on the same cores (PyTorch's OpenMP
+// threads also spin) slow both down more than their share: benchmark on an idle machine.
+//
 // Parameters carry Hugging Face names and PyTorch layouts (Linear weight [out, in]), so a
 // checkpoint directory (config.json + model.safetensors) loads in transformers, and one written
 // by transformers or tools/torchref loads here.

@@ -201,11 +201,17 @@ func build[T float](m *Model, k graphKey) (*graph, error) {
 		gr.drops = append(gr.drops, dropout{t: t, p: p})
 		return must(dropoutMul[T](x, mn))
 	}
-	lin := func(x *G.Node, prefix string) *G.Node {
+	// lin is a dense layer; resid, when set, carries the gradient of x from the residual
+	// addition that also reads x (see stash).
+	lin := func(x *G.Node, resid *stash, prefixes ...string) *G.Node {
 		if err != nil {
 			return x
 		}
-		return must(linear[T](x, P(prefix+".weight"), P(prefix+".bias")))
+		var wb []*G.Node
+		for _, p := range prefixes {
+			wb = append(wb, P(p+".weight"), P(p+".bias"))
+		}
+		return must(linear[T](x, wb, resid, nil))
 	}
 	ln := func(x *G.Node, prefix string) *G.Node {
 		if err != nil {
@@ -218,6 +224,12 @@ func build[T float](m *Model, k graphKey) (*graph, error) {
 			return x
 		}
 		return must(gelu[T](x))
+	}
+	add := func(a, x *G.Node, st *stash) *G.Node {
+		if err != nil {
+			return x
+		}
+		return must(residual[T](a, x, st))
 	}
 
 	var wordN, posN, typeN, clsN, mlmN *G.Node
@@ -239,62 +251,64 @@ func build[T float](m *Model, k graphKey) (*graph, error) {
 	gr.nspT, nspTN = floats("next_sentence_label", B)
 	gr.nspW, nspWN = floats("next_sentence_weight", B)
 
-	// Embeddings.
-	x := must(gather[T](P("bert.embeddings.word_embeddings.weight"), wordN))
-	x = must(G.Add(x, must(gather[T](P("bert.embeddings.position_embeddings.weight"), posN))))
-	x = must(G.Add(x, must(gather[T](P("bert.embeddings.token_type_embeddings.weight"), typeN))))
+	// Embeddings. The word embeddings are also the MLM decoder's weight (tied): the decoder
+	// leaves its part of their gradient in tiedWord.
+	tiedWord := &stash{what: "the tied decoder weight"}
+	x := must(embed[T](P("bert.embeddings.word_embeddings.weight"), P("bert.embeddings.position_embeddings.weight"),
+		P("bert.embeddings.token_type_embeddings.weight"), wordN, posN, typeN, tiedWord))
 	x = ln(x, "bert.embeddings.LayerNorm")
 	x = drop(x, c.HiddenDropout, "dropout_embeddings")
 
-	// Encoder: post-LN layers.
+	// Encoder: post-LN layers. Query, key and value are one fused projection [N, 3H].
 	scale := 1 / math.Sqrt(float64(H/A))
+	dims := attnDims{b: B, s: S, a: A}
 	for l := 0; l < c.NumLayers && err == nil; l++ {
 		p := fmt.Sprintf("bert.encoder.layer.%d.", l)
-		q := must(splitHeads[T](lin(x, p+"attention.self.query"), B, S, A, false))
-		kk := must(splitHeads[T](lin(x, p+"attention.self.key"), B, S, A, false))
-		v := must(splitHeads[T](lin(x, p+"attention.self.value"), B, S, A, false))
+		res1 := &stash{what: fmt.Sprintf("layer %d attention input", l)}
+		qkv := lin(x, res1, p+"attention.self.query", p+"attention.self.key", p+"attention.self.value")
 		if err != nil {
 			break
 		}
-		scores := must(G.BatchedMatMul(q, kk, false, true))
-		if err != nil {
-			break
-		}
+		ast := &attnState{}
+		scores := must(attnScores[T](qkv, dims, ast))
 		probs := must(maskedSoftmax[T](scores, maskN, A, scale))
 		probs = drop(probs, c.AttentionDropout, fmt.Sprintf("dropout_attention_%d", l))
 		if err != nil {
 			break
 		}
-		ctx := must(splitHeads[T](must(G.BatchedMatMul(probs, v)), B, S, A, true))
-		a := drop(lin(ctx, p+"attention.output.dense"), c.HiddenDropout, fmt.Sprintf("dropout_attention_output_%d", l))
-		if err != nil {
-			break
-		}
-		x = ln(must(G.Add(a, x)), p+"attention.output.LayerNorm")
-		f := lin(act(lin(x, p+"intermediate.dense")), p+"output.dense")
+		ctx := must(attnContext[T](probs, qkv, dims, ast))
+		a := drop(lin(ctx, nil, p+"attention.output.dense"), c.HiddenDropout, fmt.Sprintf("dropout_attention_output_%d", l))
+		x = ln(add(a, x, res1), p+"attention.output.LayerNorm")
+		res2 := &stash{what: fmt.Sprintf("layer %d feed-forward input", l)}
+		f := lin(act(lin(x, res2, p+"intermediate.dense")), nil, p+"output.dense")
 		f = drop(f, c.HiddenDropout, fmt.Sprintf("dropout_output_%d", l))
-		if err != nil {
-			break
-		}
-		x = ln(must(G.Add(f, x)), p+"output.LayerNorm")
+		x = ln(add(f, x, res2), p+"output.LayerNorm")
 	}
 	if err != nil {
 		return nil, err
 	}
 
 	// NSP head on the pooled [CLS] vector.
-	pooled := must(G.Tanh(lin(must(gather[T](x, clsN)), "bert.pooler.dense")))
-	gr.nspLogits = lin(pooled, "cls.seq_relationship")
+	maskedRows := &stash{what: "the masked rows"}
+	clsRows := must(gather[T](x, clsN, maskedRows))
+	pooled := must(tanh[T](lin(clsRows, nil, "bert.pooler.dense")))
+	gr.nspLogits = lin(pooled, nil, "cls.seq_relationship")
 	gr.nspLoss = must(crossEntropy[T](gr.nspLogits, nspTN, nspWN))
-
-	// MLM head at the masked positions only; the decoder is the word embedding matrix.
-	t := ln(act(lin(must(gather[T](x, mlmN)), "cls.predictions.transform.dense")), "cls.predictions.transform.LayerNorm")
 	if err != nil {
 		return nil, err
 	}
-	gr.mlmLogits = must(linear[T](t, P("bert.embeddings.word_embeddings.weight"), P("cls.predictions.bias")))
+
+	// MLM head at the masked positions only; the decoder is the word embedding matrix. The
+	// masked rows are gathered after the [CLS] rows, and their gradient goes back through the
+	// [CLS] gather's (see stash).
+	mlmRows := must(gatherAfter[T](x, mlmN, clsRows, maskedRows))
+	t := ln(act(lin(mlmRows, nil, "cls.predictions.transform.dense")), "cls.predictions.transform.LayerNorm")
+	if err != nil {
+		return nil, err
+	}
+	gr.mlmLogits = must(linear[T](t, []*G.Node{P("bert.embeddings.word_embeddings.weight"), P("cls.predictions.bias")}, nil, tiedWord))
 	gr.mlmLoss = must(crossEntropy[T](gr.mlmLogits, mlmTN, mlmWN))
-	gr.loss = must(G.Add(gr.mlmLoss, gr.nspLoss))
+	gr.loss = must(addScalars[T](gr.mlmLoss, gr.nspLoss))
 	if err != nil {
 		return nil, err
 	}
@@ -339,14 +353,22 @@ func fill[T float](gr *graph, rows []Example, rng *rand.Rand) {
 			nspT[b], nspW[b] = T(r.NextSentenceLabel), 1
 		}
 	}
+	// Each 64-bit draw decides two elements: dropped when its 32-bit half is below p·2³².
 	for _, d := range gr.drops {
 		keep := T(1 / (1 - d.p))
+		thr := uint32(math.Min(d.p*(1<<32), math.MaxUint32))
 		v := data[T](d.t)
-		for i := range v {
-			if rng.Float64() < d.p {
+		for i := 0; i < len(v); i += 2 {
+			u := rng.Uint64()
+			v[i] = keep
+			if uint32(u) < thr {
 				v[i] = 0
-			} else {
-				v[i] = keep
+			}
+			if i+1 < len(v) {
+				v[i+1] = keep
+				if uint32(u>>32) < thr {
+					v[i+1] = 0
+				}
 			}
 		}
 	}
@@ -394,20 +416,25 @@ func accuracy[T float](gr *graph, st *StepStats) {
 	count := func(logits *G.Node, target, weight []T, correct, n *int) {
 		z := data[T](logits.Value())
 		c := logits.Shape()[1]
-		for i, w := range weight {
-			if w == 0 {
-				continue
-			}
-			row := z[i*c : (i+1)*c]
-			best := 0
-			for j, v := range row {
-				if v > row[best] {
-					best = j
+		hit := make([]bool, len(weight))
+		parallel(len(weight), 16, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				row := z[i*c : (i+1)*c]
+				best := 0
+				for j, v := range row {
+					if v > row[best] {
+						best = j
+					}
 				}
+				hit[i] = best == int(target[i])
 			}
-			*n++
-			if best == int(target[i]) {
-				*correct++
+		})
+		for i, w := range weight {
+			if w != 0 {
+				*n++
+				if hit[i] {
+					*correct++
+				}
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"hash"
 	"hash/fnv"
 	"math"
+	"runtime"
 
 	"github.com/chewxy/hm"
 	"gonum.org/v1/gonum/blas"
@@ -14,10 +15,19 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// This file holds the custom gorgonia ops of the model: fused linear layer (PyTorch weight layout
-// [out, in]), LayerNorm, exact GELU, head split/merge, masked softmax and weighted cross-entropy,
-// each with the ops that compute its gradient. Gorgonia differentiates symbolically: an op's
-// SymDiff adds gradient nodes built from other ops of this file.
+// This file and ops_*.go hold the custom gorgonia ops of the model: fused linear layer (PyTorch
+// weight layout [out, in]), residual addition, LayerNorm, exact GELU, tanh, embeddings, row
+// gathers, attention on the fused query/key/value projection, masked softmax and weighted
+// cross-entropy, each with the ops that compute its gradient. Gorgonia differentiates
+// symbolically: an op's SymDiff adds gradient nodes built from other ops of these files.
+//
+// The graph uses no gorgonia op of its own on tensors, so that a run allocates nothing: every op
+// writes into the buffer it used in the previous run, and matrix products go straight to
+// gonum's BLAS (blas32/blas64: pure Go, or OpenBLAS in a build with -tags openblas). Gorgonia
+// sums the gradients of a node used by two ops with its own Add, which allocates; the model's
+// only such nodes (the input of each residual block, the word embeddings shared with the
+// decoder, the encoder output read by both heads) use a stash instead (see stash); what is left
+// is one small Add of [batch, hidden] (see gatherAfter).
 
 // float is the element type of the model: float32 for training, float64 for the gradient check.
 type float interface{ ~float32 | ~float64 }
@@ -39,7 +49,8 @@ type kop struct {
 // reuse returns the op's output tensor of the previous run when it has the wanted shape, or a
 // new zeroed one. A graph runs its ops in the same order every time and nothing keeps an
 // output from one run to the next, so an op may overwrite its last output; ops must write every
-// element (or clear the tensor first).
+// element (or clear the tensor first). A forward op may fill its gradient op's buffer with what
+// the gradient needs (GELU, cross-entropy): the gradient op runs later in the same run.
 func reuse[T float](o *kop, shape ...int) *tensor.Dense {
 	if o.buf != nil && o.buf.Shape().Eq(tensor.Shape(shape)) {
 		if _, ok := o.buf.Data().([]T); ok {
@@ -163,8 +174,37 @@ func dtypeOf[T float]() tensor.Dtype {
 }
 
 // gemm computes c = alpha*op(a)*op(b) + beta*c on row-major matrices through gonum's BLAS
-// (the registered implementation: pure Go by default).
+// (the registered implementation: pure Go by default, OpenBLAS with -tags openblas). With
+// OpenBLAS, which then runs single-threaded (see blas_openblas.go), a large product is cut into
+// column (or row) blocks computed on GOMAXPROCS goroutines; gonum's BLAS spreads its work over
+// goroutines itself.
 func gemm[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if w := min(runtime.GOMAXPROCS(0), 8); splitGemm && w > 1 && m*n*k >= 1<<21 {
+		if n >= m && n >= 2*w {
+			parallel(n, (n+w-1)/w, func(j0, j1 int) {
+				bo := j0 // op(B)[:, j0:]: columns of B, or rows of Bᵀ
+				if tB {
+					bo = j0 * ldb
+				}
+				gemm1(tA, tB, m, j1-j0, k, alpha, a, lda, b[bo:], ldb, beta, c[j0:], ldc)
+			})
+			return
+		}
+		if m >= 2*w {
+			parallel(m, (m+w-1)/w, func(i0, i1 int) {
+				ao := i0 * lda // op(A)[i0:, :]: rows of A, or columns of Aᵀ
+				if tA {
+					ao = i0
+				}
+				gemm1(tA, tB, i1-i0, n, k, alpha, a[ao:], lda, b, ldb, beta, c[i0*ldc:], ldc)
+			})
+			return
+		}
+	}
+	gemm1(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func gemm1[T float](tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	ta, tb := blas.NoTrans, blas.NoTrans
 	ar, ac, br, bc := m, k, k, n
 	if tA {
@@ -194,87 +234,209 @@ func want2D(name string, s tensor.Shape) error {
 	return nil
 }
 
-// linear returns x·Wᵀ + b for x [R, in], W [out, in] (PyTorch layout), b [out].
-func linear[T float](x, w, b *G.Node) (*G.Node, error) {
-	op := &kop{name: "kLinear", arity: 3, dt: dtypeOf[T](), dims: 2, wrt: []bool{true, true, true}}
+// stash hands a gradient node from the op that makes it to the op that needs it. When a node x
+// feeds two ops, one of them declares x not differentiable and, in its SymDiff, leaves its part
+// of x's gradient here; the other adds it into the gradient it returns for x. Gorgonia calls
+// SymDiff in reverse topological order, so the op that fills a stash must come after the one
+// that reads it in the forward pass (a residual addition after its block; the decoder after
+// the embeddings; a second row gather made to depend on the first).
+type stash struct {
+	what string
+	n    *G.Node // the gradient (part)
+	idx  *G.Node // for a row gather: the indices the gradient rows go back to
+}
+
+func (s *stash) get() (*G.Node, error) {
+	if s.n == nil {
+		return nil, fmt.Errorf("gradient of %s not made yet: graph built in the wrong order", s.what)
+	}
+	return s.n, nil
+}
+
+func trues(n int) []bool {
+	b := make([]bool, n)
+	for i := range b {
+		b[i] = true
+	}
+	return b
+}
+
+// linear returns [x·W₁ᵀ + b₁ | x·W₂ᵀ + b₂ | ...] for x [R, in] and pairs W_i [out_i, in]
+// (PyTorch layout), b_i [out_i] given as wb = W₁, b₁, W₂, b₂, ...: one dense layer, or the
+// query, key and value projections fused. resid, when not nil, holds the gradient of x from its
+// other consumer (a residual addition), added into dx. tied, when not nil, receives the
+// gradient of the (single) weight instead of its being returned: the decoder is tied to the
+// word embeddings, whose op adds it into the gradient of the table.
+func linear[T float](x *G.Node, wb []*G.Node, resid, tied *stash) (*G.Node, error) {
+	k := len(wb) / 2
+	op := &kop{name: fmt.Sprintf("kLinear{%d}", k), arity: 1 + 2*k, dt: dtypeOf[T](), dims: 2, wrt: trues(1 + 2*k)}
+	if tied != nil {
+		op.wrt[1] = false
+	}
 	op.shape = func(in []tensor.Shape) (tensor.Shape, error) {
 		if err := want2D("linear x", in[0]); err != nil {
 			return nil, err
 		}
-		if err := want2D("linear W", in[1]); err != nil {
-			return nil, err
+		out := 0
+		for j := 0; j < k; j++ {
+			w, b := in[1+2*j], in[2+2*j]
+			if err := want2D("linear W", w); err != nil {
+				return nil, err
+			}
+			if in[0][1] != w[1] || b.TotalSize() != w[0] {
+				return nil, fmt.Errorf("linear: shapes x %v, W %v, b %v do not match", in[0], w, b)
+			}
+			out += w[0]
 		}
-		if in[0][1] != in[1][1] || in[2].TotalSize() != in[1][0] {
-			return nil, fmt.Errorf("linear: shapes x %v, W %v, b %v do not match", in[0], in[1], in[2])
-		}
-		return tensor.Shape{in[0][0], in[1][0]}, nil
+		return tensor.Shape{in[0][0], out}, nil
 	}
+	var biases any // the biases side by side, when k > 1
 	op.do = func(in []G.Value) (G.Value, error) {
-		xs, ws := in[0].Shape(), in[1].Shape()
-		r, k, n := xs[0], xs[1], ws[0]
+		r, d := in[0].Shape()[0], in[0].Shape()[1]
+		n := 0
+		for j := 0; j < k; j++ {
+			n += in[1+2*j].Shape()[0]
+		}
 		out := reuse[T](op, r, n)
-		y, bias := data[T](out), data[T](in[2])
+		y, x := data[T](out), data[T](in[0])
+		bias := data[T](in[2])
+		if k > 1 {
+			b, _ := biases.([]T)
+			b = b[:0]
+			for j := 0; j < k; j++ {
+				b = append(b, data[T](in[2+2*j])...)
+			}
+			bias, biases = b, b
+		}
 		for i := 0; i < r; i++ {
 			copy(y[i*n:(i+1)*n], bias)
 		}
-		gemm(false, true, r, n, k, 1, data[T](in[0]), k, data[T](in[1]), k, 1, y, n)
+		for j, c := 0, 0; j < k; j++ {
+			o := in[1+2*j].Shape()[0]
+			gemm(false, true, r, o, d, 1, x, d, data[T](in[1+2*j]), d, 1, y[c:], n)
+			c += o
+		}
 		return out, nil
 	}
 	op.diff = func(in G.Nodes, _, dy *G.Node) (G.Nodes, error) {
-		dx, err := G.ApplyOp(linearGradX[T](), dy, in[1])
-		if err != nil {
+		grads := make(G.Nodes, len(in))
+		dxIn := G.Nodes{dy}
+		for j := 0; j < k; j++ {
+			dxIn = append(dxIn, in[1+2*j])
+		}
+		if resid != nil {
+			r, err := resid.get()
+			if err != nil {
+				return nil, err
+			}
+			dxIn = append(dxIn, r)
+		}
+		var err error
+		if grads[0], err = G.ApplyOp(linearGradX[T](k, resid != nil), dxIn...); err != nil {
 			return nil, err
 		}
-		dw, err := G.ApplyOp(linearGradW[T](), dy, in[0])
-		if err != nil {
-			return nil, err
+		for j, c := 0, 0; j < k; j++ {
+			o := in[1+2*j].Shape()[0]
+			dw, err := G.ApplyOp(linearGradW[T](c, o), dy, in[0])
+			if err != nil {
+				return nil, err
+			}
+			if tied != nil {
+				tied.n = dw
+			} else {
+				grads[1+2*j] = dw
+			}
+			if grads[2+2*j], err = G.ApplyOp(colSum[T](c, o), dy); err != nil {
+				return nil, err
+			}
+			c += o
 		}
-		db, err := G.ApplyOp(colSum[T](), dy)
-		if err != nil {
-			return nil, err
-		}
-		return G.Nodes{dx, dw, db}, nil
+		return grads, nil
 	}
-	return G.ApplyOp(op, x, w, b)
+	return G.ApplyOp(op, append(G.Nodes{x}, wb...)...)
 }
 
-// linearGradX computes dy·W: [R, out]·[out, in] -> [R, in].
-func linearGradX[T float]() *kop {
-	op := &kop{name: "kLinearGradX", arity: 2, dt: dtypeOf[T](), dims: 2}
+// linearGradX computes Σ_i dy_i·W_i (+ resid) for dy [R, Σout_i] and W_i [out_i, in]: [R, in].
+func linearGradX[T float](k int, hasResid bool) *kop {
+	arity := 1 + k
+	if hasResid {
+		arity++
+	}
+	op := &kop{name: fmt.Sprintf("kLinearGradX{%d,%t}", k, hasResid), arity: arity, dt: dtypeOf[T](), dims: 2}
 	op.shape = func(in []tensor.Shape) (tensor.Shape, error) { return tensor.Shape{in[0][0], in[1][1]}, nil }
 	op.do = func(in []G.Value) (G.Value, error) {
-		r, n, k := in[0].Shape()[0], in[0].Shape()[1], in[1].Shape()[1]
-		out := reuse[T](op, r, k)
-		gemm(false, false, r, k, n, 1, data[T](in[0]), n, data[T](in[1]), k, 0, data[T](out), k)
+		r, n, d := in[0].Shape()[0], in[0].Shape()[1], in[1].Shape()[1]
+		out := reuse[T](op, r, d)
+		dx, dy := data[T](out), data[T](in[0])
+		var beta T
+		if hasResid {
+			copy(dx, data[T](in[1+k]))
+			beta = 1
+		}
+		for j, c := 0, 0; j < k; j++ {
+			o := in[1+j].Shape()[0]
+			gemm(false, false, r, d, o, 1, dy[c:], n, data[T](in[1+j]), d, beta, dx, d)
+			beta = 1
+			c += o
+		}
 		return out, nil
 	}
 	return op
 }
 
-// linearGradW computes dyᵀ·x: [out, R]·[R, in] -> [out, in].
-func linearGradW[T float]() *kop {
-	op := &kop{name: "kLinearGradW", arity: 2, dt: dtypeOf[T](), dims: 2}
-	op.shape = func(in []tensor.Shape) (tensor.Shape, error) { return tensor.Shape{in[0][1], in[1][1]}, nil }
+// linearGradW computes dy[:, c:c+o]ᵀ·x: [o, R]·[R, in] -> [o, in].
+func linearGradW[T float](c, o int) *kop {
+	op := &kop{name: fmt.Sprintf("kLinearGradW{%d,%d}", c, o), arity: 2, dt: dtypeOf[T](), dims: 2}
+	op.shape = func(in []tensor.Shape) (tensor.Shape, error) { return tensor.Shape{o, in[1][1]}, nil }
+	var dyT []T
 	op.do = func(in []G.Value) (G.Value, error) {
-		r, n, k := in[0].Shape()[0], in[0].Shape()[1], in[1].Shape()[1]
-		out := reuse[T](op, n, k)
-		gemm(true, false, n, k, r, 1, data[T](in[0]), n, data[T](in[1]), k, 0, data[T](out), k)
+		r, n, d := in[0].Shape()[0], in[0].Shape()[1], in[1].Shape()[1]
+		out := reuse[T](op, o, d)
+		dy := data[T](in[0])
+		if splitGemm {
+			gemm(true, false, o, d, r, 1, dy[c:], n, data[T](in[1]), d, 0, data[T](out), d)
+			return out, nil
+		}
+		// gonum's kernel for Aᵀ·B is several times slower than its A·B one: transpose first.
+		if len(dyT) != o*r {
+			dyT = make([]T, o*r)
+		}
+		transpose(dyT, dy[c:], r, o, n)
+		gemm(false, false, o, d, r, 1, dyT, r, data[T](in[1]), d, 0, data[T](out), d)
 		return out, nil
 	}
 	return op
 }
 
-// colSum sums a matrix [R, C] over its rows -> [C] (the gradient of a bias).
-func colSum[T float]() *kop {
-	op := &kop{name: "kColSum", arity: 1, dt: dtypeOf[T](), dims: 1}
-	op.shape = func(in []tensor.Shape) (tensor.Shape, error) { return tensor.Shape{in[0][1]}, nil }
+// transpose writes the transpose of the r×c matrix a (row stride lda) into t (c×r), in tiles
+// on GOMAXPROCS goroutines.
+func transpose[T float](t, a []T, r, c, lda int) {
+	const tile = 32
+	parallel((c+tile-1)/tile, 1, func(lo, hi int) {
+		for j0 := lo * tile; j0 < min(hi*tile, c); j0 += tile {
+			for i0 := 0; i0 < r; i0 += tile {
+				for j := j0; j < min(j0+tile, c); j++ {
+					tr := t[j*r : (j+1)*r]
+					for i := i0; i < min(i0+tile, r); i++ {
+						tr[i] = a[i*lda+j]
+					}
+				}
+			}
+		}
+	})
+}
+
+// colSum sums columns [c, c+o) of a matrix [R, C] over its rows -> [o] (a bias gradient).
+func colSum[T float](c, o int) *kop {
+	op := &kop{name: fmt.Sprintf("kColSum{%d,%d}", c, o), arity: 1, dt: dtypeOf[T](), dims: 1}
+	op.shape = func(in []tensor.Shape) (tensor.Shape, error) { return tensor.Shape{o}, nil }
 	op.do = func(in []G.Value) (G.Value, error) {
-		r, c := in[0].Shape()[0], in[0].Shape()[1]
-		out := reuse[T](op, c)
+		r, n := in[0].Shape()[0], in[0].Shape()[1]
+		out := reuse[T](op, o)
 		x, y := data[T](in[0]), data[T](out)
 		clear(y)
 		for i := 0; i < r; i++ {
-			row := x[i*c : (i+1)*c]
+			row := x[i*n+c : i*n+c+o]
 			for j, v := range row {
 				y[j] += v
 			}
@@ -282,6 +444,40 @@ func colSum[T float]() *kop {
 		return out, nil
 	}
 	return op
+}
+
+// residual returns a + x, where x is also the input of the block that computed a. The
+// gradient of x is left in st for the first op of that block (see linear's resid).
+func residual[T float](a, x *G.Node, st *stash) (*G.Node, error) {
+	op := &kop{name: "kResidual", arity: 2, dt: dtypeOf[T](), dims: 2, wrt: []bool{true, false}}
+	op.shape = func(in []tensor.Shape) (tensor.Shape, error) {
+		if !in[0].Eq(in[1]) {
+			return nil, fmt.Errorf("residual: shapes %v and %v differ", in[0], in[1])
+		}
+		return in[0].Clone(), nil
+	}
+	op.do = func(in []G.Value) (G.Value, error) {
+		out := reuse[T](op, in[0].Shape()...)
+		y, a, x := data[T](out), data[T](in[0]), data[T](in[1])
+		for i, v := range a {
+			y[i] = v + x[i]
+		}
+		return out, nil
+	}
+	op.diff = func(_ G.Nodes, _, dy *G.Node) (G.Nodes, error) {
+		st.n = dy
+		return G.Nodes{dy, nil}, nil
+	}
+	return G.ApplyOp(op, a, x)
+}
+
+// addScalars returns a + b for two scalars (the total loss).
+func addScalars[T float](a, b *G.Node) (*G.Node, error) {
+	op := &kop{name: "kAddScalars", arity: 2, dt: dtypeOf[T](), dims: 0, wrt: []bool{true, true}}
+	op.shape = func([]tensor.Shape) (tensor.Shape, error) { return tensor.ScalarShape(), nil }
+	op.do = func(in []G.Value) (G.Value, error) { return newScalar[T](scalar(in[0]) + scalar(in[1])), nil }
+	op.diff = func(_ G.Nodes, _, dy *G.Node) (G.Nodes, error) { return G.Nodes{dy, dy}, nil }
+	return G.ApplyOp(op, a, b)
 }
 
 // layerNorm normalises each row of x [R, H] and applies gamma and beta [H].
@@ -300,13 +496,15 @@ func layerNorm[T float](x, gamma, beta *G.Node, eps float64) (*G.Node, error) {
 		r, h := in[0].Shape()[0], in[0].Shape()[1]
 		out := reuse[T](op, r, h)
 		x, g, b, y := data[T](in[0]), data[T](in[1]), data[T](in[2]), data[T](out)
-		for i := 0; i < r; i++ {
-			xr, yr := x[i*h:(i+1)*h], y[i*h:(i+1)*h]
-			mean, rstd := rowStats(xr, eps)
-			for j, v := range xr {
-				yr[j] = T((float64(v)-mean)*rstd)*g[j] + b[j]
+		parallel(r, 64, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				xr, yr := x[i*h:(i+1)*h], y[i*h:(i+1)*h]
+				mean, rstd := rowStats(xr, eps)
+				for j, v := range xr {
+					yr[j] = T((float64(v)-mean)*rstd)*g[j] + b[j]
+				}
 			}
-		}
+		})
 		return out, nil
 	}
 	op.diff = func(in G.Nodes, _, dy *G.Node) (G.Nodes, error) {
@@ -318,7 +516,7 @@ func layerNorm[T float](x, gamma, beta *G.Node, eps float64) (*G.Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		db, err := G.ApplyOp(colSum[T](), dy)
+		db, err := G.ApplyOp(colSum[T](0, in[0].Shape()[1]), dy)
 		if err != nil {
 			return nil, err
 		}
@@ -350,22 +548,24 @@ func layerNormGradX[T float](eps float64) *kop {
 		r, h := in[0].Shape()[0], in[0].Shape()[1]
 		out := reuse[T](op, r, h)
 		x, g, dy, dx := data[T](in[0]), data[T](in[1]), data[T](in[2]), data[T](out)
-		for i := 0; i < r; i++ {
-			xr, dyr, dxr := x[i*h:(i+1)*h], dy[i*h:(i+1)*h], dx[i*h:(i+1)*h]
-			mean, rstd := rowStats(xr, eps)
-			var m1, m2 float64 // mean(dxhat), mean(dxhat*xhat)
-			for j, v := range xr {
-				dxh := float64(dyr[j]) * float64(g[j])
-				m1 += dxh
-				m2 += dxh * (float64(v) - mean) * rstd
+		parallel(r, 64, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				xr, dyr, dxr := x[i*h:(i+1)*h], dy[i*h:(i+1)*h], dx[i*h:(i+1)*h]
+				mean, rstd := rowStats(xr, eps)
+				var m1, m2 float64 // mean(dxhat), mean(dxhat*xhat)
+				for j, v := range xr {
+					dxh := float64(dyr[j]) * float64(g[j])
+					m1 += dxh
+					m2 += dxh * (float64(v) - mean) * rstd
+				}
+				m1 /= float64(h)
+				m2 /= float64(h)
+				for j, v := range xr {
+					xh := (float64(v) - mean) * rstd
+					dxr[j] = T(rstd * (float64(dyr[j])*float64(g[j]) - m1 - xh*m2))
+				}
 			}
-			m1 /= float64(h)
-			m2 /= float64(h)
-			for j, v := range xr {
-				xh := (float64(v) - mean) * rstd
-				dxr[j] = T(rstd * (float64(dyr[j])*float64(g[j]) - m1 - xh*m2))
-			}
-		}
+		})
 		return out, nil
 	}
 	return op
@@ -392,32 +592,65 @@ func layerNormGradGamma[T float](eps float64) *kop {
 	return op
 }
 
-// gelu applies the exact GELU, x·Φ(x) = 0.5·x·(1 + erf(x/√2)), as Hugging Face's "gelu".
+// isF32 reports whether T is float32: the float32 model uses the float32-exact kernels of
+// mathf.go, the float64 one (the gradient check) math.Exp and math.Erf.
+func isF32[T float]() bool {
+	var z T
+	_, ok := any(z).(float32)
+	return ok
+}
+
+// gelu applies the exact GELU, x·Φ(x) = 0.5·x·(1 + erf(x/√2)), as Hugging Face's "gelu". In
+// a training graph the forward pass also leaves the derivative Φ(x) + x·φ(x) in the gradient
+// op's buffer, which the gradient op multiplies by dy in place.
 func gelu[T float](x *G.Node) (*G.Node, error) {
 	op := &kop{name: "kGELU", arity: 1, dt: dtypeOf[T](), dims: x.Dims(), wrt: []bool{true}}
+	var grad *kop // the gradient op; nil in an evaluation graph
 	op.shape = func(in []tensor.Shape) (tensor.Shape, error) { return in[0].Clone(), nil }
 	op.do = func(in []G.Value) (G.Value, error) {
 		out := reuse[T](op, in[0].Shape()...)
-		y := data[T](out)
-		for i, v := range data[T](in[0]) {
-			f := float64(v)
-			y[i] = T(0.5 * f * (1 + math.Erf(f/math.Sqrt2)))
+		x, y := data[T](in[0]), data[T](out)
+		var d []T
+		if grad != nil {
+			d = data[T](reuse[T](grad, in[0].Shape()...))
 		}
+		f32 := isF32[T]()
+		parallel(len(x), 1<<14, func(lo, hi int) {
+			const invSqrt2Pi = 0.3989422804014327
+			for i := lo; i < hi; i++ {
+				f := float64(x[i])
+				var c, p float64 // Φ(f), φ(f)
+				switch {
+				case f32 && d == nil:
+					c = normCDF(f)
+				case f32:
+					c, p = normCDFPDF(f)
+				default:
+					c, p = 0.5*(1+math.Erf(f/math.Sqrt2)), invSqrt2Pi*math.Exp(-0.5*f*f)
+				}
+				y[i] = T(f * c)
+				if d != nil {
+					d[i] = T(c + f*p)
+				}
+			}
+		})
 		return out, nil
 	}
 	op.diff = func(in G.Nodes, _, dy *G.Node) (G.Nodes, error) {
 		g := &kop{name: "kGELUGrad", arity: 2, dt: dtypeOf[T](), dims: in[0].Dims()}
+		grad = g
 		g.shape = func(in []tensor.Shape) (tensor.Shape, error) { return in[0].Clone(), nil }
 		g.do = func(in []G.Value) (G.Value, error) {
-			out := reuse[T](g, in[0].Shape()...)
-			dx, dyv := data[T](out), data[T](in[1])
-			const invSqrt2Pi = 0.3989422804014327
-			for i, v := range data[T](in[0]) {
-				f := float64(v)
-				d := 0.5*(1+math.Erf(f/math.Sqrt2)) + f*invSqrt2Pi*math.Exp(-0.5*f*f)
-				dx[i] = T(d * float64(dyv[i]))
+			if g.buf == nil || !g.buf.Shape().Eq(in[0].Shape()) {
+				return nil, fmt.Errorf("GELU gradient: the forward pass has not run")
 			}
-			return out, nil
+			dx, dyv := data[T](g.buf), data[T](in[1])
+			parallel(len(dx), 1<<14, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					dx[i] *= dyv[i]
+				}
+			})
+			return g.buf, nil
 		}
 		dx, err := G.ApplyOp(g, in[0], dy)
 		return G.Nodes{dx}, err
@@ -425,214 +658,33 @@ func gelu[T float](x *G.Node) (*G.Node, error) {
 	return G.ApplyOp(op, x)
 }
 
-// splitHeads rearranges x [B·S, A·D] into [B·A, S, D]; merge does the inverse.
-func splitHeads[T float](x *G.Node, b, s, a int, merge bool) (*G.Node, error) {
-	name := "kSplitHeads"
-	dims := 3
-	if merge {
-		name, dims = "kMergeHeads", 2
-	}
-	op := &kop{name: fmt.Sprintf("%s{%d,%d,%d}", name, b, s, a), arity: 1, dt: dtypeOf[T](), dims: dims, wrt: []bool{true}}
-	op.shape = func(in []tensor.Shape) (tensor.Shape, error) {
-		n := in[0].TotalSize()
-		if n%(b*s*a) != 0 {
-			return nil, fmt.Errorf("%s: shape %v does not split into %d×%d×%d", op.name, in[0], b, s, a)
-		}
-		d := n / (b * s * a)
-		if merge {
-			return tensor.Shape{b * s, a * d}, nil
-		}
-		return tensor.Shape{b * a, s, d}, nil
-	}
+// tanh applies tanh element-wise (the pooler's activation).
+func tanh[T float](x *G.Node) (*G.Node, error) {
+	op := &kop{name: "kTanh", arity: 1, dt: dtypeOf[T](), dims: x.Dims(), wrt: []bool{true}}
+	op.shape = func(in []tensor.Shape) (tensor.Shape, error) { return in[0].Clone(), nil }
 	op.do = func(in []G.Value) (G.Value, error) {
-		n := in[0].Shape().TotalSize()
-		d := n / (b * s * a)
-		var out *tensor.Dense
-		if merge {
-			out = reuse[T](op, b*s, a*d)
-		} else {
-			out = reuse[T](op, b*a, s, d)
-		}
-		x, y := data[T](in[0]), data[T](out)
-		h := a * d
-		for bi := 0; bi < b; bi++ {
-			for si := 0; si < s; si++ {
-				for ai := 0; ai < a; ai++ {
-					flat := (bi*s+si)*h + ai*d     // in [B·S, A·D]
-					head := ((bi*a+ai)*s + si) * d // in [B·A, S, D]
-					if merge {
-						copy(y[flat:flat+d], x[head:head+d])
-					} else {
-						copy(y[head:head+d], x[flat:flat+d])
-					}
-				}
-			}
-		}
-		return out, nil
-	}
-	op.diff = func(_ G.Nodes, _, dy *G.Node) (G.Nodes, error) {
-		dx, err := splitHeads[T](dy, b, s, a, !merge)
-		return G.Nodes{dx}, err
-	}
-	return G.ApplyOp(op, x)
-}
-
-// maskedSoftmax computes softmax(scale·scores + mask) over the last axis of scores [B·A, S, S],
-// where mask [B, S] is additive (0 for real tokens, a large negative number for padding).
-func maskedSoftmax[T float](scores, mask *G.Node, heads int, scale float64) (*G.Node, error) {
-	op := &kop{name: fmt.Sprintf("kMaskedSoftmax{%d,%g}", heads, scale), arity: 2, dt: dtypeOf[T](), dims: 3, wrt: []bool{true, false}}
-	op.shape = func(in []tensor.Shape) (tensor.Shape, error) {
-		s := in[0]
-		if len(s) != 3 || len(in[1]) != 2 || s[0] != in[1][0]*heads || s[2] != in[1][1] {
-			return nil, fmt.Errorf("masked softmax: scores %v and mask %v do not match (%d heads)", s, in[1], heads)
-		}
-		return s.Clone(), nil
-	}
-	op.do = func(in []G.Value) (G.Value, error) {
-		sh := in[0].Shape()
-		z, q, k := sh[0], sh[1], sh[2]
-		out := reuse[T](op, z, q, k)
-		x, m, y := data[T](in[0]), data[T](in[1]), data[T](out)
-		for zi := 0; zi < z; zi++ {
-			mr := m[(zi/heads)*k : (zi/heads+1)*k]
-			for qi := 0; qi < q; qi++ {
-				off := (zi*q + qi) * k
-				xr, yr := x[off:off+k], y[off:off+k]
-				mx := math.Inf(-1)
-				for j, v := range xr {
-					t := scale*float64(v) + float64(mr[j])
-					if t > mx {
-						mx = t
-					}
-				}
-				var sum float64
-				for j, v := range xr {
-					e := math.Exp(scale*float64(v) + float64(mr[j]) - mx)
-					yr[j] = T(e)
-					sum += e
-				}
-				inv := 1 / sum
-				for j := range yr {
-					yr[j] = T(float64(yr[j]) * inv)
-				}
-			}
+		out := reuse[T](op, in[0].Shape()...)
+		y := data[T](out)
+		for i, v := range data[T](in[0]) {
+			y[i] = T(math.Tanh(float64(v)))
 		}
 		return out, nil
 	}
 	op.diff = func(_ G.Nodes, out, dy *G.Node) (G.Nodes, error) {
-		g := &kop{name: fmt.Sprintf("kMaskedSoftmaxGrad{%g}", scale), arity: 2, dt: dtypeOf[T](), dims: 3}
+		g := &kop{name: "kTanhGrad", arity: 2, dt: dtypeOf[T](), dims: out.Dims()}
 		g.shape = func(in []tensor.Shape) (tensor.Shape, error) { return in[0].Clone(), nil }
 		g.do = func(in []G.Value) (G.Value, error) {
-			sh := in[0].Shape()
-			k := sh[2]
-			res := reuse[T](g, sh...)
-			p, dp, dx := data[T](in[0]), data[T](in[1]), data[T](res)
-			for off := 0; off < len(p); off += k {
-				pr, dpr, dxr := p[off:off+k], dp[off:off+k], dx[off:off+k]
-				var dot float64
-				for j, v := range pr {
-					dot += float64(v) * float64(dpr[j])
-				}
-				for j, v := range pr {
-					dxr[j] = T(scale * float64(v) * (float64(dpr[j]) - dot))
-				}
+			res := reuse[T](g, in[0].Shape()...)
+			y, d, dx := data[T](in[0]), data[T](in[1]), data[T](res)
+			for i, v := range y {
+				dx[i] = d[i] * (1 - v*v)
 			}
 			return res, nil
 		}
 		dx, err := G.ApplyOp(g, out, dy)
-		return G.Nodes{dx, nil}, err
+		return G.Nodes{dx}, err
 	}
-	return G.ApplyOp(op, scores, mask)
-}
-
-// crossEntropy returns Σᵢ wᵢ·(−log softmax(logitsᵢ)[targetᵢ]) / Σᵢ wᵢ (0 when Σ w = 0), for
-// logits [M, C] and targets and weights [M] (targets hold class ids as floats; rows with weight
-// 0 are padding and ignored).
-func crossEntropy[T float](logits, target, weight *G.Node) (*G.Node, error) {
-	op := &kop{name: "kCrossEntropy", arity: 3, dt: dtypeOf[T](), dims: 0, wrt: []bool{true, false, false}}
-	op.shape = func(in []tensor.Shape) (tensor.Shape, error) {
-		if err := want2D("cross-entropy logits", in[0]); err != nil {
-			return nil, err
-		}
-		if in[1].TotalSize() != in[0][0] || in[2].TotalSize() != in[0][0] {
-			return nil, fmt.Errorf("cross-entropy: logits %v, targets %v, weights %v do not match", in[0], in[1], in[2])
-		}
-		return tensor.ScalarShape(), nil
-	}
-	// lse holds each row's log-sum-exp from the forward pass for the backward pass, which runs
-	// after it in the same run of the graph.
-	var lse []float64
-	op.do = func(in []G.Value) (G.Value, error) {
-		m, c := in[0].Shape()[0], in[0].Shape()[1]
-		x, t, w := data[T](in[0]), data[T](in[1]), data[T](in[2])
-		if len(lse) != m {
-			lse = make([]float64, m)
-		}
-		var loss, wsum float64
-		for i := 0; i < m; i++ {
-			if w[i] == 0 {
-				continue
-			}
-			ti := int(t[i])
-			if ti < 0 || ti >= c {
-				return nil, fmt.Errorf("cross-entropy: target %d out of range [0, %d)", ti, c)
-			}
-			row := x[i*c : (i+1)*c]
-			lse[i] = logSumExp(row)
-			loss += float64(w[i]) * (lse[i] - float64(row[ti]))
-			wsum += float64(w[i])
-		}
-		if wsum > 0 {
-			loss /= wsum
-		}
-		return newScalar[T](loss), nil
-	}
-	op.diff = func(in G.Nodes, _, dy *G.Node) (G.Nodes, error) {
-		g := &kop{name: "kCrossEntropyGrad", arity: 4, dt: dtypeOf[T](), dims: 2}
-		g.shape = func(in []tensor.Shape) (tensor.Shape, error) { return in[0].Clone(), nil }
-		g.do = func(in []G.Value) (G.Value, error) {
-			m, c := in[0].Shape()[0], in[0].Shape()[1]
-			res := reuse[T](g, m, c)
-			x, t, w, dx := data[T](in[0]), data[T](in[1]), data[T](in[2]), data[T](res)
-			var wsum float64
-			for _, v := range w {
-				wsum += float64(v)
-			}
-			if len(lse) != m {
-				return nil, fmt.Errorf("cross-entropy gradient: the forward pass has not run")
-			}
-			for i := 0; i < m; i++ {
-				row, drow := x[i*c:(i+1)*c], dx[i*c:(i+1)*c]
-				if w[i] == 0 {
-					clear(drow)
-					continue
-				}
-				f := scalar(in[3]) / wsum * float64(w[i])
-				for j, v := range row {
-					drow[j] = T(f * math.Exp(float64(v)-lse[i]))
-				}
-				drow[int(t[i])] -= T(f)
-			}
-			return res, nil
-		}
-		dx, err := G.ApplyOp(g, in[0], in[1], in[2], dy)
-		return G.Nodes{dx, nil, nil}, err
-	}
-	return G.ApplyOp(op, logits, target, weight)
-}
-
-func logSumExp[T float](row []T) float64 {
-	mx := math.Inf(-1)
-	for _, v := range row {
-		if float64(v) > mx {
-			mx = float64(v)
-		}
-	}
-	var s float64
-	for _, v := range row {
-		s += math.Exp(float64(v) - mx)
-	}
-	return mx + math.Log(s)
+	return G.ApplyOp(op, x)
 }
 
 // dropoutMul multiplies x elementwise by a mask of the same shape (the inverted-dropout factors
@@ -647,8 +699,8 @@ func dropoutMul[T float](x, mask *G.Node) (*G.Node, error) {
 	}
 	op.do = func(in []G.Value) (G.Value, error) {
 		out := reuse[T](op, in[0].Shape()...)
-		y, m := data[T](out), data[T](in[1])
-		for i, v := range data[T](in[0]) {
+		y, x, m := data[T](out), data[T](in[0]), data[T](in[1])
+		for i, v := range x {
 			y[i] = v * m[i]
 		}
 		return out, nil
@@ -658,50 +710,4 @@ func dropoutMul[T float](x, mask *G.Node) (*G.Node, error) {
 		return G.Nodes{dx, nil}, err
 	}
 	return G.ApplyOp(op, x, mask)
-}
-
-// gather returns the rows of table [R, H] at the indices idx [n] (ints): [n, H]. Its gradient
-// adds each row of dy into the row it came from.
-func gather[T float](table, idx *G.Node) (*G.Node, error) {
-	op := &kop{name: "kGather", arity: 2, dt: dtypeOf[T](), dims: 2, wrt: []bool{true, false}}
-	op.shape = func(in []tensor.Shape) (tensor.Shape, error) {
-		if err := want2D("gather table", in[0]); err != nil {
-			return nil, err
-		}
-		return tensor.Shape{in[1].TotalSize(), in[0][1]}, nil
-	}
-	op.do = func(in []G.Value) (G.Value, error) {
-		rows, h := in[0].Shape()[0], in[0].Shape()[1]
-		ix := in[1].Data().([]int)
-		out := reuse[T](op, len(ix), h)
-		t, y := data[T](in[0]), data[T](out)
-		for i, r := range ix {
-			if r < 0 || r >= rows {
-				return nil, fmt.Errorf("gather: index %d outside [0, %d)", r, rows)
-			}
-			copy(y[i*h:(i+1)*h], t[r*h:(r+1)*h])
-		}
-		return out, nil
-	}
-	op.diff = func(in G.Nodes, _, dy *G.Node) (G.Nodes, error) {
-		rows := in[0].Shape()[0]
-		g := &kop{name: fmt.Sprintf("kScatterAdd{%d}", rows), arity: 2, dt: dtypeOf[T](), dims: 2}
-		g.shape = func(s []tensor.Shape) (tensor.Shape, error) { return tensor.Shape{rows, s[0][1]}, nil }
-		g.do = func(v []G.Value) (G.Value, error) {
-			h := v[0].Shape()[1]
-			out := reuse[T](g, rows, h)
-			d, y := data[T](v[0]), data[T](out)
-			clear(y)
-			for i, r := range v[1].Data().([]int) {
-				dst, src := y[r*h:(r+1)*h], d[i*h:(i+1)*h]
-				for j, s := range src {
-					dst[j] += s
-				}
-			}
-			return out, nil
-		}
-		dx, err := G.ApplyOp(g, dy, in[1])
-		return G.Nodes{dx, nil}, err
-	}
-	return G.ApplyOp(op, table, idx)
 }

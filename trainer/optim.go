@@ -125,10 +125,27 @@ func (m *Model) TrainStep(ctx context.Context, rows []Example, opt *AdamW, rng *
 	return res, nil
 }
 
+// sumSquares returns Σ x², summed in fixed blocks on GOMAXPROCS goroutines and then in block
+// order, so the result does not depend on the number of goroutines.
 func sumSquares[T float](x []T) float64 {
+	const block = 1 << 16
+	var parts [64]float64
+	nb := (len(x) + block - 1) / block
+	if nb > len(parts) {
+		return sumSquares(x[:len(parts)*block]) + sumSquares(x[len(parts)*block:])
+	}
+	parallel(nb, 1, func(lo, hi int) {
+		for b := lo; b < hi; b++ {
+			var s float64
+			for _, v := range x[b*block : min((b+1)*block, len(x))] {
+				s += float64(v) * float64(v)
+			}
+			parts[b] = s
+		}
+	})
 	var s float64
-	for _, v := range x {
-		s += float64(v) * float64(v)
+	for _, p := range parts[:nb] {
+		s += p
 	}
 	return s
 }
@@ -137,13 +154,16 @@ type adamUpdate struct{ lr, wd, b1, b2, c1, c2, eps, scale float64 }
 
 // update applies one AdamW step to w, as torch.optim.AdamW: decay first, then the Adam step
 // with bias-corrected moments.
+// The elements are independent and updated on GOMAXPROCS goroutines.
 func update[T float](u adamUpdate, w, g []T, m, v []float32) {
 	decay := 1 - u.lr*u.wd
-	for j := range w {
-		gj := float64(g[j]) * u.scale
-		mj := u.b1*float64(m[j]) + (1-u.b1)*gj
-		vj := u.b2*float64(v[j]) + (1-u.b2)*gj*gj
-		m[j], v[j] = float32(mj), float32(vj)
-		w[j] = T(float64(w[j])*decay - u.lr*(mj/u.c1)/(math.Sqrt(vj/u.c2)+u.eps))
-	}
+	parallel(len(w), 1<<15, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			gj := float64(g[j]) * u.scale
+			mj := u.b1*float64(m[j]) + (1-u.b1)*gj
+			vj := u.b2*float64(v[j]) + (1-u.b2)*gj*gj
+			m[j], v[j] = float32(mj), float32(vj)
+			w[j] = T(float64(w[j])*decay - u.lr*(mj/u.c1)/(math.Sqrt(vj/u.c2)+u.eps))
+		}
+	})
 }

@@ -68,6 +68,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // Task selects the sentence-pair objective.
@@ -214,6 +215,11 @@ type Pairer struct {
 	sents    [][]int32 // non-empty sentences of the current document
 	a, b     []int32   // segment buffers
 	partners int       // reservoir slots usable for the current document
+	// byID lists, ascending, the reservoir slots holding each non-zero
+	// document ID, so that a draw skips the current document's slots without
+	// scanning the reservoir.
+	byID     map[uint64][]int
+	excluded []int // byID of the current document: slots it must not pair with
 }
 
 // NewPairer checks cfg and returns a Pairer.
@@ -302,13 +308,12 @@ func (p *Pairer) Add(rng *rand.Rand, doc Document, dst []Instance) []Instance {
 
 // pairs is Google's create_instances_from_document for NSP and SOP.
 func (p *Pairer) pairs(rng *rand.Rand, id uint64, dst []Instance, target int) []Instance {
-	p.partners = 0
+	p.partners, p.excluded = 0, nil
 	if p.cfg.Task == NSP {
-		for i := range p.slots {
-			if !sameDoc(p.slots[i].id, id) {
-				p.partners++
-			}
+		if id != 0 {
+			p.excluded = p.byID[id]
 		}
+		p.partners = len(p.slots) - len(p.excluded)
 	}
 	sents := p.sents
 	chunkStart, length := 0, 0
@@ -331,7 +336,7 @@ func (p *Pairer) pairs(rng *rand.Rand, id uint64, dst []Instance, target int) []
 		switch {
 		case p.cfg.Task == NSP && p.notNext(rng, len(chunk)):
 			label = 1
-			p.randomB(rng, id, target-len(p.a))
+			p.randomB(rng, target-len(p.a))
 			i -= len(chunk) - aEnd // put the unused sentences back
 		case len(chunk) == 1:
 			// No partner document (NSP) or SOP: B is the rest of the sentence.
@@ -406,19 +411,17 @@ func (p *Pairer) splitA(rng *rand.Rand) bool {
 
 // randomB fills p.b from a random sentence of a random other reservoir
 // document, up to want tokens (at least one sentence), as Google does.
-func (p *Pairer) randomB(rng *rand.Rand, id uint64, want int) {
+func (p *Pairer) randomB(rng *rand.Rand, want int) {
+	// The k-th slot, in reservoir order, that does not hold this document:
+	// each excluded slot at or before it moves it one further.
 	k := rng.IntN(p.partners)
-	var s *slot
-	for i := range p.slots {
-		if sameDoc(p.slots[i].id, id) {
-			continue
-		}
-		if k == 0 {
-			s = &p.slots[i]
+	for _, e := range p.excluded {
+		if e > k {
 			break
 		}
-		k--
+		k++
 	}
+	s := &p.slots[k]
 	for j := rng.IntN(len(s.ends)); j < len(s.ends); j++ {
 		p.b = append(p.b, s.sentence(j)...)
 		if len(p.b) >= want {
@@ -426,8 +429,6 @@ func (p *Pairer) randomB(rng *rand.Rand, id uint64, want int) {
 		}
 	}
 }
-
-func sameDoc(a, b uint64) bool { return a != 0 && a == b }
 
 // truncate is Google's truncate_seq_pair.
 func (p *Pairer) truncate(rng *rand.Rand) {
@@ -496,15 +497,14 @@ func (p *Pairer) pack(dst []Instance, target int) []Instance {
 // remember offers the current document to the reservoir (Algorithm R).
 func (p *Pairer) remember(rng *rand.Rand, id uint64) {
 	p.seen++
-	var s *slot
-	if len(p.slots) < p.resDocs {
+	j := len(p.slots)
+	if j < p.resDocs {
 		p.slots = append(p.slots, slot{})
-		s = &p.slots[len(p.slots)-1]
-	} else if j := rng.IntN(p.seen); j < p.resDocs {
-		s = &p.slots[j]
-	} else {
+	} else if j = rng.IntN(p.seen); j >= p.resDocs {
 		return
 	}
+	s := &p.slots[j]
+	p.index(s.id, id, j)
 	s.id = id
 	s.toks, s.ends = s.toks[:0], s.ends[:0]
 	total := 0
@@ -525,5 +525,28 @@ func (p *Pairer) remember(rng *rand.Rand, id uint64) {
 		}
 		s.toks = append(s.toks, t...)
 		s.ends = append(s.ends, len(s.toks))
+	}
+}
+
+// index moves slot j from the byID list of document old to that of id.
+func (p *Pairer) index(old, id uint64, j int) {
+	if old != 0 {
+		l := p.byID[old]
+		if i, ok := slices.BinarySearch(l, j); ok {
+			l = slices.Delete(l, i, i+1)
+		}
+		if len(l) == 0 {
+			delete(p.byID, old)
+		} else {
+			p.byID[old] = l
+		}
+	}
+	if id != 0 {
+		if p.byID == nil {
+			p.byID = make(map[uint64][]int)
+		}
+		l := p.byID[id]
+		i, _ := slices.BinarySearch(l, j)
+		p.byID[id] = slices.Insert(l, i, j)
 	}
 }

@@ -501,3 +501,28 @@ func BenchmarkAdd(b *testing.B) {
 	}
 	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds()/1e6, "Mtok/s")
 }
+
+// BenchmarkAddParagraphs pairs one-paragraph documents (each sentence of the
+// corpus on its own, as Moby Dick read one paragraph per line) against a full
+// reservoir: the case where drawing a NotNext partner used to scan every slot.
+//
+//	go test -run '^$' -bench AddParagraphs ./pairing/
+func BenchmarkAddParagraphs(b *testing.B) {
+	var docs []pairing.Document
+	for _, d := range corpus(b) {
+		for _, s := range d.Sentences {
+			docs = append(docs, pairing.Document{ID: uint64(len(docs) + 1), Sentences: [][]int32{s}})
+		}
+	}
+	p, _ := pairing.NewPairer(pairing.DefaultConfig(), sp)
+	rng := rand.New(rand.NewPCG(1, 2))
+	var out []pairing.Instance
+	var tokens int64
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		d := docs[i%len(docs)]
+		out = p.Add(rng, d, out[:0])
+		tokens += int64(len(d.Sentences[0]))
+	}
+	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds()/1e6, "Mtok/s")
+}

@@ -46,9 +46,11 @@ type ShardInfo struct {
 	Tokens int64  `json:"tokens"`
 	Bytes  int64  `json:"bytes"`
 	SHA256 string `json:"sha256"` // of the file
-	// RowsSHA256 hashes the rows' contents independently of the encoding;
-	// a resumed run checks that it regenerates the same rows.
-	RowsSHA256 string `json:"rows_sha256"`
+	// RowsXXH3 is the hex XXH3-128 of the shard's rows as stored, before
+	// compression: per row its lengths and label, then each column's values
+	// in their stored integer types. A resumed run checks that it
+	// regenerates the same rows (a fast hash: SHA256 covers the file).
+	RowsXXH3 string `json:"rows_xxh3"`
 }
 
 // Input is one input consumed by the run, as reported by the caller.

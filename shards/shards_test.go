@@ -266,6 +266,71 @@ func TestResumeRejectsDifferentRows(t *testing.T) {
 	}
 }
 
+// TestResumeRejectsOneChange checks that the rows hash of a completed shard
+// catches a single changed value that leaves every length and the token count
+// as they were, in each column.
+func TestResumeRejectsOneChange(t *testing.T) {
+	fx := loadFixture(t)
+	rows := fx.rows(t, "sotu", 128, 2000, true, 4)
+	dir := t.TempDir()
+	o := baseOptions(dir, true)
+	w, err := NewWriter(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rows {
+		if err := w.Write(&rows[i]); err != nil {
+			t.Fatal(err)
+		}
+	} // abandoned, not closed: the first shards are complete
+	const k = 10 // a row of the first shard, with masked positions
+	if len(rows[k].MaskedPositions) < 2 {
+		t.Fatalf("row %d has %d masked positions", k, len(rows[k].MaskedPositions))
+	}
+	tests := []struct {
+		name   string
+		change func(r *Row)
+	}{
+		{"input id", func(r *Row) { r.InputIDs[3] ^= 1 }},
+		{"token type", func(r *Row) { r.TokenTypeIDs[1] ^= 1 }},
+		{"label", func(r *Row) { r.NextSentenceLabel ^= 1 }},
+		{"masked position", func(r *Row) { r.MaskedPositions[0]++ }},
+		{"masked id", func(r *Row) { r.MaskedIDs[1] ^= 1 }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Row{
+				InputIDs:          append([]int32(nil), rows[k].InputIDs...),
+				TokenTypeIDs:      append([]int8(nil), rows[k].TokenTypeIDs...),
+				NextSentenceLabel: rows[k].NextSentenceLabel,
+				MaskedPositions:   append([]int32(nil), rows[k].MaskedPositions...),
+				MaskedIDs:         append([]int32(nil), rows[k].MaskedIDs...),
+			}
+			tc.change(&r)
+			o := o
+			o.Resume = true
+			w, err := NewWriter(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Abort()
+			var werr error
+			for i := range rows {
+				row := &rows[i]
+				if i == k {
+					row = &r
+				}
+				if werr = w.Write(row); werr != nil {
+					break
+				}
+			}
+			if werr == nil || !strings.Contains(werr.Error(), "differ") {
+				t.Fatalf("resume with one %s changed: %v", tc.name, werr)
+			}
+		})
+	}
+}
+
 func TestResumeRewritesCorruptShard(t *testing.T) {
 	fx := loadFixture(t)
 	rows := fx.rows(t, "sotu", 128, 3000, true, 6)

@@ -232,3 +232,38 @@ func readMetrics(t *testing.T, path string) []metricLine {
 	}
 	return out
 }
+
+// TestTrainSOTU prepares the shared State of the Union corpus and trains a tiny model on it
+// for 200 steps: the total loss starts near ln(vocab) + ln 2 = 11.0 and falls well below it,
+// the MLM part with it. (The NSP part stays near ln 2 this early on SOTU alone; it falls in
+// longer runs: see BENCHMARKS.md.)
+func TestTrainSOTU(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	tmp := t.TempDir()
+	data, out := filepath.Join(tmp, "shards"), filepath.Join(tmp, "model")
+	code, _, stderr := kiln(t, "prep", "--input", sharedCorpus(t, "sotu"), "--format", "text", "--vocab", sampleVocab,
+		"--output", data, "--max-seq-len", "64", "--max-predictions", "10")
+	if code != 0 {
+		t.Fatalf("prep: exit %d: %s", code, stderr)
+	}
+	code, _, stderr = kiln(t, "train", "--data", data, "--out", out, "--model", "tiny", "--steps", "200",
+		"--batch-size", "32", "--lr", "1e-3", "--warmup", "20", "--log-every", "10", "--checkpoint-every", "100")
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	m := readMetrics(t, filepath.Join(out, "metrics.jsonl"))
+	first, last := m[0], m[len(m)-1]
+	t.Logf("step %d: loss %.3f mlm %.3f; step %d: loss %.3f mlm %.3f", first.Step, first.Loss, first.MLMLoss, last.Step, last.Loss, last.MLMLoss)
+	if first.Loss < 10 || first.Loss > 11.5 {
+		t.Errorf("first logged loss %.3f: want about 11.0 (10 steps in)", first.Loss)
+	}
+	if last.Step != 200 || last.Loss > 8.5 || last.MLMLoss > first.MLMLoss-2 {
+		t.Errorf("loss did not fall well below its start: step %d loss %.3f (mlm %.3f)", last.Step, last.Loss, last.MLMLoss)
+	}
+	if code, stdout, stderr := kiln(t, "loss", "--checkpoint", filepath.Join(out, "checkpoint-00000200"), "--data", data, "--limit", "256"); code != 0 ||
+		!strings.Contains(stdout, `"total_loss"`) {
+		t.Errorf("kiln loss: exit %d: %s %s", code, stdout, stderr)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -122,6 +123,15 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 	if cfg.Workers < 1 {
 		cfg.Workers = 1
 	}
+	// The vocabulary is recorded by absolute path, so that inspect, train and loss find it
+	// from any directory.
+	for _, p := range []*string{&cfg.Vocab, &cfg.Tokenizer} {
+		if *p != "" {
+			if *p, err = filepath.Abs(*p); err != nil {
+				return nil, err
+			}
+		}
+	}
 	inputs, err := ExpandInputs(cfg.Inputs)
 	if err != nil {
 		return nil, err
@@ -185,11 +195,14 @@ func MaskingVocab(v *tokenize.Vocab) (masking.Vocab, error) {
 	return masking.NewVocab(tokens)
 }
 
-// MaskingConfig returns the masking settings of the run (also what dynamic masking uses at
+// MaskingConfig returns the masking settings of c (also what dynamic masking uses at
 // training time).
-func (e *Examples) MaskingConfig() masking.Config {
-	return masking.Config{MaskedLMProb: e.cfg.MaskedLMProb, MaxPredictions: e.cfg.MaxPredictions, WholeWord: e.cfg.WholeWordMask}
+func (c ExampleConfig) MaskingConfig() masking.Config {
+	return masking.Config{MaskedLMProb: c.MaskedLMProb, MaxPredictions: c.MaxPredictions, WholeWord: c.WholeWordMask}
 }
+
+// MaskingConfig returns the masking settings of the run.
+func (e *Examples) MaskingConfig() masking.Config { return e.cfg.MaskingConfig() }
 
 // Config returns the run's configuration, with defaults filled in.
 func (e *Examples) Config() ExampleConfig { return e.cfg }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -16,12 +15,11 @@ import (
 
 // StreamConfig configures a Stream: the prep stages feeding the trainer directly.
 type StreamConfig struct {
-	Examples  ExampleConfig // Masking must be "dynamic": the stream masks each row as it is read
 	BatchSize int
-	Seed      uint64 // seeds the masks; epoch e re-reads the corpus with Examples.Seed + e
+	Seed      uint64 // seeds the masks; epoch e re-reads the corpus with the first epoch's seed + e
 	Prefetch  int    // batches made ahead of the trainer; default 8
 	// SaveShards, when set, receives the rows of the first epoch as kiln prep would write them
-	// with the same ExampleConfig (it is written to as the stream goes).
+	// with the same ExampleConfig (they are written as the stream goes).
 	SaveShards *ShardOptions
 }
 
@@ -46,12 +44,13 @@ type streamBatch struct {
 	err error
 }
 
-// NewStream starts the stages at start (an epoch and a row within it, as a checkpoint
-// records). Rows before start are made again and skipped, so a resumed run sees the same data
-// as an uninterrupted one.
-func NewStream(ctx context.Context, cfg StreamConfig, start trainer.Position) (*Stream, error) {
-	if cfg.Examples.Masking != "dynamic" {
-		return nil, fmt.Errorf("pretrain streams need dynamic masking, not %q", cfg.Examples.Masking)
+// NewStream starts the stages of first (the first epoch's examples; their config must have
+// dynamic masking: the stream masks each row as it is read) at start, an epoch and a row
+// within it, as a checkpoint records. Rows before start are made again and skipped, so a
+// resumed run sees the same data as an uninterrupted one. first must not have been run.
+func NewStream(ctx context.Context, first *Examples, cfg StreamConfig, start trainer.Position) (*Stream, error) {
+	if m := first.Config().Masking; m != "dynamic" {
+		return nil, fmt.Errorf("pretrain streams need dynamic masking, not %q", m)
 	}
 	if cfg.BatchSize < 1 {
 		return nil, fmt.Errorf("batch size %d: want at least 1", cfg.BatchSize)
@@ -59,17 +58,7 @@ func NewStream(ctx context.Context, cfg StreamConfig, start trainer.Position) (*
 	if cfg.Prefetch < 1 {
 		cfg.Prefetch = 8
 	}
-	first, err := NewExamples(cfg.Examples) // checks the config and inputs before any work
-	if err != nil {
-		return nil, err
-	}
-	mv, err := MaskingVocab(first.Tokenizer().Vocab())
-	if err != nil {
-		return nil, err
-	}
-	masker, err := masking.New(masking.Config{
-		MaskedLMProb: cfg.Examples.MaskedLMProb, MaxPredictions: cfg.Examples.MaxPredictions, WholeWord: cfg.Examples.WholeWordMask,
-	}, mv)
+	masker, err := masking.New(first.MaskingConfig(), first.maskVoc)
 	if err != nil {
 		return nil, err
 	}
@@ -92,8 +81,8 @@ func (s *Stream) run(ctx context.Context, ex *Examples, start trainer.Position) 
 	}
 	for epoch := 0; ; epoch++ {
 		if epoch > 0 {
-			cfg := s.cfg.Examples
-			cfg.Seed += uint64(epoch)
+			cfg := ex.Config()
+			cfg.Seed++
 			var err error
 			if ex, err = NewExamples(cfg); err != nil {
 				send(streamBatch{err: err})
@@ -120,20 +109,13 @@ func (s *Stream) run(ctx context.Context, ex *Examples, start trainer.Position) 
 func (s *Stream) runEpoch(ctx context.Context, ex *Examples, epoch int, skip int64, send func(streamBatch) bool) error {
 	var rows int64
 	batch := make([]trainer.Example, 0, s.cfg.BatchSize)
-	var mk masking.Masked
 	emit := func(r *shards.Row) error { // r is only valid during the call
 		rows++
 		if rows <= skip {
 			return nil
 		}
-		// The same derivation as the trainer's loader for unmasked shards.
-		rng := rand.New(rand.NewPCG(s.cfg.Seed^0x6d61736b696e67, uint64(epoch)<<40|uint64(rows-1)))
-		s.masker.Mask(rng, r.InputIDs, &mk)
-		batch = append(batch, trainer.Example{
-			InputIDs: append([]int32(nil), mk.IDs...), TokenTypeIDs: append([]int8(nil), r.TokenTypeIDs...),
-			NextSentenceLabel: r.NextSentenceLabel,
-			MaskedPositions:   append([]int32(nil), mk.Positions...), MaskedIDs: append([]int32(nil), mk.Labels...),
-		})
+		// Masked as the trainer's loader masks unmasked shards.
+		batch = append(batch, trainer.NewExample(r, s.masker, s.cfg.Seed, trainer.Position{Epoch: epoch, Row: rows - 1}))
 		if len(batch) == s.cfg.BatchSize {
 			if !send(streamBatch{b: trainer.Batch{Rows: batch, Next: trainer.Position{Epoch: epoch, Row: rows}}}) {
 				return ctx.Err()

@@ -487,7 +487,7 @@ func (fr *fileReader) addJSONLine(line []byte) error {
 		case !ok:
 			err = fmt.Errorf("no field %q", fr.src.opts.JSONField)
 		default:
-			if uerr := json.Unmarshal(raw, &text); uerr != nil {
+			if uerr := json.Unmarshal(raw, &text); uerr != nil || string(bytes.TrimSpace(raw)) == "null" {
 				err = fmt.Errorf("field %q is not a string", fr.src.opts.JSONField)
 			}
 		}

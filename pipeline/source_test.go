@@ -156,12 +156,12 @@ func TestSourceBadInput(t *testing.T) {
 	}
 
 	jpath := filepath.Join(dir, "in.jsonl")
-	writeFile(t, jpath, []byte("{\"text\":\"ok\"}\n{not json\n{\"body\":\"x\"}\n{\"text\":3}\n"))
+	writeFile(t, jpath, []byte("{\"text\":\"ok\"}\n{not json\n{\"body\":\"x\"}\n{\"text\":3}\n{\"text\":null}\n"))
 	docs, stats, err = readAll(t, []Input{{Path: jpath}}, SourceOptions{Format: JSONL})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(docs) != 1 || stats.SkippedBadJSON != 3 || !strings.HasPrefix(stats.Problems[0], jpath+":2:") {
+	if len(docs) != 1 || stats.SkippedBadJSON != 4 || !strings.HasPrefix(stats.Problems[0], jpath+":2:") {
 		t.Errorf("jsonl: %d docs, %d bad, problems %q", len(docs), stats.SkippedBadJSON, stats.Problems)
 	}
 }

@@ -11,8 +11,9 @@ import (
 // bounded and a slow consumer holds the producer back.
 //
 // The output channel is closed when in is closed and every result is sent, or when ctx is
-// cancelled. f's errors are returned with the item's result; OrderedMap itself never drops
-// an item unless ctx is cancelled.
+// cancelled, and in both cases only after every call of f has returned; in's producer must
+// stop and close in when ctx is cancelled. f's errors travel with the item's result;
+// OrderedMap itself never drops an item unless ctx is cancelled.
 func OrderedMap[In, Out any](ctx context.Context, in <-chan In, workers, window int, f func(In) Out) <-chan Out {
 	if workers < 1 {
 		workers = 1
@@ -58,9 +59,14 @@ func OrderedMap[In, Out any](ctx context.Context, in <-chan In, workers, window 
 		}()
 	}
 
-	// Collector: receives results in input order.
+	// Collector: receives results in input order. The output closes only once every worker
+	// has returned, so no call of f outlives the stage. (Workers never block: each result
+	// slot holds one value.)
 	go func() {
-		defer close(out)
+		defer func() {
+			wg.Wait()
+			close(out)
+		}()
 		for res := range queue {
 			var v Out
 			select {

@@ -1,16 +1,12 @@
 package trainer
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/kiln-bert/kiln/masking"
 	"github.com/kiln-bert/kiln/shards"
@@ -63,7 +59,6 @@ type Loader struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	manifest *shards.Manifest
-	wait     time.Duration
 }
 
 type loaded struct {
@@ -113,8 +108,6 @@ func (l *Loader) Manifest() *shards.Manifest { return l.manifest }
 
 // Next returns the next batch, io.EOF after the last one.
 func (l *Loader) Next(ctx context.Context) (Batch, error) {
-	t := time.Now()
-	defer func() { l.wait += time.Since(t) }()
 	select {
 	case r, ok := <-l.ch:
 		if !ok {
@@ -125,9 +118,6 @@ func (l *Loader) Next(ctx context.Context) (Batch, error) {
 		return Batch{}, ctx.Err()
 	}
 }
-
-// Wait returns the total time Next spent waiting for a batch.
-func (l *Loader) Wait() time.Duration { return l.wait }
 
 // Close stops the loader's goroutine.
 func (l *Loader) Close() error {
@@ -163,20 +153,11 @@ func produce(ctx context.Context, cfg LoaderConfig, man *shards.Manifest, out ch
 			if n <= skip {
 				return nil
 			}
-			ex := Example{
-				InputIDs:          append([]int32(nil), r.InputIDs...),
-				TokenTypeIDs:      append([]int8(nil), r.TokenTypeIDs...),
-				NextSentenceLabel: r.NextSentenceLabel,
-				MaskedPositions:   append([]int32(nil), r.MaskedPositions...),
-				MaskedIDs:         append([]int32(nil), r.MaskedIDs...),
-			}
+			var masker *masking.Masker
 			if !man.Info.Static {
-				var mk masking.Masked
-				rng := rand.New(rand.NewPCG(cfg.Seed^0x6d61736b696e67, uint64(epoch)<<40|uint64(n-1)))
-				cfg.Masker.Mask(rng, ex.InputIDs, &mk)
-				ex.InputIDs, ex.MaskedPositions, ex.MaskedIDs = mk.IDs, mk.Positions, mk.Labels
+				masker = cfg.Masker
 			}
-			rows = append(rows, ex)
+			rows = append(rows, NewExample(r, masker, cfg.Seed, Position{Epoch: epoch, Row: n - 1}))
 			total++
 			if len(rows) == cfg.BatchSize {
 				if err := send(Position{Epoch: epoch, Row: n}); err != nil {
@@ -271,30 +252,25 @@ func epochRows(ctx context.Context, cfg LoaderConfig, man *shards.Manifest, epoc
 	return nil
 }
 
-// LoadMasker builds a dynamic masker from a BERT vocab.txt (one token per line, id = line-1).
-func LoadMasker(vocabPath string, cfg masking.Config) (*masking.Masker, error) {
-	f, err := os.Open(vocabPath)
-	if err != nil {
-		return nil, fmt.Errorf("load masker: %w", err)
+// NewExample copies a row into an Example of its own. With a masker (for rows stored
+// unmasked), the row is masked with a generator derived from seed and the row's position in
+// the stream (its epoch and its index in the epoch), so that the same row is masked
+// differently in each epoch and the same way in a resumed run.
+func NewExample(r *shards.Row, masker *masking.Masker, seed uint64, at Position) Example {
+	ex := Example{
+		InputIDs:          append([]int32(nil), r.InputIDs...),
+		TokenTypeIDs:      append([]int8(nil), r.TokenTypeIDs...),
+		NextSentenceLabel: r.NextSentenceLabel,
+		MaskedPositions:   append([]int32(nil), r.MaskedPositions...),
+		MaskedIDs:         append([]int32(nil), r.MaskedIDs...),
 	}
-	defer f.Close()
-	var tokens []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		tokens = append(tokens, strings.TrimRight(sc.Text(), "\r"))
+	if masker != nil {
+		var mk masking.Masked
+		rng := rand.New(rand.NewPCG(seed^0x6d61736b696e67, uint64(at.Epoch)<<40|uint64(at.Row)))
+		masker.Mask(rng, ex.InputIDs, &mk)
+		ex.InputIDs, ex.MaskedPositions, ex.MaskedIDs = mk.IDs, mk.Positions, mk.Labels
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("load masker: %s: %w", vocabPath, err)
-	}
-	v, err := masking.NewVocab(tokens)
-	if err != nil {
-		return nil, fmt.Errorf("load masker: %s: %w", vocabPath, err)
-	}
-	m, err := masking.New(cfg, v)
-	if err != nil {
-		return nil, fmt.Errorf("load masker: %w", err)
-	}
-	return m, nil
+	return ex
 }
 
 // SliceSource serves rows held in memory, in order, batchSize at a time.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kiln-bert/kiln/masking"
+	"github.com/kiln-bert/kiln/shards"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -45,6 +46,8 @@ type TrainConfig struct {
 	Resume        bool
 	ShuffleBuffer int             // rows; default 8192
 	Masker        *masking.Masker // for unmasked shards
+	// EvalMasker masks unmasked EvalData shards; nil means Masker.
+	EvalMasker *masking.Masker
 	// Source, when set, replaces the shard loader (e.g. the pipelined pretrain command); it
 	// must start at the position it is given through NewSource.
 	NewSource func(ctx context.Context, start Position) (Source, error)
@@ -127,10 +130,17 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 		if err := drng.UnmarshalBinary(st.DropoutRNG); err != nil {
 			return nil, fmt.Errorf("train: resume %s: dropout generator: %w", last, err)
 		}
+		if st.Seed != cfg.Seed || st.BatchSize != cfg.BatchSize || st.Optimizer != cfg.Optimizer {
+			return nil, fmt.Errorf("train: resume %s: it was trained with seed %d, batch size %d and %+v, not seed %d, batch size %d and %+v: resume with the same settings",
+				last, st.Seed, st.BatchSize, st.Optimizer, cfg.Seed, cfg.BatchSize, cfg.Optimizer)
+		}
 		pos = st.Position
 		res.Checkpoint = last
 		if res.History, err = readMetrics(filepath.Join(cfg.Out, MetricsFile), opt.step); err != nil {
 			return nil, fmt.Errorf("train: %w", err)
+		}
+		if n := len(res.History); n > 0 {
+			res.Last = res.History[n-1]
 		}
 		logf(cfg.Log, "resuming from %s (step %d)\n", last, opt.step)
 	} else {
@@ -171,6 +181,20 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 	}
 	defer mf.Close()
 
+	evalMasker := cfg.EvalMasker
+	if evalMasker == nil {
+		evalMasker = cfg.Masker
+	}
+	if cfg.EvalData != "" { // fail now, not at the first checkpoint
+		m, err := shards.ReadManifest(cfg.EvalData)
+		if err != nil {
+			return nil, fmt.Errorf("train: eval data: %w", err)
+		}
+		if !m.Info.Static && evalMasker == nil {
+			return nil, fmt.Errorf("train: eval data %s is not masked and no masker was given for it", cfg.EvalData)
+		}
+	}
+
 	dropRNG := rand.New(drng)
 	var acc StepStats // sums over the logging window
 	var accN int
@@ -192,7 +216,7 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 			if n <= 0 {
 				n = 1000
 			}
-			ev, err := Eval(ctx, model, EvalConfig{Data: cfg.EvalData, Limit: n, BatchSize: cfg.BatchSize, Masker: cfg.Masker, Seed: cfg.Seed})
+			ev, err := Eval(ctx, model, EvalConfig{Data: cfg.EvalData, Limit: n, BatchSize: cfg.BatchSize, Masker: evalMasker, Seed: cfg.Seed})
 			if err != nil {
 				return err
 			}
@@ -238,7 +262,9 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 		acc.Tokens += r.Tokens
 		gradNorm += r.GradNorm
 		accN++
-		if opt.step%cfg.LogEvery == 0 || opt.step == cfg.Steps {
+		ckpt := opt.step%cfg.CheckpointEvery == 0 || opt.step == cfg.Steps
+		// A checkpoint step is also a logging step, so that its evaluation has a line.
+		if opt.step%cfg.LogEvery == 0 || ckpt {
 			el := time.Since(winStart).Seconds()
 			n := float64(accN)
 			mt := Metrics{Step: opt.step, Loss: acc.Loss / n, MLMLoss: acc.MLMLoss / n, NSPLoss: acc.NSPLoss / n,
@@ -246,19 +272,20 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 				LR: r.LR, GradNorm: gradNorm / n, TokensPerSec: float64(acc.Tokens) / el, DataWait: wait.Seconds() / el,
 				Elapsed: time.Since(runStart).Seconds()}
 			res.History = append(res.History, mt)
-			res.Last = mt
-			line, _ := json.Marshal(mt)
+			logf(cfg.Log, "step %6d  loss %.4f  mlm %.4f  nsp %.4f  mlm_acc %.3f  nsp_acc %.3f  lr %.3g  %.0f tok/s\n",
+				mt.Step, mt.Loss, mt.MLMLoss, mt.NSPLoss, mt.MLMAccuracy, mt.NSPAccuracy, mt.LR, mt.TokensPerSec)
+			if ckpt { // before the line is written: the evaluation goes into it
+				if err := checkpoint(); err != nil {
+					return res, fmt.Errorf("train: step %d: %w", opt.step, err)
+				}
+			}
+			res.Last = res.History[len(res.History)-1]
+			line, _ := json.Marshal(res.Last)
 			if _, err := mf.Write(append(line, '\n')); err != nil {
 				return res, fmt.Errorf("train: %w", err)
 			}
-			logf(cfg.Log, "step %6d  loss %.4f  mlm %.4f  nsp %.4f  mlm_acc %.3f  nsp_acc %.3f  lr %.3g  %.0f tok/s\n",
-				mt.Step, mt.Loss, mt.MLMLoss, mt.NSPLoss, mt.MLMAccuracy, mt.NSPAccuracy, mt.LR, mt.TokensPerSec)
+			// The next window starts after the checkpoint: its time is not training time.
 			acc, accN, gradNorm, wait, winStart = StepStats{}, 0, 0, 0, time.Now()
-		}
-		if opt.step%cfg.CheckpointEvery == 0 || opt.step == cfg.Steps {
-			if err := checkpoint(); err != nil {
-				return res, fmt.Errorf("train: step %d: %w", opt.step, err)
-			}
 		}
 	}
 	res.Steps = opt.step

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -265,5 +266,55 @@ func TestTrainSOTU(t *testing.T) {
 	if code, stdout, stderr := kiln(t, "loss", "--checkpoint", filepath.Join(out, "checkpoint-00000200"), "--data", data, "--limit", "256"); code != 0 ||
 		!strings.Contains(stdout, `"total_loss"`) {
 		t.Errorf("kiln loss: exit %d: %s %s", code, stdout, stderr)
+	}
+}
+
+// TestTrainEvalAndResume trains on dynamically masked shards with --eval-data on the same
+// shards: every checkpoint's evaluation lands in metrics.jsonl; --resume continues the run and
+// refuses other settings than the checkpoint's.
+func TestTrainEvalAndResume(t *testing.T) {
+	tmp := t.TempDir()
+	data, out := filepath.Join(tmp, "shards"), filepath.Join(tmp, "model")
+	if code, _, stderr := kiln(t, "prep", "--input", "sample/corpus/moby_dick_chapter_001.txt", "--vocab", sampleVocab,
+		"--output", data, "--max-seq-len", "32", "--max-predictions", "5", "--masking", "dynamic"); code != 0 {
+		t.Fatalf("prep: exit %d: %s", code, stderr)
+	}
+	train := []string{"train", "--data", data, "--out", out, "--steps", "4", "--batch-size", "4", "--warmup", "1",
+		"--log-every", "3", "--checkpoint-every", "2", "--eval-data", data}
+	if code, _, stderr := kiln(t, train...); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var m struct {
+			Step int `json:"step"`
+			Eval *struct {
+				Total float64 `json:"total_loss"`
+			} `json:"eval"`
+		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		steps = append(steps, fmt.Sprintf("%d:%v", m.Step, m.Eval != nil && m.Eval.Total > 0))
+	}
+	if got := strings.Join(steps, " "); got != "2:true 3:false 4:true" {
+		t.Errorf("metrics.jsonl steps:eval = %s, want 2:true 3:false 4:true", got)
+	}
+
+	resume := append(train[:len(train):len(train)], "--resume")
+	resume[6] = "6" // --steps
+	if code, _, stderr := kiln(t, resume...); code != 1 || !strings.Contains(stderr, "resume with the same settings") {
+		t.Errorf("resume with other --steps: exit %d: %s", code, stderr)
+	}
+	resume[6] = "4"
+	if code, _, stderr := kiln(t, append(resume, "--seed", "99")...); code != 1 || !strings.Contains(stderr, "resume with the same settings") {
+		t.Errorf("resume with another --seed: exit %d: %s", code, stderr)
+	}
+	if code, stdout, stderr := kiln(t, resume...); code != 0 || !strings.Contains(stdout, "step 4") {
+		t.Errorf("resume of a finished run: exit %d: %s %s", code, stdout, stderr)
 	}
 }

@@ -19,7 +19,9 @@ import (
 
 // exampleFlags registers the flags that say how a corpus becomes examples (shared by prep and
 // pretrain) and returns the config they fill and the --input values.
-func exampleFlags(fs *flag.FlagSet, withSeed bool) (*pipeline.ExampleConfig, *multiValue) {
+// For pretrain (forPretrain), --seed is the trainer's and --masking is not offered: pretrain
+// always masks rows as they are read.
+func exampleFlags(fs *flag.FlagSet, forPretrain bool) (*pipeline.ExampleConfig, *multiValue) {
 	cfg := pipeline.DefaultExampleConfig()
 	inputs := new(multiValue)
 	fs.Var(inputs, "input", "input `PATH`s: files, directories (read recursively, sorted) or globs; several may follow one --input")
@@ -34,11 +36,15 @@ func exampleFlags(fs *flag.FlagSet, withSeed bool) (*pipeline.ExampleConfig, *mu
 	fs.Float64Var(&cfg.ShortSeqProb, "short-seq-prob", cfg.ShortSeqProb, "probability of a shorter target length for a document pass")
 	fs.IntVar(&cfg.DupeFactor, "dupe-factor", cfg.DupeFactor, "passes over each document, each with other pairs and masks")
 	fs.StringVar(&cfg.Task, "task", cfg.Task, "pair task: nsp (next sentence prediction), sop (sentence order prediction) or none (MLM only)")
-	fs.StringVar(&cfg.Masking, "masking", cfg.Masking, "static (masks stored in the shards) or dynamic (the trainer masks at read time)")
+	if forPretrain {
+		cfg.Masking = "dynamic"
+	} else {
+		fs.StringVar(&cfg.Masking, "masking", cfg.Masking, "static (masks stored in the shards) or dynamic (the trainer masks at read time)")
+	}
 	fs.BoolVar(&cfg.WholeWordMask, "whole-word-mask", false, "mask whole words (## pieces join their word)")
 	fs.IntVar(&cfg.ReservoirDocs, "reservoir-docs", cfg.ReservoirDocs, "previous documents kept to draw NotNext segments from")
 	fs.IntVar(&cfg.ShuffleBuffer, "shuffle-buffer", cfg.ShuffleBuffer, "rows mixed in a seeded shuffle buffer before writing (0: document order)")
-	if withSeed {
+	if !forPretrain {
 		fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed")
 	}
 	fs.IntVar(&cfg.Workers, "workers", runtime.NumCPU(), "goroutines that split and tokenize (the output does not depend on it)")
@@ -60,7 +66,7 @@ func finishExampleFlags(fs *flag.FlagSet, cfg *pipeline.ExampleConfig, inputs *m
 
 func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("prep", "--input PATH... --format lines|text|jsonl --vocab FILE [--tokenizer FILE] --output DIR [flags]", stderr)
-	cfg, inputs := exampleFlags(fs, true)
+	cfg, inputs := exampleFlags(fs, false)
 	out := fs.String("output", "", "output `DIR` for the shards and manifest.json")
 	so := shardFlags(fs)
 	noProgress := fs.Bool("no-progress", false, "no progress bar, even on a terminal")

@@ -13,9 +13,9 @@ import (
 
 func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("pretrain", "--input PATH... --format lines|text|jsonl --vocab FILE --out DIR [train flags] [prep flags] [--save-shards DIR]", stderr)
-	cfg, inputs := exampleFlags(fs, false)
+	cfg, inputs := exampleFlags(fs, true)
 	tv := trainFlags(fs)
-	saveDir := fs.String("save-shards", "", "also write the shards of the first pass over the corpus to `DIR`, as kiln prep --masking dynamic would")
+	saveDir := fs.String("save-shards", "", "also write the shards of the first pass over the corpus to `DIR`, as kiln prep --masking dynamic --seed (this --seed) would")
 	so := shardFlags(fs)
 	if err := parseFlags(fs, spreadMulti(args, "input")); err != nil {
 		return err
@@ -28,13 +28,9 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fs.Usage()
 		return errUsage
 	}
-	if cfg.Masking != "static" && cfg.Masking != "dynamic" {
-		return fmt.Errorf("--masking %q: want dynamic (pretrain masks each row as the trainer reads it)", cfg.Masking)
-	}
-	cfg.Masking = "dynamic" // the default "static" of prep means nothing here: rows are masked when read
 	cfg.Seed = tv.seed
 
-	sc := pipeline.StreamConfig{Examples: *cfg, BatchSize: tv.batchSize, Seed: tv.seed}
+	sc := pipeline.StreamConfig{BatchSize: tv.batchSize, Seed: tv.seed}
 	if *saveDir != "" {
 		opts, err := so.options(*saveDir)
 		if err != nil {
@@ -53,8 +49,11 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	var stream *pipeline.Stream
 	tc := tv.config(model, stderr)
+	if tc.EvalMasker, err = evalMasker(tv.evalData, cfg.Vocab); err != nil {
+		return err
+	}
 	tc.NewSource = func(ctx context.Context, start trainer.Position) (trainer.Source, error) {
-		s, err := pipeline.NewStream(ctx, sc, start)
+		s, err := pipeline.NewStream(ctx, ex, sc, start)
 		stream = s
 		return s, err
 	}
@@ -73,7 +72,8 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if s := stream.Saved(); s != nil {
 		fmt.Fprintf(stdout, "  shards of the first pass: %s (%d rows in %d shards)\n", *saveDir, s.Examples.Rows, s.Shards)
 	} else if *saveDir != "" {
-		fmt.Fprintf(stdout, "  shards: training ended before the first pass over the corpus did: %s is incomplete; run kiln prep to finish it\n", *saveDir)
+		fmt.Fprintf(stdout, "  shards: training ended before the first pass over the corpus did: %s is incomplete; finish it with kiln prep, the same input and prep flags, and --masking dynamic --seed %d --output %s\n",
+			*saveDir, tv.seed, *saveDir)
 	}
 	return nil
 }

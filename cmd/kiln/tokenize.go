@@ -184,16 +184,20 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 		b.lines = nil
 		return b
 	})
+	// stop ends the run early: the reader's count of lines is read only once it has stopped.
+	stop := func(err error) (int64, error) {
+		cancel()
+		for range results {
+		}
+		<-readErr
+		return lines, err
+	}
 	for b := range results {
 		if b.err != nil {
-			cancel()
-			for range results {
-			}
-			return lines, b.err
+			return stop(b.err)
 		}
 		if _, err := w.Write(b.out); err != nil {
-			cancel()
-			return lines, fmt.Errorf("writing output: %w", err)
+			return stop(fmt.Errorf("writing output: %w", err))
 		}
 		sum.tokens += b.tokens
 		sum.unk += b.unk

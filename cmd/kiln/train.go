@@ -95,6 +95,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	if cfg.EvalMasker, err = evalMasker(tv.evalData, *vocab); err != nil {
+		return err
+	}
 	res, err := trainer.Train(ctx, cfg)
 	if err != nil {
 		return err
@@ -102,6 +105,19 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fmt.Fprintf(stdout, "kiln train: step %d, loss %.4f (mlm %.4f, nsp %.4f); checkpoint %s; metrics %s/%s; loss curve %s/%s\n",
 		res.Steps, res.Last.Loss, res.Last.MLMLoss, res.Last.NSPLoss, res.Checkpoint, tv.out, trainer.MetricsFile, tv.out, trainer.LossPlotFile)
 	return nil
+}
+
+// evalMasker returns the masker for the --eval-data shards when they are stored unmasked
+// (nil when there are none, or they are masked).
+func evalMasker(dir, vocab string) (*masking.Masker, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	m, err := shards.ReadManifest(dir)
+	if err != nil || m.Info.Static {
+		return nil, err
+	}
+	return dynamicMasker(m, vocab)
 }
 
 // dynamicMasker builds the masker for shards stored without masks, with the masking settings
@@ -128,7 +144,7 @@ func dynamicMasker(m *shards.Manifest, vocabPath string) (*masking.Masker, error
 	if err != nil {
 		return nil, err
 	}
-	return masking.New(masking.Config{MaskedLMProb: cfg.MaskedLMProb, MaxPredictions: cfg.MaxPredictions, WholeWord: cfg.WholeWordMask}, mv)
+	return masking.New(cfg.MaskingConfig(), mv)
 }
 
 func runLoss(ctx context.Context, args []string, stdout, stderr io.Writer) error {

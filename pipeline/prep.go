@@ -188,11 +188,7 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 
 // MaskingVocab builds masking's view of a vocabulary.
 func MaskingVocab(v *tokenize.Vocab) (masking.Vocab, error) {
-	tokens := make([]string, v.Size())
-	for i := range tokens {
-		tokens[i] = v.Token(int32(i))
-	}
-	return masking.NewVocab(tokens)
+	return masking.NewVocab(v.Tokens())
 }
 
 // MaskingConfig returns the masking settings of c (also what dynamic masking uses at

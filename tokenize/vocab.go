@@ -81,6 +81,9 @@ func (v *Vocab) Token(id int32) string {
 	return v.tokens[id]
 }
 
+// Tokens returns every token, by id (a copy: the caller may keep or change it).
+func (v *Vocab) Tokens() []string { return append([]string(nil), v.tokens...) }
+
 // SHA256 returns the hex SHA-256 of the vocabulary's canonical vocab.txt form: every token
 // followed by "\n", in id order. For a vocab.txt with "\n" line ends, a final newline and no
 // trailing spaces, it equals the hash of the file's bytes; a tokenizer.json with the same

@@ -57,11 +57,7 @@ func decoder(path, vocabPath string) (func(int32) string, string) {
 	if vocabPath != "" {
 		v, err := tokenize.LoadVocab(vocabPath)
 		if err == nil {
-			tokens := make([]string, v.Size())
-			for i := range tokens {
-				tokens[i] = v.Token(int32(i))
-			}
-			return shards.VocabLookup(tokens), ""
+			return shards.VocabLookup(v.Tokens()), ""
 		}
 		return shards.VocabLookup(nil), fmt.Sprintf("kiln inspect: cannot decode: %v (ids shown instead; give --vocab)", err)
 	}

@@ -338,12 +338,7 @@ func (w *Writer) encode(r *Row) error {
 		return errors.New("masked positions given but Options.Static is false")
 	}
 	e := &w.enc
-	bad := -1
-	if w.info.wide() {
-		e.ids32, bad = convert(e.ids32, r.InputIDs, w.o.VocabSize)
-	} else {
-		e.ids16, bad = convert(e.ids16, r.InputIDs, w.o.VocabSize)
-	}
+	bad := w.convertIDs(&e.ids16, &e.ids32, r.InputIDs)
 	if bad >= 0 {
 		return fmt.Errorf("input id %d outside vocabulary of %d", r.InputIDs[bad], w.o.VocabSize)
 	}
@@ -358,18 +353,24 @@ func (w *Writer) encode(r *Row) error {
 	if e.pos, bad = convert(e.pos, r.MaskedPositions, n); bad >= 0 {
 		return fmt.Errorf("masked position %d outside row of %d tokens", r.MaskedPositions[bad], n)
 	}
-	if w.info.wide() {
-		e.mid32, bad = convert(e.mid32, r.MaskedIDs, w.o.VocabSize)
-	} else {
-		e.mid16, bad = convert(e.mid16, r.MaskedIDs, w.o.VocabSize)
-	}
-	if bad >= 0 {
+	if bad = w.convertIDs(&e.mid16, &e.mid32, r.MaskedIDs); bad >= 0 {
 		return fmt.Errorf("masked id %d outside vocabulary of %d", r.MaskedIDs[bad], w.o.VocabSize)
 	}
 	binary.LittleEndian.PutUint32(e.hdr[0:], uint32(n))
 	binary.LittleEndian.PutUint32(e.hdr[4:], uint32(len(r.MaskedPositions)))
 	e.hdr[8] = byte(r.NextSentenceLabel)
 	return nil
+}
+
+// convertIDs stores token ids in narrow (uint16), or in wide (uint32) for a vocabulary over
+// 65,536, and returns the index of the first id outside the vocabulary, or -1.
+func (w *Writer) convertIDs(narrow *[]uint16, wide *[]uint32, ids []int32) (bad int) {
+	if w.info.wide() {
+		*wide, bad = convert(*wide, ids, w.o.VocabSize)
+	} else {
+		*narrow, bad = convert(*narrow, ids, w.o.VocabSize)
+	}
+	return bad
 }
 
 // convert stores vs in buf (reusing its storage) as T, checking that each

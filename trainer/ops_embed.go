@@ -107,12 +107,7 @@ func scatterAdd[T float](rows, pairs int, hasBase bool) *kop {
 // table left in also (nil: none).
 func gather[T float](table, idx *G.Node, also *stash) (*G.Node, error) {
 	op := &kop{name: "kGather", arity: 2, dt: dtypeOf[T](), dims: 2, wrt: []bool{true, false}}
-	op.shape = func(in []tensor.Shape) (tensor.Shape, error) {
-		if err := want2D("gather table", in[0]); err != nil {
-			return nil, err
-		}
-		return tensor.Shape{in[1].TotalSize(), in[0][1]}, nil
-	}
+	op.shape = gatherShape
 	op.do = func(in []G.Value) (G.Value, error) {
 		return gatherRows[T](op, in[0], in[1])
 	}
@@ -129,6 +124,14 @@ func gather[T float](table, idx *G.Node, also *stash) (*G.Node, error) {
 		return G.Nodes{dx, nil}, err
 	}
 	return G.ApplyOp(op, table, idx)
+}
+
+// gatherShape is the shape of a gather: one row of the table [R, H] per index.
+func gatherShape(in []tensor.Shape) (tensor.Shape, error) {
+	if err := want2D("gather table", in[0]); err != nil {
+		return nil, err
+	}
+	return tensor.Shape{in[1].TotalSize(), in[0][1]}, nil
 }
 
 func gatherRows[T float](op *kop, table, idx G.Value) (G.Value, error) {
@@ -150,12 +153,7 @@ func gatherRows[T float](op *kop, table, idx G.Value) (G.Value, error) {
 // stash). To gorgonia it is differentiable only through first, with a zero gradient.
 func gatherAfter[T float](table, idx, first *G.Node, st *stash) (*G.Node, error) {
 	op := &kop{name: "kGatherAfter", arity: 3, dt: dtypeOf[T](), dims: 2, wrt: []bool{false, false, true}}
-	op.shape = func(in []tensor.Shape) (tensor.Shape, error) {
-		if err := want2D("gather table", in[0]); err != nil {
-			return nil, err
-		}
-		return tensor.Shape{in[1].TotalSize(), in[0][1]}, nil
-	}
+	op.shape = gatherShape
 	op.do = func(in []G.Value) (G.Value, error) {
 		return gatherRows[T](op, in[0], in[1])
 	}

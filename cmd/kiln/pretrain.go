@@ -49,8 +49,10 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	var stream *pipeline.Stream
 	tc := tv.config(model, stderr)
-	if tc.EvalMasker, err = evalMasker(tv.evalData, cfg.Vocab); err != nil {
-		return err
+	if tv.evalData != "" {
+		if _, tc.EvalMasker, err = shardsMasker(tv.evalData, cfg.Vocab); err != nil {
+			return err
+		}
 	}
 	tc.NewSource = func(ctx context.Context, start trainer.Position) (trainer.Source, error) {
 		s, err := pipeline.NewStream(ctx, ex, sc, start)

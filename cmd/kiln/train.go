@@ -80,7 +80,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.Usage()
 		return errUsage
 	}
-	m, err := shards.ReadManifest(*data)
+	m, masker, err := shardsMasker(*data, *vocab)
 	if err != nil {
 		return err
 	}
@@ -89,14 +89,11 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	cfg := tv.config(model, stderr)
-	cfg.Data = *data
-	if !m.Info.Static {
-		if cfg.Masker, err = dynamicMasker(m, *vocab); err != nil {
+	cfg.Data, cfg.Masker = *data, masker
+	if tv.evalData != "" {
+		if _, cfg.EvalMasker, err = shardsMasker(tv.evalData, *vocab); err != nil {
 			return err
 		}
-	}
-	if cfg.EvalMasker, err = evalMasker(tv.evalData, *vocab); err != nil {
-		return err
 	}
 	res, err := trainer.Train(ctx, cfg)
 	if err != nil {
@@ -107,17 +104,15 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-// evalMasker returns the masker for the --eval-data shards when they are stored unmasked
-// (nil when there are none, or they are masked).
-func evalMasker(dir, vocab string) (*masking.Masker, error) {
-	if dir == "" {
-		return nil, nil
-	}
+// shardsMasker reads the manifest of the shards in dir and, when they are stored unmasked,
+// builds the masker the trainer masks them with (nil for masked shards).
+func shardsMasker(dir, vocab string) (*shards.Manifest, *masking.Masker, error) {
 	m, err := shards.ReadManifest(dir)
 	if err != nil || m.Info.Static {
-		return nil, err
+		return m, nil, err
 	}
-	return dynamicMasker(m, vocab)
+	masker, err := dynamicMasker(m, vocab)
+	return m, masker, err
 }
 
 // dynamicMasker builds the masker for shards stored without masks, with the masking settings
@@ -163,7 +158,7 @@ func runLoss(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.Usage()
 		return errUsage
 	}
-	m, err := shards.ReadManifest(*data)
+	_, masker, err := shardsMasker(*data, *vocab)
 	if err != nil {
 		return err
 	}
@@ -171,12 +166,7 @@ func runLoss(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	cfg := trainer.EvalConfig{Data: *data, Limit: *limit, BatchSize: *batch, Seed: *seed}
-	if !m.Info.Static {
-		if cfg.Masker, err = dynamicMasker(m, *vocab); err != nil {
-			return err
-		}
-	}
+	cfg := trainer.EvalConfig{Data: *data, Limit: *limit, BatchSize: *batch, Seed: *seed, Masker: masker}
 	res, err := trainer.Eval(ctx, model, cfg)
 	if err != nil {
 		return err

@@ -198,13 +198,30 @@ func TestPretrain(t *testing.T) {
 	if code, _, stderr := kiln(t, prepArgs...); code != 0 {
 		t.Fatalf("prep: exit %d: %s", code, stderr)
 	}
-	for _, name := range []string{"shard-00000.arrow", "manifest.json"} {
-		a, errA := os.ReadFile(filepath.Join(saved, name))
-		b, errB := os.ReadFile(filepath.Join(prepped, name))
-		if errA != nil || errB != nil || !bytes.Equal(a, b) {
-			t.Errorf("%s: pretrain --save-shards and kiln prep differ (%v, %v)", name, errA, errB)
+	sameShards := func(saved string) {
+		t.Helper()
+		for _, name := range []string{"shard-00000.arrow", "manifest.json"} {
+			a, errA := os.ReadFile(filepath.Join(saved, name))
+			b, errB := os.ReadFile(filepath.Join(prepped, name))
+			if errA != nil || errB != nil || !bytes.Equal(a, b) {
+				t.Errorf("%s: pretrain --save-shards and kiln prep differ (%v, %v)", name, errA, errB)
+			}
 		}
 	}
+	sameShards(saved)
+
+	// Training that ends long before the first pass does: the shards are finished after it.
+	early := filepath.Join(tmp, "saved-early")
+	args = append([]string{"pretrain"}, common...)
+	args = append(args, "--out", filepath.Join(tmp, "model-early"), "--steps", "2", "--batch-size", "4", "--seed", "3", "--save-shards", early)
+	code, stdout, stderr = kiln(t, args...)
+	if code != 0 {
+		t.Fatalf("pretrain --steps 2: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "finishing the shards") || !strings.Contains(stdout, "shards of the first pass") {
+		t.Errorf("pretrain --steps 2 did not say it finished the shards:\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
+	}
+	sameShards(early)
 }
 
 type metricLine struct {

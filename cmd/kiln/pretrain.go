@@ -15,7 +15,7 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := newFlagSet("pretrain", "--input PATH... --format lines|text|jsonl --vocab FILE --out DIR [train flags] [prep flags] [--save-shards DIR]", stderr)
 	cfg, inputs := exampleFlags(fs, true)
 	tv := trainFlags(fs)
-	saveDir := fs.String("save-shards", "", "also write the shards of the first pass over the corpus to `DIR`, as kiln prep --masking dynamic --seed (this --seed) would")
+	saveDir := fs.String("save-shards", "", "also write the shards of the first pass over the corpus to `DIR`, as kiln prep --masking dynamic --seed (this --seed) would; when training ends first, the rest of the pass is prepared after it")
 	so := shardFlags(fs)
 	if err := parseFlags(fs, spreadMulti(args, "input")); err != nil {
 		return err
@@ -71,11 +71,26 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintf(stdout, "kiln pretrain: step %d, loss %.4f (mlm %.4f, nsp %.4f); the trainer waited for data %.2f%% of %.0fs\n",
 		res.Steps, res.Last.Loss, res.Last.MLMLoss, res.Last.NSPLoss, 100*stream.Wait().Seconds()/wall.Seconds(), wall.Seconds())
 	fmt.Fprintf(stdout, "  checkpoint %s; metrics %s/%s; loss curve %s/%s\n", res.Checkpoint, tv.out, trainer.MetricsFile, tv.out, trainer.LossPlotFile)
-	if s := stream.Saved(); s != nil {
-		fmt.Fprintf(stdout, "  shards of the first pass: %s (%d rows in %d shards)\n", *saveDir, s.Examples.Rows, s.Shards)
-	} else if *saveDir != "" {
-		fmt.Fprintf(stdout, "  shards: training ended before the first pass over the corpus did: %s is incomplete; finish it with kiln prep, the same input and prep flags, and --masking dynamic --seed %d --output %s\n",
-			*saveDir, tv.seed, *saveDir)
+	saved := stream.Saved()
+	if saved == nil && sc.SaveShards != nil {
+		// Training ended before the first pass over the corpus did (or a resumed run started
+		// past it): the stream left the shards resumable, and Prep finishes them as kiln prep
+		// would.
+		fmt.Fprintf(stderr, "kiln pretrain: training ended before the first pass over the corpus; finishing the shards in %s\n", *saveDir)
+		rest, err := pipeline.NewExamples(*cfg)
+		if err != nil {
+			return err
+		}
+		stop := startProgress(rest, stderr, false)
+		saved, err = pipeline.Prep(ctx, rest, *sc.SaveShards)
+		stop()
+		if err != nil {
+			return fmt.Errorf("finishing the shards in %s (the model is saved; kiln prep with the same input and prep flags, --masking dynamic --seed %d --output %s resumes them): %w",
+				*saveDir, tv.seed, *saveDir, err)
+		}
+	}
+	if saved != nil {
+		fmt.Fprintf(stdout, "  shards of the first pass: %s (%d rows in %d shards)\n", *saveDir, saved.Examples.Rows, saved.Shards)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -117,31 +118,15 @@ func prepWith(ctx context.Context, e *Examples, o ShardOptions, tee func(*shards
 	return sum, nil
 }
 
-// writeJSONFile writes v as indented JSON to path through a synced temporary file and a
-// rename, so that path holds either the old content or the whole new one.
+// writeJSONFile writes v as indented JSON to path with shards.WriteFileAtomic, so that path
+// holds either the old content or the whole new one.
 func writeJSONFile(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return shards.WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
 		return err
-	}
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	_, err = f.Write(append(b, '\n'))
-	if serr := f.Sync(); err == nil {
-		err = serr
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	})
 }

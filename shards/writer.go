@@ -594,7 +594,7 @@ func (w *Writer) finishShard(s *series) error {
 	if err := os.Rename(s.tmp, final); err != nil {
 		return fmt.Errorf("shards: %w", err)
 	}
-	if err := syncDir(filepath.Dir(final)); err != nil {
+	if err := SyncDir(filepath.Dir(final)); err != nil {
 		return fmt.Errorf("shards: %w", err)
 	}
 	w.progress.Shards = append(w.progress.Shards, ShardInfo{

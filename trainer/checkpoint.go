@@ -3,12 +3,15 @@ package trainer
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/kiln-bert/kiln/shards"
 )
 
 // Checkpoint files. A model directory (config.json + model.safetensors) loads in Hugging Face
@@ -97,10 +100,10 @@ func saveCheckpoint(out string, m *Model, opt *AdamW, st trainerState) (string, 
 	if err != nil {
 		return "", fmt.Errorf("checkpoint: %w", err)
 	}
-	if err := writeFileSync(filepath.Join(tmp, StateFile), append(sb, '\n')); err != nil {
+	if err := writeFile(filepath.Join(tmp, StateFile), append(sb, '\n')); err != nil {
 		return "", fmt.Errorf("checkpoint: %w", err)
 	}
-	if err := syncDir(tmp); err != nil {
+	if err := shards.SyncDir(tmp); err != nil {
 		return "", fmt.Errorf("checkpoint: %w", err)
 	}
 	if err := os.RemoveAll(final); err != nil {
@@ -109,7 +112,7 @@ func saveCheckpoint(out string, m *Model, opt *AdamW, st trainerState) (string, 
 	if err := os.Rename(tmp, final); err != nil {
 		return "", fmt.Errorf("checkpoint: %w", err)
 	}
-	if err := syncDir(out); err != nil {
+	if err := shards.SyncDir(out); err != nil {
 		return "", fmt.Errorf("checkpoint: %w", err)
 	}
 	all, err := listCheckpoints(out)
@@ -203,35 +206,10 @@ func loadCheckpoint(dir string, opt OptimizerConfig) (*Model, *AdamW, trainerSta
 	return m, o, st, nil
 }
 
-// writeFileSync writes a small file under a temporary name, syncs it and renames it to path.
-func writeFileSync(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
+// writeFile writes b to path with shards.WriteFileAtomic.
+func writeFile(path string, b []byte) error {
+	return shards.WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(b)
 		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	})
 }

@@ -14,9 +14,10 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"unicode/utf8"
+
+	"github.com/kiln-bert/kiln/shards"
 )
 
 // Tensor is one named tensor of a checkpoint: a row-major float32 array of the given shape.
@@ -76,7 +77,7 @@ func WriteSafetensors(path string, ts []Tensor, meta map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("safetensors %s: %w", path, err)
 	}
-	return writeAtomic(path, func(w io.Writer) error {
+	return shards.WriteFileAtomic(path, func(w io.Writer) error {
 		var prefix [8]byte
 		binary.LittleEndian.PutUint64(prefix[:], uint64(len(header)))
 		if _, err := w.Write(prefix[:]); err != nil {
@@ -167,75 +168,6 @@ func writeJSONString(b *bytes.Buffer, s string) error {
 	}
 	b.Write(bytes.TrimSuffix(sb.Bytes(), []byte("\n")))
 	return nil
-}
-
-// writeAtomic writes a file through fill under a temporary name in path's directory, syncs it
-// and renames it to path, then syncs the directory. On any error the temporary file is removed.
-func writeAtomic(path string, fill func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	bw := &bufferedFile{f: f, buf: make([]byte, 0, 1<<20)}
-	if err = fill(bw); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = bw.flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write %s: sync: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: close: %w", path, err)
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	// Make the rename itself durable. Some file systems cannot sync a directory; the file is
-	// complete either way, so that is not an error.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
-// bufferedFile is a minimal write buffer in front of an *os.File (bufio.Writer would do, but
-// this keeps the flush error on the same path as the sync).
-type bufferedFile struct {
-	f   *os.File
-	buf []byte
-}
-
-func (b *bufferedFile) Write(p []byte) (int, error) {
-	if len(b.buf)+len(p) > cap(b.buf) {
-		if err := b.flush(); err != nil {
-			return 0, err
-		}
-		if len(p) > cap(b.buf) {
-			return b.f.Write(p)
-		}
-	}
-	b.buf = append(b.buf, p...)
-	return len(p), nil
-}
-
-func (b *bufferedFile) flush() error {
-	if len(b.buf) == 0 {
-		return nil
-	}
-	_, err := b.f.Write(b.buf)
-	b.buf = b.buf[:0]
-	return err
 }
 
 // stEntry is one tensor's header entry as found in the file.
@@ -646,7 +578,7 @@ func WriteHFConfig(path string, c HFConfig) error {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
 	b = append(b, '\n')
-	return writeAtomic(path, func(w io.Writer) error {
+	return shards.WriteFileAtomic(path, func(w io.Writer) error {
 		_, err := w.Write(b)
 		return err
 	})

@@ -344,7 +344,7 @@ func writeMetrics(path string, ms []Metrics) error {
 		}
 		buf.Write(append(line, '\n'))
 	}
-	return writeFileSync(path, buf.Bytes())
+	return writeFile(path, buf.Bytes())
 }
 
 // plotLoss draws total, MLM and NSP loss against the step.

@@ -3,13 +3,16 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kiln-bert/kiln/shards"
+	"github.com/kiln-bert/kiln/trainer"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -142,4 +145,47 @@ func TestPrepBadInputs(t *testing.T) {
 		}
 		verifyDir(t, dir)
 	})
+}
+
+// TestNoSequences: a corpus that makes no sequence at all (empty, blank, every line bad) is an
+// error that says why, from prep (no manifest is written) and from a pretrain stream (which
+// would otherwise read the empty corpus again and again, waiting for a first batch).
+func TestNoSequences(t *testing.T) {
+	for _, tc := range []struct {
+		name, format, file, data, want string
+	}{
+		{"empty", "text", "empty.txt", "", "0 document(s)"},
+		{"blank-lines", "lines", "blank.txt", "\n\n   \n\t\n", "0 document(s)"},
+		{"bad-json", "jsonl", "bad.jsonl", "{\"text\": 1}\nnot json\n", "2 bad JSON line(s)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := filepath.Join(t.TempDir(), tc.file)
+			writeFile(t, in, []byte(tc.data))
+			cfg := testConfig(t, tc.format, in)
+			dir := filepath.Join(t.TempDir(), "out")
+			_, _, err := tryPrep(context.Background(), cfg, ShardOptions{Dir: dir})
+			if !errors.Is(err, ErrNoSequences) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("prep: error %v, want ErrNoSequences saying %q", err, tc.want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, shards.ManifestName)); err == nil {
+				t.Error("a manifest was written for a run that made no sequence")
+			}
+
+			cfg.Masking = "dynamic"
+			ex, err := NewExamples(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			s, err := NewStream(ctx, ex, StreamConfig{BatchSize: 4}, trainer.Position{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if _, err := s.Next(ctx); !errors.Is(err, ErrNoSequences) {
+				t.Errorf("stream: Next returned %v, want ErrNoSequences", err)
+			}
+		})
+	}
 }

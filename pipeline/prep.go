@@ -153,6 +153,9 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 	default:
 		err = errors.New("no vocabulary: give a vocab.txt or a tokenizer.json")
 	}
+	if err == nil && cfg.Tokenizer != "" && cfg.Vocab != "" {
+		err = sameVocab(cfg.Vocab, cfg.Tokenizer, tok.Vocab())
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -373,8 +376,50 @@ loop:
 	e.stats.Seconds = time.Since(start).Seconds()
 	e.stats.Source = e.src.Stats() // the source goroutine has finished
 	e.stats.Pairing = e.pairer.Stats()
+	stats := e.stats
 	e.mu.Unlock()
+	if runErr == nil && stats.Rows == 0 {
+		runErr = noSequences(stats)
+	}
 	return runErr
+}
+
+// sameVocab checks that the vocab.txt at vocabPath holds the vocabulary of the tokenizer.json
+// at jsonPath (v), when both are given: the tokenizer.json is used, and a vocab.txt that says
+// otherwise would be ignored without a word.
+func sameVocab(vocabPath, jsonPath string, v *tokenize.Vocab) error {
+	txt, err := tokenize.LoadVocab(vocabPath)
+	if err != nil {
+		return err
+	}
+	a, b := txt.Tokens(), v.Tokens()
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return fmt.Errorf("vocab %s and tokenizer %s disagree: id %d is %q in one and %q in the other (give one of them)", vocabPath, jsonPath, i, a[i], b[i])
+		}
+	}
+	if len(a) != len(b) {
+		return fmt.Errorf("vocab %s holds %d tokens and tokenizer %s %d (give one of them)", vocabPath, len(a), jsonPath, len(b))
+	}
+	return nil
+}
+
+// ErrNoSequences is returned (wrapped) by Run when a whole pass over the corpus made no
+// sequence: the inputs are empty, or every document was skipped.
+var ErrNoSequences = errors.New("no sequences")
+
+// noSequences explains why a pass made no sequence, from its stats.
+func noSequences(s ExampleStats) error {
+	src := s.Source
+	msg := fmt.Sprintf("%d file(s), %d bytes of text, %d document(s)", src.Files, src.TextBytes, src.Documents)
+	if n := src.SkippedBinary + src.SkippedLongLine + src.SkippedBadJSON; n > 0 {
+		msg += fmt.Sprintf("; skipped: %d binary document(s), %d long line(s), %d bad JSON line(s)",
+			src.SkippedBinary, src.SkippedLongLine, src.SkippedBadJSON)
+	}
+	if len(src.Problems) > 0 {
+		msg += "; first problem: " + src.Problems[0]
+	}
+	return fmt.Errorf("%w from the corpus: %s", ErrNoSequences, msg)
 }
 
 // pairAll is the sequential pairing stage: each tokenized document, in order, DupeFactor

@@ -308,6 +308,24 @@ func openInput(path string, progress func(int64), br, tr *bufio.Reader) (*bufio.
 	return br, cr, f.Close, nil
 }
 
+// OpenText opens the file at path to read its text, decompressing .gz and .zst by extension
+// as a Source does. Closing the result closes the file.
+func OpenText(path string) (io.ReadCloser, error) {
+	r, _, closeFn, err := openInput(path, nil, bufio.NewReaderSize(nil, readBufferSize), bufio.NewReaderSize(nil, readBufferSize))
+	if err != nil {
+		return nil, err
+	}
+	return textFile{r, closeFn}, nil
+}
+
+// textFile is the io.ReadCloser that OpenText returns.
+type textFile struct {
+	*bufio.Reader
+	close func() error
+}
+
+func (f textFile) Close() error { return f.close() }
+
 func (s *Source) readFile(ctx context.Context, index int, in Input, emit func(Document) error) error {
 	if s.fileBuf == nil {
 		s.fileBuf = bufio.NewReaderSize(nil, readBufferSize)
@@ -350,6 +368,7 @@ type fileReader struct {
 
 	doc      Document // the document being built
 	binary   bool     // the document being built holds binary data
+	utf16    bool     // the file starts with a UTF-16 byte order mark
 	para     []byte   // text format: the paragraph being built
 	docIndex int
 }
@@ -407,6 +426,11 @@ func (fr *fileReader) run(ctx context.Context) error {
 		}
 		if !ok {
 			break
+		}
+		if fr.line == 1 {
+			// A UTF-8 byte order mark is not text; a UTF-16 one means the file is not UTF-8.
+			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
+			fr.utf16 = bytes.HasPrefix(line, []byte("\xff\xfe")) || bytes.HasPrefix(line, []byte("\xfe\xff"))
 		}
 		if fr.line%4096 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -561,7 +585,11 @@ func (fr *fileReader) endDocument() error {
 	fr.doc = Document{}
 	if fr.binary {
 		fr.src.stats.SkippedBinary++
-		fr.src.stats.problem("%s:%d: binary or NUL-laden document skipped", fr.path, doc.Line)
+		if fr.utf16 {
+			fr.src.stats.problem("%s:%d: UTF-16 text (the file starts with a UTF-16 byte order mark), not UTF-8: document skipped; convert the file to UTF-8", fr.path, doc.Line)
+		} else {
+			fr.src.stats.problem("%s:%d: binary or NUL-laden document skipped", fr.path, doc.Line)
+		}
 		return nil
 	}
 	fr.docIndex++

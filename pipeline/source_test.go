@@ -166,6 +166,45 @@ func TestSourceBadInput(t *testing.T) {
 	}
 }
 
+// TestSourceByteOrderMarks: a UTF-8 byte order mark at the start of a file is dropped (a
+// jsonl file's first line still parses); a UTF-16 file is skipped and said to be UTF-16.
+func TestSourceByteOrderMarks(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name   string
+		format Format
+		data   string
+		want   [][]string
+	}{
+		{"bom.jsonl", JSONL, "\xef\xbb\xbf{\"text\":\"a. b.\"}\n{\"text\":\"c.\"}\n", [][]string{{"a. b."}, {"c."}}},
+		{"bom.txt", Lines, "\xef\xbb\xbfFirst.\nSecond.\n", [][]string{{"First.", "Second."}}},
+	} {
+		path := filepath.Join(dir, tc.name)
+		writeFile(t, path, []byte(tc.data))
+		docs, stats, err := readAll(t, []Input{{Path: path}}, SourceOptions{Format: tc.format})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := units(docs); !reflect.DeepEqual(got, tc.want) || len(stats.Problems) > 0 {
+			t.Errorf("%s: documents %q, problems %q; want %q and none", tc.name, got, stats.Problems, tc.want)
+		}
+	}
+
+	path := filepath.Join(dir, "utf16.txt")
+	u16 := []byte{0xff, 0xfe}
+	for _, r := range "Hello there.\nGeneral Kenobi.\n" {
+		u16 = append(u16, byte(r), 0)
+	}
+	writeFile(t, path, u16)
+	docs, stats, err := readAll(t, []Input{{Path: path}}, SourceOptions{Format: Text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 0 || stats.SkippedBinary == 0 || len(stats.Problems) == 0 || !strings.Contains(stats.Problems[0], path+":1: UTF-16 text") {
+		t.Errorf("UTF-16 file: %d documents, %d skipped, problems %q; want it skipped and named as UTF-16", len(docs), stats.SkippedBinary, stats.Problems)
+	}
+}
+
 func TestSourceCutsLongDocuments(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "in.txt")
 	var b strings.Builder

@@ -26,6 +26,9 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return errUsage
 	}
 	path := fs.Arg(0)
+	if note := interruptedNote(path); note != "" {
+		fmt.Fprintf(stderr, "kiln inspect: warning: %s; what follows covers the shards written so far\n", note)
+	}
 	sum, err := shards.Stats(path)
 	if err != nil {
 		return err
@@ -46,6 +49,19 @@ func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintln(stdout, "--- statistics")
 	return sum.WriteText(stdout, 16)
+}
+
+// interruptedNote says when dir holds an unfinished kiln prep run: no manifest.json, but the
+// progress file that a run keeps while it goes.
+func interruptedNote(dir string) string {
+	if _, err := os.Stat(filepath.Join(dir, shards.ManifestName)); err == nil {
+		return ""
+	}
+	if _, err := os.Stat(filepath.Join(dir, shards.ProgressName)); err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%s holds an unfinished kiln prep run (no %s yet, only %s); the same kiln prep command again finishes it",
+		dir, shards.ManifestName, shards.ProgressName)
 }
 
 // decoder returns a token lookup for printing: from vocabPath if given, else from the
@@ -89,6 +105,12 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return errUsage
+	}
+	if fi, err := os.Stat(fs.Arg(0)); err == nil && !fi.IsDir() {
+		return badFlag("%s is a file: kiln verify checks a shards directory against its %s (give the directory)", fs.Arg(0), shards.ManifestName)
+	}
+	if note := interruptedNote(fs.Arg(0)); note != "" {
+		return fmt.Errorf("%s", note)
 	}
 	rep, err := shards.Verify(fs.Arg(0))
 	if err != nil {

@@ -70,6 +70,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 0
 		case errors.Is(err, errUsage):
 			return 2
+		case errors.Is(err, errFlagValue):
+			fmt.Fprintf(stderr, "kiln %s: %v\n", c.name, err)
+			return 2
 		case errors.Is(err, context.Canceled):
 			fmt.Fprintf(stderr, "kiln %s: interrupted\n", c.name)
 			return 130
@@ -92,6 +95,19 @@ func usage(w io.Writer) {
 
 // errUsage marks an error already reported with the command's usage.
 var errUsage = errors.New("usage error")
+
+// errFlagValue marks a flag value that is out of range or malformed: exit code 2, as for a
+// usage error, with the message printed.
+var errFlagValue = errors.New("bad flag value")
+
+// flagError is a bad flag value; badFlag makes one.
+type flagError string
+
+func (e flagError) Error() string        { return string(e) }
+func (e flagError) Is(target error) bool { return target == errFlagValue }
+
+// badFlag returns an error for a bad flag value; the message names the flag.
+func badFlag(format string, args ...any) error { return flagError(fmt.Sprintf(format, args...)) }
 
 // newFlagSet returns a FlagSet for a subcommand whose usage lists synopsis and the flags.
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"strconv"
@@ -53,13 +54,25 @@ func exampleFlags(fs *flag.FlagSet, forPretrain bool) (*pipeline.ExampleConfig, 
 	return &cfg, inputs
 }
 
-// finishExampleFlags moves --input values and stray arguments into cfg.
+// finishExampleFlags moves --input values and stray arguments into cfg, and checks the values
+// that the pipeline would otherwise replace by its defaults.
 func finishExampleFlags(fs *flag.FlagSet, cfg *pipeline.ExampleConfig, inputs *multiValue) error {
 	cfg.Inputs = append(append([]string(nil), (*inputs)...), fs.Args()...)
 	if len(cfg.Inputs) == 0 {
 		fmt.Fprintln(fs.Output(), "no input: give --input PATH...")
 		fs.Usage()
 		return errUsage
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"workers", cfg.Workers}, {"max-line-bytes", cfg.MaxLineBytes}, {"max-doc-bytes", cfg.MaxDocBytes}, {"reservoir-docs", cfg.ReservoirDocs}} {
+		if f.v < 1 {
+			return badFlag("--%s %d: want at least 1", f.name, f.v)
+		}
+	}
+	if cfg.Format == "jsonl" && strings.TrimSpace(cfg.JSONField) == "" {
+		return badFlag("--json-field is empty: name the field that holds each document's text")
 	}
 	return nil
 }
@@ -96,6 +109,9 @@ func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	printPrepSummary(stdout, sum, *out)
+	for _, w := range prepWarnings(sum, ex.Config()) {
+		fmt.Fprintf(stderr, "kiln prep: warning: %s\n", w)
+	}
 	return nil
 }
 
@@ -117,15 +133,21 @@ func shardFlags(fs *flag.FlagSet) *shardFlagValues {
 }
 
 func (v *shardFlagValues) options(dir string) (pipeline.ShardOptions, error) {
+	if !(v.shardMB > 0) || math.IsInf(v.shardMB, 0) {
+		return pipeline.ShardOptions{}, badFlag("--shard-mb %v: want a size in MB above 0", v.shardMB)
+	}
+	if v.rowsPerBatch < 1 {
+		return pipeline.ShardOptions{}, badFlag("--rows-per-batch %d: want at least 1", v.rowsPerBatch)
+	}
 	o := pipeline.ShardOptions{
 		Dir: dir, Compression: v.compression, ArrowFormat: v.arrowFormat,
-		ShardBytes: int64(v.shardMB * (1 << 20)), RowsPerBatch: v.rowsPerBatch, Version: version,
+		ShardBytes: max(1, int64(v.shardMB*(1<<20))), RowsPerBatch: v.rowsPerBatch, Version: version,
 	}
 	if v.bins != "" {
 		for _, f := range strings.Split(v.bins, ",") {
 			b, err := strconv.Atoi(strings.TrimSpace(f))
 			if err != nil {
-				return o, fmt.Errorf("--bins %q: %v", v.bins, err)
+				return o, badFlag("--bins %q: %v", v.bins, err)
 			}
 			o.Bins = append(o.Bins, b)
 		}
@@ -200,6 +222,21 @@ func printPrepSummary(w io.Writer, s *pipeline.PrepSummary, dir string) {
 		}
 	}
 	fmt.Fprintf(w, "  wrote %s/manifest.json and %s/%s\n", dir, dir, pipeline.StatsName)
+}
+
+// prepWarnings returns what in a finished run's figures suggests a mistake in its inputs or
+// flags: most tokens unknown to the vocabulary, or NSP pairs that found no other document.
+func prepWarnings(s *pipeline.PrepSummary, cfg pipeline.ExampleConfig) []string {
+	var out []string
+	e, p := s.Examples, s.Examples.Pairing
+	if u := pct(e.UNK, e.Tokens); u > 5 {
+		out = append(out, fmt.Sprintf("%.1f%% of the tokens are [UNK]: is the vocabulary right for this text (and --cased)?", u))
+	}
+	if cfg.Task == "nsp" && p.NoPartner > 0 && pct(int64(p.NoPartner), int64(p.Instances)) > 1 {
+		out = append(out, fmt.Sprintf("%d pairs wanted a NotNext segment but no other document was at hand (%d document(s) read; NotNext %.1f%%); with --format text each file is one document, with lines a blank line ends one",
+			p.NoPartner, e.Source.Documents, pct(int64(p.NotNext), int64(p.Instances))))
+	}
+	return out
 }
 
 func pct(a, b int64) float64 {

@@ -39,7 +39,7 @@ type tokenizeBatch struct {
 }
 
 func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("tokenize", "--vocab FILE [--cased] [--tokenizer tokenizer.json] [--workers N] [--output ids|tokens] [FILE...]", stderr)
+	fs := newFlagSet("tokenize", "--vocab FILE [--cased] [--tokenizer tokenizer.json] [--workers N] [--output ids|tokens] [FILE...]\n\nFILEs ending in .gz or .zst are decompressed; no FILE (or -) reads standard input.", stderr)
 	vocab := fs.String("vocab", "", "WordPiece vocabulary `FILE` (vocab.txt, one token per line)")
 	cased := fs.Bool("cased", false, "keep case and accents (for cased vocabularies)")
 	tokJSON := fs.String("tokenizer", "", "Hugging Face tokenizer.json `FILE` (instead of --vocab)")
@@ -51,7 +51,13 @@ func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	if *output != "ids" && *output != "tokens" {
-		return fmt.Errorf("--output %q: want ids or tokens", *output)
+		return badFlag("--output %q: want ids or tokens", *output)
+	}
+	if *workers < 1 {
+		return badFlag("--workers %d: want at least 1", *workers)
+	}
+	if *maxLine < 1 {
+		return badFlag("--max-line-bytes %d: want at least 1", *maxLine)
 	}
 	tok, err := loadTokenizer(*vocab, *tokJSON, *cased)
 	if err != nil {
@@ -105,7 +111,7 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 	var r io.Reader = os.Stdin
 	display := "standard input"
 	if name != "-" {
-		f, err := os.Open(name)
+		f, err := pipeline.OpenText(name) // .gz and .zst decompressed, as kiln prep does
 		if err != nil {
 			return 0, err
 		}

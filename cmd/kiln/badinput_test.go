@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kiln-bert/kiln/shards"
+	"github.com/klauspost/compress/gzip"
+)
+
+// TestBadFlagValues: flag values out of range are usage errors (exit 2) that name the flag,
+// before any work; they are not replaced by defaults without a word.
+func TestBadFlagValues(t *testing.T) {
+	in := "sample/corpus/moby_dick_chapter_001.txt"
+	prep := func(extra ...string) []string {
+		out := filepath.Join(t.TempDir(), "out")
+		return append([]string{"prep", "--input", in, "--vocab", sampleVocab, "--output", out, "--no-progress"}, extra...)
+	}
+	for _, tc := range []struct {
+		args []string
+		flag string
+	}{
+		{prep("--workers", "0"), "--workers"},
+		{prep("--max-line-bytes", "0"), "--max-line-bytes"},
+		{prep("--max-doc-bytes", "-1"), "--max-doc-bytes"},
+		{prep("--reservoir-docs", "0"), "--reservoir-docs"},
+		{prep("--shard-mb", "0"), "--shard-mb"},
+		{prep("--shard-mb", "NaN"), "--shard-mb"},
+		{prep("--rows-per-batch", "-5"), "--rows-per-batch"},
+		{prep("--format", "jsonl", "--json-field", ""), "--json-field"},
+		{prep("--bins", "32,x"), "--bins"},
+		{[]string{"tokenize", "--vocab", sampleVocab, "--max-line-bytes", "0", in}, "--max-line-bytes"},
+		{[]string{"tokenize", "--vocab", sampleVocab, "--workers", "-1", in}, "--workers"},
+		{[]string{"tokenize", "--vocab", sampleVocab, "--output", "pieces", in}, "--output"},
+	} {
+		code, _, stderr := kiln(t, tc.args...)
+		if code != 2 || !strings.Contains(stderr, tc.flag) {
+			t.Errorf("kiln %s: exit %d, stderr %q; want exit 2 naming %s", strings.Join(tc.args, " "), code, stderr, tc.flag)
+		}
+	}
+}
+
+// TestTokenizeCompressed: kiln tokenize reads .gz files as kiln prep does, decompressed.
+func TestTokenizeCompressed(t *testing.T) {
+	text, err := os.ReadFile("sample/corpus/moby_dick_chapter_001.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(text)
+	zw.Close()
+	gz := filepath.Join(t.TempDir(), "chapter.txt.gz")
+	if err := os.WriteFile(gz, z.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, plain, stderr := kiln(t, "tokenize", "--vocab", sampleVocab, "sample/corpus/moby_dick_chapter_001.txt")
+	if code != 0 {
+		t.Fatalf("tokenize: exit %d: %s", code, stderr)
+	}
+	code, fromGz, stderr := kiln(t, "tokenize", "--vocab", sampleVocab, gz)
+	if code != 0 || fromGz != plain || !strings.Contains(stderr, " 0 invalid") {
+		t.Errorf("tokenize of the .gz: exit %d, same ids as the text: %v; stderr %s", code, fromGz == plain, stderr)
+	}
+}
+
+// TestPrepReportsProblems: a corpus that makes no sequence fails with the reason and writes
+// no manifest; a one-document corpus (no NotNext possible) and an unfinished output directory
+// are pointed out; verify wants a directory.
+func TestPrepReportsProblems(t *testing.T) {
+	tmp := t.TempDir()
+	empty := filepath.Join(tmp, "empty.txt")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(tmp, "none")
+	code, _, stderr := kiln(t, "prep", "--input", empty, "--vocab", sampleVocab, "--output", out, "--no-progress")
+	if code != 1 || !strings.Contains(stderr, "no sequences") {
+		t.Errorf("prep of an empty file: exit %d, stderr %q; want exit 1 saying no sequences", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, shards.ManifestName)); err == nil {
+		t.Error("prep of an empty file wrote a manifest")
+	}
+
+	one := filepath.Join(tmp, "one")
+	code, _, stderr = kiln(t, "prep", "--input", "sample/corpus/moby_dick_chapter_001.txt", "--vocab", sampleVocab,
+		"--output", one, "--max-seq-len", "64", "--no-progress")
+	if code != 0 || !strings.Contains(stderr, "warning") || !strings.Contains(stderr, "no other document") {
+		t.Errorf("prep of one document: exit %d, stderr %q; want a warning about NotNext", code, stderr)
+	}
+
+	code, _, stderr = kiln(t, "verify", filepath.Join(one, "shard-00000.arrow"))
+	if code != 2 || !strings.Contains(stderr, "is a file") {
+		t.Errorf("verify of a shard file: exit %d, stderr %q; want exit 2 asking for the directory", code, stderr)
+	}
+
+	// An unfinished run: the progress file, no manifest (as a killed kiln prep leaves it).
+	if err := os.Rename(filepath.Join(one, shards.ManifestName), filepath.Join(one, shards.ProgressName)); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = kiln(t, "inspect", one)
+	if code != 0 || !strings.Contains(stderr, "unfinished kiln prep run") {
+		t.Errorf("inspect of an unfinished run: exit %d, stderr %q; want a warning", code, stderr)
+	}
+	code, _, stderr = kiln(t, "verify", one)
+	if code != 1 || !strings.Contains(stderr, "unfinished kiln prep run") {
+		t.Errorf("verify of an unfinished run: exit %d, stderr %q; want a failure saying so", code, stderr)
+	}
+}
+
+// TestVocabAndTokenizerDisagree: --vocab and --tokenizer together must hold one vocabulary;
+// otherwise one of them would be ignored without a word.
+func TestVocabAndTokenizerDisagree(t *testing.T) {
+	b, err := os.ReadFile(sampleVocab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	write := func(tokens []string) string {
+		vocab := make(map[string]int, len(tokens))
+		for id, tok := range tokens {
+			vocab[tok] = id
+		}
+		cfg := map[string]any{
+			"version":        "1.0",
+			"normalizer":     map[string]any{"type": "BertNormalizer", "clean_text": true, "handle_chinese_chars": true, "strip_accents": nil, "lowercase": true},
+			"pre_tokenizer":  map[string]any{"type": "BertPreTokenizer"},
+			"post_processor": nil,
+			"decoder":        map[string]any{"type": "WordPiece", "prefix": "##", "cleanup": true},
+			"model": map[string]any{"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+				"max_input_chars_per_word": 100, "vocab": vocab},
+		}
+		j, err := json.Marshal(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(t.TempDir(), "tokenizer.json")
+		if err := os.WriteFile(p, j, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	run := func(tokJSON string) (int, string) {
+		code, _, stderr := kiln(t, "prep", "--input", "sample/corpus/moby_dick_chapter_001.txt", "--vocab", sampleVocab,
+			"--tokenizer", tokJSON, "--output", filepath.Join(t.TempDir(), "out"), "--max-seq-len", "64", "--no-progress")
+		return code, stderr
+	}
+	if code, stderr := run(write(tokens)); code != 0 {
+		t.Errorf("the same vocabulary twice: exit %d: %s", code, stderr)
+	}
+	swapped := append([]string(nil), tokens...)
+	swapped[2000], swapped[2001] = swapped[2001], swapped[2000]
+	if code, stderr := run(write(swapped)); code != 1 || !strings.Contains(stderr, "disagree: id 2000") {
+		t.Errorf("two vocabularies: exit %d, stderr %q; want exit 1 naming id 2000", code, stderr)
+	}
+}

@@ -29,8 +29,13 @@
 // Text that is not valid UTF-8 is read with each invalid byte as U+FFFD (which clean text
 // removes) and the bytes are counted in Encoding.Invalid; input never makes it panic.
 //
-// LoadJSON reads a Hugging Face tokenizer.json; a BERT WordPiece one gets the fast
-// tokenizer, anything else runs, slowly, through github.com/sugarme/tokenizer.
+// LoadVocab reads a vocab.txt exactly as Hugging Face's WordPiece does (a repeated token keeps
+// its last id, a blank line is the token ""); Vocab.Warnings reports such lines. Only [UNK] is
+// needed to tokenize; Vocab.RequireSpecial is for the stages that need all five special tokens.
+//
+// LoadJSON reads a Hugging Face tokenizer.json, after checking its structure itself; a BERT
+// WordPiece one gets the fast tokenizer, anything else runs, slowly, through
+// github.com/sugarme/tokenizer.
 //
 // This package is not: a sentence splitter (see tokenize/sentence), a post-processor (it adds
 // no [CLS]/[SEP], pads and truncates nothing: pairing/ does that), a trainer of vocabularies,

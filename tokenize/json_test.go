@@ -3,6 +3,7 @@ package tokenize
 import (
 	"context"
 	"encoding/json"
+	"log"
 	"os"
 	"path/filepath"
 	"slices"
@@ -131,6 +132,85 @@ func TestLoadJSONErrors(t *testing.T) {
 	for _, p := range []string{bad, filepath.Join(dir, "missing.json")} {
 		if _, err := LoadJSON(p); err == nil || !strings.Contains(err.Error(), p) {
 			t.Errorf("LoadJSON(%s): err = %v, want one naming the file", p, err)
+		}
+	}
+}
+
+// TestLoadJSONMalformed loads the tokenizer.json fixtures in testdata/json. A malformed one
+// must give an error naming the file and the field, with no panic and nothing logged by
+// sugarme; a valid one must load. Hugging Face must agree on which files load, except that
+// kiln refuses two tokens with one id.
+func TestLoadJSONMalformed(t *testing.T) {
+	tests := []struct {
+		file string
+		err  string // "" for a file that loads
+		hfOK bool   // Hugging Face loads it
+	}{
+		{"bad-empty.json", "model: missing or not an object", false},
+		{"bad-model-null.json", "model: missing or not an object", false},
+		{"bad-not-object.json", "not a JSON object", false},
+		{"bad-syntax.json", "line 4 column 19: invalid JSON", false},
+		{"bad-bpe-no-merges.json", "model.merges: missing or not a list", false},
+		{"bad-vocab-array.json", "model.vocab: missing or not an object", false},
+		{"bad-vocab-fraction.json", `model.vocab: token "the" has id 1.5, not an integer`, false},
+		{"bad-vocab-negative.json", `model.vocab: token "the" has id -1, not an integer`, false},
+		{"bad-vocab-string-id.json", `model.vocab: token "the" has id "5", not an integer`, false},
+		{"bad-vocab-duplicate-id.json", `model.vocab: tokens "cat" and "the" both have id 6`, true},
+		{"bad-type-unknown.json", `model.type: "Bert" is not one of BPE, WordPiece, WordLevel, Unigram`, false},
+		{"bad-type-missing.json", "model.type: missing, and the fields fit no model type", false},
+		{"bad-wordpiece-no-unk-token.json", "model.unk_token: missing (a WordPiece model needs it)", false},
+		{"bad-wordpiece-max-chars.json", "model.max_input_chars_per_word: 1.5 is not a non-negative integer", false},
+		{"bad-merge-unknown-token.json", `model.merges[0]: "d" is not in model.vocab`, false},
+		{"bad-merge-malformed.json", `model.merges[0]: "a b c" is not "a b"`, false},
+		{"bad-unigram-pair.json", `model.vocab[1]: ["b"] is not a [token, score] pair`, false},
+		{"bad-added-tokens.json", "added_tokens: a JSON object where []tokenizer.TokenConfig is expected", false},
+		{"ok-bert.json", "", true},
+		{"ok-bert-no-mask.json", "", true},
+		{"ok-wordpiece-no-type.json", "", true},
+		{"ok-bpe.json", "", true},
+		{"ok-bpe-pair-merges.json", "", true},
+		{"ok-bpe-no-type.json", "", true},
+		{"ok-wordlevel.json", "", true},
+	}
+	var logged strings.Builder
+	log.SetOutput(&logged) // sugarme logs through the standard logger
+	t.Cleanup(func() { log.SetOutput(os.Stderr) })
+	paths := make([]string, len(tests))
+	for i, tc := range tests {
+		paths[i] = filepath.Join("testdata", "json", tc.file)
+		t.Run(tc.file, func(t *testing.T) {
+			logged.Reset()
+			tk, err := LoadJSON(paths[i])
+			if logged.Len() > 0 {
+				t.Errorf("logged %q", logged.String())
+			}
+			if tc.err == "" {
+				if err != nil {
+					t.Fatalf("err = %v", err)
+				}
+				if tk.Vocab().Size() == 0 {
+					t.Errorf("empty vocabulary")
+				}
+				return
+			}
+			want := "tokenizer.json " + paths[i] + ": " + tc.err
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("err = %v, want one containing %q", err, want)
+			}
+		})
+	}
+	// Hugging Face loads the same files, and only those.
+	out, err := nodeCommand(t, "hf_load.js", paths...).Output()
+	if err != nil {
+		t.Fatalf("hf_load.js: %v", err)
+	}
+	results := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(results) != len(tests) {
+		t.Fatalf("hf_load.js printed %d lines for %d files", len(results), len(tests))
+	}
+	for i, tc := range tests {
+		if hfOK := results[i] == "ok"; hfOK != tc.hfOK {
+			t.Errorf("%s: Hugging Face: %s; want ok=%v", tc.file, results[i], tc.hfOK)
 		}
 	}
 }

@@ -115,9 +115,16 @@ func hfEncode(t *testing.T, jsonPath string, lines []line) (ids, words [][]int32
 	if err != nil {
 		t.Fatalf("hf_encode.js: %v", err)
 	}
-	outLines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
-	if len(outLines) != len(lines) {
-		t.Fatalf("hf_encode.js printed %d lines for %d inputs", len(outLines), len(lines))
+	return parseHF(t, "hf_encode.js", string(out), len(lines))
+}
+
+// parseHF parses the output of a Hugging Face script: per input line, the ids, a tab and the
+// word ids; n is the number of input lines.
+func parseHF(t *testing.T, script, out string, n int) (ids, words [][]int32) {
+	t.Helper()
+	outLines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(outLines) != n {
+		t.Fatalf("%s printed %d lines for %d inputs", script, len(outLines), n)
 	}
 	parse := func(s string) []int32 {
 		f := strings.Fields(s)
@@ -125,7 +132,7 @@ func hfEncode(t *testing.T, jsonPath string, lines []line) (ids, words [][]int32
 		for i, x := range f {
 			n, err := strconv.Atoi(x)
 			if err != nil {
-				t.Fatalf("hf_encode.js: bad number %q", x)
+				t.Fatalf("%s: bad number %q", script, x)
 			}
 			v[i] = int32(n)
 		}
@@ -134,7 +141,7 @@ func hfEncode(t *testing.T, jsonPath string, lines []line) (ids, words [][]int32
 	for _, o := range outLines {
 		a, b, ok := strings.Cut(o, "\t")
 		if !ok {
-			t.Fatalf("hf_encode.js: bad line %q", o)
+			t.Fatalf("%s: bad line %q", script, o)
 		}
 		ids = append(ids, parse(a))
 		words = append(words, parse(b))

@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -14,10 +16,24 @@ type Vocab struct {
 	tokens []string         // by id; "" for an id no token has
 	ids    map[string]int32 // token -> id; a token listed twice keeps its last id, as in Hugging Face
 	sha256 string
+
+	// source names where the vocabulary came from, for errors: "vocab FILE",
+	// "tokenizer.json FILE: model.vocab" or "vocabulary".
+	source string
+	// warnings are the suspicious lines of a vocab.txt (see Warnings).
+	warnings []string
+	// bom is set when line 1 of a vocab.txt starts with a UTF-8 byte order mark.
+	bom bool
 }
 
+// byteOrderMark is U+FEFF in UTF-8. Hugging Face keeps it as part of the first token.
+const byteOrderMark = "\ufeff"
+
 // LoadVocab reads a vocab.txt: one token per line, the id of a token is its line number minus
-// one. Trailing whitespace (including "\r") is trimmed from each line, as Hugging Face does.
+// one. Trailing whitespace (Unicode White_Space, including "\r") is trimmed from each line, as
+// Hugging Face's WordPiece.read_file does; nothing else is changed: a UTF-8 byte order mark
+// stays part of the first token, a blank line is the token "", and a token listed twice keeps
+// the id of its last line. Warnings reports such lines.
 func LoadVocab(path string) (*Vocab, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -32,7 +48,7 @@ func LoadVocab(path string) (*Vocab, error) {
 		} else {
 			tok, data = data[:i], data[i+1:]
 		}
-		tok = bytes.TrimRight(tok, " \t\r\v\f")
+		tok = bytes.TrimRightFunc(tok, unicode.IsSpace) // Rust's str::trim_end
 		if !utf8.Valid(tok) {
 			return nil, fmt.Errorf("load vocab %s: line %d: token is not valid UTF-8", path, line)
 		}
@@ -42,7 +58,53 @@ func LoadVocab(path string) (*Vocab, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load vocab %s: %w", path, err)
 	}
+	v.source = "vocab " + path
+	v.warnings = lineWarnings(v.source, tokens)
+	v.bom = strings.HasPrefix(tokens[0], byteOrderMark)
 	return v, nil
+}
+
+// maxExamples is how many line numbers a warning lists.
+const maxExamples = 3
+
+// lineWarnings finds the blank lines, repeated tokens and byte order mark of a vocab.txt.
+func lineWarnings(source string, tokens []string) []string {
+	var blank, dup []string
+	nblank, ndup := 0, 0
+	first := make(map[string]int, len(tokens))
+	for i, tok := range tokens {
+		if tok == "" {
+			if nblank++; nblank <= maxExamples {
+				blank = append(blank, fmt.Sprint(i+1))
+			}
+			continue
+		}
+		if j, ok := first[tok]; ok {
+			if ndup++; ndup <= maxExamples {
+				dup = append(dup, fmt.Sprintf("line %d repeats %q of line %d", i+1, tok, j+1))
+			}
+			continue
+		}
+		first[tok] = i
+	}
+	more := func(list []string, n int) string {
+		s := strings.Join(list, ", ")
+		if n > len(list) {
+			s += fmt.Sprintf(", ... (%d more)", n-len(list))
+		}
+		return s
+	}
+	var w []string
+	if strings.HasPrefix(tokens[0], byteOrderMark) {
+		w = append(w, fmt.Sprintf("%s: line 1 starts with a UTF-8 byte order mark, which is kept as part of the token %q (as Hugging Face does)", source, tokens[0]))
+	}
+	if ndup > 0 {
+		w = append(w, fmt.Sprintf("%s: %d duplicate tokens (%s): a repeated token gets the id of its last line, as in Hugging Face, and its earlier ids are never produced", source, ndup, more(dup, ndup)))
+	}
+	if nblank > 0 {
+		w = append(w, fmt.Sprintf("%s: %d blank lines (line %s): each is the empty token and takes an id", source, nblank, more(blank, nblank)))
+	}
+	return w
 }
 
 // newVocab builds a vocabulary from tokens indexed by id.
@@ -53,7 +115,7 @@ func newVocab(tokens []string) (*Vocab, error) {
 	if len(tokens) > 1<<31-1 {
 		return nil, fmt.Errorf("vocabulary has %d tokens, more than int32 ids allow", len(tokens))
 	}
-	v := &Vocab{tokens: tokens, ids: make(map[string]int32, len(tokens))}
+	v := &Vocab{tokens: tokens, ids: make(map[string]int32, len(tokens)), source: "vocabulary"}
 	h := sha256.New()
 	for i, tok := range tokens {
 		v.ids[tok] = int32(i)
@@ -90,8 +152,46 @@ func (v *Vocab) Tokens() []string { return append([]string(nil), v.tokens...) }
 // vocabulary gives the same hash.
 func (v *Vocab) SHA256() string { return v.sha256 }
 
+// Warnings returns one line per kind of suspicious content in a vocab.txt that LoadVocab
+// accepted, each naming the file, the count and the first few line numbers:
+//   - a UTF-8 byte order mark at the start of line 1 (it stays part of the first token);
+//   - duplicate tokens (the last line's id wins, as in Hugging Face);
+//   - blank lines (each is the token "" and takes an id).
+//
+// It returns nil for a clean vocab.txt and for vocabularies not read from a vocab.txt. The
+// caller may print the lines as warnings; ids are as Hugging Face gives them either way.
+func (v *Vocab) Warnings() []string { return append([]string(nil), v.warnings...) }
+
 // Special holds the ids of BERT's special tokens; -1 marks one the vocabulary lacks.
 type Special struct{ PAD, UNK, CLS, SEP, MASK int32 }
+
+// RequireSpecial returns the ids of BERT's five special tokens, [PAD], [UNK], [CLS], [SEP] and
+// [MASK], or an error naming the vocabulary's file and the tokens it lacks. Tokenizing needs
+// only the unknown token; making pretraining data and training need all five.
+func (v *Vocab) RequireSpecial() (Special, error) {
+	sp := v.special()
+	var missing []string
+	for _, s := range []struct {
+		name string
+		id   int32
+	}{{"[PAD]", sp.PAD}, {"[UNK]", sp.UNK}, {"[CLS]", sp.CLS}, {"[SEP]", sp.SEP}, {"[MASK]", sp.MASK}} {
+		if s.id < 0 {
+			missing = append(missing, s.name)
+		}
+	}
+	if len(missing) == 0 {
+		return sp, nil
+	}
+	what := "token"
+	if len(missing) > 1 {
+		what = "tokens"
+	}
+	err := fmt.Errorf("%s: no %s %s", v.source, strings.Join(missing, ", "), what)
+	if v.bom {
+		err = fmt.Errorf("%w (line 1 starts with a UTF-8 byte order mark, which is part of its token %q: remove it)", err, v.tokens[0])
+	}
+	return sp, err
+}
 
 // special looks BERT's special tokens up in v.
 func (v *Vocab) special() Special {

@@ -163,7 +163,11 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 	if err != nil {
 		return nil, err
 	}
-	sp := tok.Special()
+	// Prep needs every special token; say which are missing here rather than downstream.
+	sp, err := tok.Vocab().RequireSpecial()
+	if err != nil {
+		return nil, err
+	}
 	pairer, err := pairing.NewPairer(pairing.Config{
 		MaxSeqLen: cfg.MaxSeqLen, ShortSeqProb: cfg.ShortSeqProb, Task: task,
 		ReservoirDocs: cfg.ReservoirDocs,

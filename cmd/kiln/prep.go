@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kiln-bert/kiln/pipeline"
+	"github.com/kiln-bert/kiln/tokenize"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
@@ -102,6 +103,7 @@ func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	warnVocab("prep", ex.Tokenizer(), stderr)
 	stop := startProgress(ex, stderr, *noProgress)
 	sum, err := pipeline.Prep(ctx, ex, opts)
 	stop()
@@ -222,6 +224,14 @@ func printPrepSummary(w io.Writer, s *pipeline.PrepSummary, dir string) {
 		}
 	}
 	fmt.Fprintf(w, "  wrote %s/manifest.json and %s/%s\n", dir, dir, pipeline.StatsName)
+}
+
+// warnVocab prints what is odd in tok's vocabulary file (duplicate tokens, blank lines, a
+// byte order mark), as warnings of the command name.
+func warnVocab(name string, tok *tokenize.Tokenizer, stderr io.Writer) {
+	for _, w := range tok.Vocab().Warnings() {
+		fmt.Fprintf(stderr, "kiln %s: warning: %s\n", name, w)
+	}
 }
 
 // prepWarnings returns what in a finished run's figures suggests a mistake in its inputs or

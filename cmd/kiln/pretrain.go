@@ -43,6 +43,7 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	warnVocab("pretrain", ex.Tokenizer(), stderr)
 	model, err := modelConfig(tv.model, ex.Tokenizer().Vocab().Size())
 	if err != nil {
 		return err

@@ -63,6 +63,9 @@ func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
+	if !*quiet {
+		warnVocab("tokenize", tok, stderr)
+	}
 	files := fs.Args()
 	if len(files) == 0 {
 		files = []string{"-"}

@@ -63,7 +63,9 @@ func (in Info) wide() bool { return in.VocabSize > 1<<16 }
 // singleSegment reports whether rows hold one segment and no label.
 func (in Info) singleSegment() bool { return in.Task == "none" }
 
-func (in Info) validate() error {
+// Validate checks that the info describes rows kiln can write and read: a known task, special
+// ids inside the vocabulary, a positive vocabulary size and max_seq_len, and so on.
+func (in Info) Validate() error {
 	switch {
 	case in.VocabSize <= 0:
 		return fmt.Errorf("vocab size %d: must be positive", in.VocabSize)
@@ -122,7 +124,7 @@ func infoFromSchema(s *arrow.Schema) (Info, error) {
 	if err := json.Unmarshal([]byte(v), &in); err != nil {
 		return in, fmt.Errorf("schema metadata %q: %w", MetaShards, err)
 	}
-	if err := in.validate(); err != nil {
+	if err := in.Validate(); err != nil {
 		return in, fmt.Errorf("schema metadata %q: %w", MetaShards, err)
 	}
 	return in, nil

@@ -59,7 +59,7 @@ func Verify(dir string) (Report, error) {
 	fail := func(file string, row int64, format string, args ...any) {
 		rep.Failures = append(rep.Failures, Failure{File: file, Row: row, Msg: fmt.Sprintf(format, args...)})
 	}
-	if err := m.Info.validate(); err != nil {
+	if err := m.Info.Validate(); err != nil {
 		fail("", -1, "info: %v", err)
 		return rep, nil
 	}

@@ -170,7 +170,7 @@ func NewWriter(o Options) (*Writer, error) {
 		VocabSize: o.VocabSize, MaxSeqLen: o.MaxSeqLen, Special: o.Special, Task: o.Task,
 		Static: o.Static, MaxPredictions: o.MaxPredictions, RowsPerBatch: o.RowsPerBatch,
 	}
-	if err := w.info.validate(); err != nil {
+	if err := w.info.Validate(); err != nil {
 		return nil, fmt.Errorf("shards: %w", err)
 	}
 	for i, b := range o.Bins {

@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -42,11 +43,25 @@ func (m *Model) Save(dir string) error {
 }
 
 // LoadModel reads a model directory: config.json (Hugging Face BertConfig) and
-// model.safetensors (BertForPreTraining names), as written by Save or by transformers.
+// model.safetensors (BertForPreTraining names), as written by Save or by transformers. A
+// model whose weights would not fit in this machine's memory is refused before anything is
+// allocated (see Config.CheckMemory), and so are weights that are not finite. When dir is a
+// kiln training checkpoint whose trainer_state.json records the vocabulary of its training
+// data, evaluation (Eval) refuses shards made with another vocabulary.
 func LoadModel(dir string) (*Model, error) {
-	cfg, err := ReadConfig(filepath.Join(dir, ConfigFile))
+	cpath := filepath.Join(dir, ConfigFile)
+	cfg, err := ReadConfig(cpath)
 	if err != nil {
 		return nil, fmt.Errorf("load model: %w", err)
+	}
+	if err := cfg.CheckMemory(0, 0, false); err != nil {
+		return nil, fmt.Errorf("load model: model config %s: %w", cpath, err)
+	}
+	var st trainerState
+	if b, err := os.ReadFile(filepath.Join(dir, StateFile)); err == nil {
+		if err := json.Unmarshal(b, &st); err != nil {
+			return nil, fmt.Errorf("load model: %s: %w", filepath.Join(dir, StateFile), err)
+		}
 	}
 	m, err := NewModel(cfg, rand.New(rand.NewPCG(0, 0)))
 	if err != nil {
@@ -60,6 +75,7 @@ func LoadModel(dir string) (*Model, error) {
 	if err := m.SetTensors(ts); err != nil {
 		return nil, fmt.Errorf("load model %s: %w", path, err)
 	}
+	m.vocabSHA256 = st.VocabSHA256
 	return m, nil
 }
 
@@ -73,6 +89,12 @@ type trainerState struct {
 	Seed       uint64          `json:"seed"`
 	BatchSize  int             `json:"batch_size"`
 	Optimizer  OptimizerConfig `json:"optimizer"`
+	// What a resumed run must read again (absent from checkpoints of older kiln versions and
+	// of runs fed by a Source): the kiln.vocab_sha256 of the training shards and their identity
+	// (see dataIdentity), with the directory they were read from, for messages.
+	VocabSHA256 string `json:"vocab_sha256,omitempty"`
+	DataSHA256  string `json:"data_sha256,omitempty"`
+	Data        string `json:"data,omitempty"`
 }
 
 // saveCheckpoint writes OUT/checkpoint-STEP: it is built under a temporary name, synced and
@@ -128,9 +150,13 @@ func saveCheckpoint(out string, m *Model, opt *AdamW, st trainerState) (string, 
 	return final, nil
 }
 
-// listCheckpoints returns the complete checkpoint directories of out, oldest first.
+// listCheckpoints returns the complete checkpoint directories of out, oldest first (none when
+// out does not exist).
 func listCheckpoints(out string) ([]string, error) {
 	ents, err := os.ReadDir(out)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list checkpoints: %w", err)
 	}
@@ -158,18 +184,85 @@ func listCheckpoints(out string) ([]string, error) {
 	return paths, nil
 }
 
-// loadCheckpoint restores the model weights, the optimiser and the trainer state from dir.
-func loadCheckpoint(dir string, opt OptimizerConfig) (*Model, *AdamW, trainerState, error) {
+// readState reads dir's trainer_state.json.
+func readState(dir string) (trainerState, error) {
 	var st trainerState
-	b, err := os.ReadFile(filepath.Join(dir, StateFile))
+	path := filepath.Join(dir, StateFile)
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, nil, st, fmt.Errorf("resume: %w", err)
+		return st, err
 	}
 	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, nil, st, fmt.Errorf("resume: %s: %w", filepath.Join(dir, StateFile), err)
+		return st, fmt.Errorf("%s: %w", path, err)
 	}
 	if st.Format != stateFormat {
-		return nil, nil, st, fmt.Errorf("resume: %s: format %q, want %q", filepath.Join(dir, StateFile), st.Format, stateFormat)
+		return st, fmt.Errorf("%s: format %q, want %q", path, st.Format, stateFormat)
+	}
+	return st, nil
+}
+
+// checkResume checks, before any weight is loaded, that the checkpoint in dir can continue the
+// run cfg describes: the same seed, batch size and optimizer settings; the same model as
+// cfg.Model when cfg.CheckModel is set; where the checkpoint records them, the same vocabulary
+// and the same shards (man: the manifest of cfg.Data, nil for a Source); and checkModel (the
+// data and memory checks of Train) on the checkpoint's model configuration. Differences are
+// named as kiln train's flags.
+func checkResume(dir string, cfg TrainConfig, man *shards.Manifest, checkModel func(c Config, source, vocabSHA256 string) error) error {
+	st, err := readState(dir)
+	if err != nil {
+		return err
+	}
+	cpath := filepath.Join(dir, ConfigFile)
+	mc, err := ReadConfig(cpath)
+	if err != nil {
+		return err
+	}
+	var diffs []string
+	setting := func(flag string, was, now any) {
+		if was != now {
+			diffs = append(diffs, fmt.Sprintf("%s %v (checkpoint) vs %v (now)", flag, was, now))
+		}
+	}
+	setting("--seed", st.Seed, cfg.Seed)
+	setting("--batch-size", st.BatchSize, cfg.BatchSize)
+	was, now := st.Optimizer, cfg.Optimizer
+	setting("--steps", was.TotalSteps, now.TotalSteps) // kiln train's --steps sets the schedule's total
+	setting("--lr", was.LR, now.LR)
+	setting("--warmup", was.Warmup, now.Warmup)
+	setting("--weight-decay", was.WeightDecay, now.WeightDecay)
+	setting("optimizer beta1", was.Beta1, now.Beta1)
+	setting("optimizer beta2", was.Beta2, now.Beta2)
+	setting("optimizer epsilon", was.Eps, now.Eps)
+	setting("optimizer clipping norm", was.ClipNorm, now.ClipNorm)
+	if len(diffs) > 0 {
+		return fmt.Errorf("the checkpoint was trained with other settings: %s: resume with the same settings", strings.Join(diffs, ", "))
+	}
+	if cfg.CheckModel && mc != cfg.Model {
+		src := cfg.ModelSource
+		if src == "" {
+			src = "the given model"
+		}
+		return fmt.Errorf("the checkpoint's model (%s) differs from --model %s: %s: leave out --model to resume with the checkpoint's",
+			cpath, src, strings.Join(fieldDiffs(mc, cfg.Model, "(checkpoint)", "(--model)", ""), ", "))
+	}
+	if man != nil {
+		if got := man.Metadata[shards.MetaVocabSHA256]; st.VocabSHA256 != "" && got != "" && got != st.VocabSHA256 {
+			return fmt.Errorf("--data %s holds shards made with another vocabulary (%s %s) than the checkpoint was trained on (%s, in %s)",
+				cfg.Data, shards.MetaVocabSHA256, got, st.VocabSHA256, st.Data)
+		}
+		if st.DataSHA256 != "" && dataIdentity(man) != st.DataSHA256 {
+			return fmt.Errorf("--data %s holds other shards than the checkpoint was trained on (%s; their files and sha256s differ): resume with the same --data, or train in another --out",
+				cfg.Data, st.Data)
+		}
+	}
+	return checkModel(mc, cpath, st.VocabSHA256)
+}
+
+// loadCheckpoint restores the model weights, the optimiser and the trainer state from dir.
+func loadCheckpoint(dir string, opt OptimizerConfig) (*Model, *AdamW, trainerState, error) {
+	st, err := readState(dir)
+	if err != nil {
+		return nil, nil, st, fmt.Errorf("resume: %w", err)
 	}
 	m, err := LoadModel(dir)
 	if err != nil {

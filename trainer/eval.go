@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/kiln-bert/kiln/masking"
 )
@@ -32,10 +33,26 @@ func (r EvalResult) String() string {
 }
 
 // Eval computes the losses of model on the first cfg.Limit rows of the shards in cfg.Data,
-// without dropout.
+// without dropout. It first checks the shards' manifest (see CheckShards) against the model:
+// ids inside its vocabulary (and the same vocabulary as its training data, when the model
+// records it), rows within its positions, token types within its type vocabulary; and the
+// memory a batch needs against this machine's.
 func Eval(ctx context.Context, model *Model, cfg EvalConfig) (EvalResult, error) {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 32
+	}
+	if cfg.Limit < 0 {
+		return EvalResult{}, fmt.Errorf("eval: limit %d must not be negative", cfg.Limit)
+	}
+	man, err := CheckShards(cfg.Data)
+	if err != nil {
+		return EvalResult{}, fmt.Errorf("eval: %w", err)
+	}
+	if err := checkModelData(cfg.Data, man, model.cfg, model.vocabSHA256); err != nil {
+		return EvalResult{}, fmt.Errorf("eval: %w", err)
+	}
+	if err := model.cfg.CheckMemory(cfg.BatchSize, man.Info.MaxSeqLen, false); err != nil {
+		return EvalResult{}, fmt.Errorf("eval: %w", err)
 	}
 	l, err := NewLoader(ctx, LoaderConfig{Dir: cfg.Data, BatchSize: cfg.BatchSize, Seed: cfg.Seed,
 		Epochs: 1, Limit: cfg.Limit, Masker: cfg.Masker})
@@ -81,5 +98,8 @@ func EvalSource(ctx context.Context, model *Model, src Source) (EvalResult, erro
 		res.NSPLoss = nsp / float64(nNSP)
 	}
 	res.TotalLoss = res.MLMLoss + res.NSPLoss
+	if math.IsNaN(res.TotalLoss) || math.IsInf(res.TotalLoss, 0) {
+		return res, fmt.Errorf("eval: loss is not finite (mlm %v, nsp %v): the model's weights overflow on these rows (or hold NaN/Inf)", res.MLMLoss, res.NSPLoss)
+	}
 	return res, nil
 }

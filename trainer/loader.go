@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 
 	"github.com/kiln-bert/kiln/masking"
 	"github.com/kiln-bert/kiln/shards"
@@ -66,7 +67,9 @@ type loaded struct {
 	err error
 }
 
-// NewLoader checks the manifest and starts reading. Close it when done.
+// NewLoader checks the manifest (see CheckShards) and starts reading. Every row read is checked
+// against the manifest's info (shards.CheckRow, as kiln verify does): a bad row stops the loader
+// with an error naming its shard and index. Close it when done.
 func NewLoader(ctx context.Context, cfg LoaderConfig) (*Loader, error) {
 	if cfg.BatchSize <= 0 {
 		return nil, fmt.Errorf("loader: batch size %d must be positive", cfg.BatchSize)
@@ -77,12 +80,9 @@ func NewLoader(ctx context.Context, cfg LoaderConfig) (*Loader, error) {
 	if cfg.Prefetch <= 0 {
 		cfg.Prefetch = 4
 	}
-	man, err := shards.ReadManifest(cfg.Dir)
+	man, err := CheckShards(cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("loader: %w", err)
-	}
-	if len(man.Shards) == 0 {
-		return nil, fmt.Errorf("loader: %s: the manifest lists no shards", cfg.Dir)
 	}
 	if !man.Info.Static && cfg.Masker == nil {
 		return nil, fmt.Errorf("loader: %s holds unmasked shards (dynamic masking) and no masker was given", cfg.Dir)
@@ -206,6 +206,12 @@ func epochRows(ctx context.Context, cfg LoaderConfig, man *shards.Manifest, epoc
 		if err != nil {
 			return fmt.Errorf("loader: %w", err)
 		}
+		if r.Info() != man.Info {
+			r.Close()
+			return fmt.Errorf("loader: %s: schema metadata differs from %s: %s (run kiln verify %s)",
+				path, filepath.Join(cfg.Dir, shards.ManifestName), infoDiff(man.Info, r.Info()), cfg.Dir)
+		}
+		var msgs []string
 		for i := int64(0); ; i++ {
 			if i%1024 == 0 && ctx.Err() != nil {
 				r.Close()
@@ -217,6 +223,10 @@ func epochRows(ctx context.Context, cfg LoaderConfig, man *shards.Manifest, epoc
 			} else if err != nil {
 				r.Close()
 				return fmt.Errorf("loader: %s row %d: %w", path, i, err)
+			}
+			if msgs = shards.CheckRow(row, man.Info, msgs[:0]); len(msgs) > 0 {
+				r.Close()
+				return fmt.Errorf("loader: %s row %d: %s (kiln verify %s checks every row)", path, i, strings.Join(msgs, "; "), cfg.Dir)
 			}
 			if rng == nil {
 				if err := fn(row); err != nil {

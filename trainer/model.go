@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"strings"
@@ -28,6 +29,9 @@ type Model struct {
 	params []*param
 	byName map[string]*param
 	cache  graphCache
+	// vocabSHA256 is the kiln.vocab_sha256 of the shards the model was trained on, when known
+	// (a kiln training checkpoint records it): evaluation refuses shards of another vocabulary.
+	vocabSHA256 string
 }
 
 // NewModel returns a float32 model with weights initialised as Hugging Face does: normal with
@@ -39,7 +43,7 @@ func NewModel(cfg Config, rng *rand.Rand) (*Model, error) {
 
 func newModel(cfg Config, dt tensor.Dtype, rng *rand.Rand) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("model config: %w", err)
 	}
 	m := &Model{cfg: cfg, dtype: dt, byName: map[string]*param{}}
 	h, in := cfg.HiddenSize, cfg.IntermediateSize
@@ -145,7 +149,8 @@ func (m *Model) Tensors() []Tensor {
 // and decoder.bias (checked for shape; used only when the tensor they are tied to is absent, as
 // in a file that kept the other name of a shared tensor), bert.embeddings.position_ids, and the
 // old LayerNorm gamma/beta names. Any other tensor is an error, so a checkpoint of another shape
-// is refused rather than half loaded. Nothing changes when an error is returned.
+// is refused rather than half loaded, and so is a NaN or infinite value (named with its tensor
+// and index). Nothing changes when an error is returned.
 func (m *Model) SetTensors(ts []Tensor) error {
 	seen := map[string]Tensor{}
 	tied := map[string]Tensor{} // decoder tensors, used when the tensor they are tied to is absent
@@ -198,6 +203,14 @@ func (m *Model) SetTensors(ts []Tensor) error {
 			missing = append(missing[:5], fmt.Sprintf("and %d more", len(missing)-5))
 		}
 		return fmt.Errorf("missing tensors: %s", strings.Join(missing, ", "))
+	}
+	for _, p := range m.params {
+		t := seen[p.name]
+		for i, v := range t.Data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("tensor %q holds %v at index %d: the weights are not finite (a diverged run?)", t.Name, v, i)
+			}
+		}
 	}
 	for _, p := range m.params {
 		t := seen[p.name]

@@ -35,7 +35,11 @@ const maxSafetensorsHeader = 100 << 20
 // safetensorsFormat is the "format" metadata value that transformers' from_pretrained requires.
 const safetensorsFormat = "pt"
 
-// dtypeSize gives the element size in bytes of each safetensors dtype ReadSafetensors converts.
+// supportedDtypes lists the keys of dtypeSize for messages.
+const supportedDtypes = "F64, F32, F16, BF16, I64, I32, I16, I8, U8 and BOOL"
+
+// dtypeSize gives the element size in bytes of each safetensors dtype ReadSafetensors converts
+// (the unsigned U16, U32 and U64 and the F8 types are not among them).
 var dtypeSize = map[string]uint64{
 	"F64": 8, "F32": 4, "F16": 2, "BF16": 2,
 	"I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1,
@@ -298,7 +302,7 @@ func parseSafetensorsHeader(header []byte) ([]stEntry, map[string]string, error)
 			return nil, nil, fmt.Errorf("tensor %q: bad header entry: %w", name, err)
 		}
 		if _, ok := dtypeSize[e.DType]; !ok {
-			return nil, nil, fmt.Errorf("tensor %q: unsupported dtype %q (want F32, F16, BF16, F64 or an integer type)", name, e.DType)
+			return nil, nil, fmt.Errorf("tensor %q: unsupported dtype %q (this reader takes %s)", name, e.DType, supportedDtypes)
 		}
 		if e.Shape == nil {
 			return nil, nil, fmt.Errorf("tensor %q: header entry has no shape", name)
@@ -340,8 +344,12 @@ func checkSafetensorsLayout(entries []stEntry, dataLen uint64) error {
 			count *= uint64(d)
 		}
 		es := dtypeSize[e.DType]
-		if count > math.MaxUint64/es || count*es != end-begin {
-			return fmt.Errorf("tensor %q: shape %v of %s needs %d elements but data_offsets [%d, %d] hold %d bytes", e.name, e.Shape, e.DType, count, begin, end, end-begin)
+		if count > math.MaxUint64/es {
+			return fmt.Errorf("tensor %q: shape %v of %s is too large", e.name, e.Shape, e.DType)
+		}
+		if count*es != end-begin {
+			return fmt.Errorf("tensor %q: shape %v of %s needs %d bytes (%d elements of %d bytes) but data_offsets [%d, %d] hold %d bytes",
+				e.name, e.Shape, e.DType, count*es, count, es, begin, end, end-begin)
 		}
 		if count > math.MaxInt32 {
 			return fmt.Errorf("tensor %q: %d elements is more than this reader supports", e.name, count)

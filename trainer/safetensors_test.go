@@ -230,8 +230,9 @@ func TestSafetensorsCorrupt(t *testing.T) {
 		{"fractional dimension", stFile(`{"w":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}`, data16[:4]), `tensor "w": bad header entry`},
 		{"offsets reversed", stFile(`{"w":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}}`, data16[:8]), `tensor "w": data_offsets [8, 4] end before`},
 		{"offsets past data", stFile(`{"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}`, data16[:8]), `tensor "w": data_offsets [0, 16] run past the 8-byte data section`},
-		{"size mismatch", stFile(`{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}`, data16[:8]), `tensor "w": shape [3] of F32 needs 3 elements`},
-		{"f16 size mismatch", stFile(`{"w":{"dtype":"F16","shape":[2],"data_offsets":[0,8]}}`, data16[:8]), `tensor "w": shape [2] of F16`},
+		{"size mismatch", stFile(`{"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}`, data16[:8]), `tensor "w": shape [3] of F32 needs 12 bytes (3 elements of 4 bytes) but data_offsets [0, 8] hold 8 bytes`},
+		{"f16 size mismatch", stFile(`{"w":{"dtype":"F16","shape":[2],"data_offsets":[0,8]}}`, data16[:8]), `tensor "w": shape [2] of F16 needs 4 bytes (2 elements of 2 bytes) but data_offsets [0, 8] hold 8 bytes`},
+		{"u64 not supported", stFile(`{"u":{"dtype":"U64","shape":[1],"data_offsets":[0,8]}}`, data16[:8]), `tensor "u": unsupported dtype "U64" (this reader takes ` + supportedDtypes + ")"},
 		{"overflowing shape", stFile(`{"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}}`, data16[:8]), `tensor "w": shape`},
 		{"overlap", stFile(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}`, data16[:12]), `tensor "b": data_offsets [4, 12] overlap tensor "a"`},
 		{"gap", stFile(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}`, data16[:12]), `tensor "b": data_offsets [8, 12] leave a gap of 4 bytes`},
@@ -257,6 +258,16 @@ func TestSafetensorsCorrupt(t *testing.T) {
 				t.Errorf("error %q should name %s and say %q", err, path, tc.want)
 			}
 		})
+	}
+	// The dtypes the message lists are exactly those the reader converts.
+	listed := strings.Fields(strings.NewReplacer(",", "", " and ", " ").Replace(supportedDtypes))
+	if len(listed) != len(dtypeSize) {
+		t.Errorf("supportedDtypes lists %d dtypes, the reader converts %d", len(listed), len(dtypeSize))
+	}
+	for _, d := range listed {
+		if _, ok := dtypeSize[d]; !ok {
+			t.Errorf("supportedDtypes lists %s, which the reader does not convert", d)
+		}
 	}
 	if _, _, err := ReadSafetensors(filepath.Join(dir, "missing.safetensors")); err == nil || !strings.Contains(err.Error(), "missing.safetensors") {
 		t.Errorf("missing file: error %v should name it", err)

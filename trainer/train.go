@@ -32,8 +32,15 @@ const (
 type TrainConfig struct {
 	Data string // directory of kiln shards (ignored when Source is set)
 	Out  string // output directory: checkpoints, metrics.jsonl, loss.png
-	// Model is the configuration of a fresh model; a resumed run takes the checkpoint's.
-	Model     Config
+	// Model is the configuration of a fresh model; a resumed run takes the checkpoint's, and
+	// refuses it when CheckModel is set and it differs from Model (the user named a model).
+	Model      Config
+	CheckModel bool
+	// ModelSource says where Model came from (a preset name or a config.json path), for messages.
+	ModelSource string
+	// SeqLen is the longest row NewSource produces, for the memory estimate (Config.CheckMemory);
+	// 0: unknown (only the weights are counted). With Data, the manifest's max_seq_len is used.
+	SeqLen    int
 	Optimizer OptimizerConfig // TotalSteps defaults to Steps
 	Steps     int             // number of updates in the whole run
 	BatchSize int
@@ -41,8 +48,10 @@ type TrainConfig struct {
 	// LogEvery is the number of steps between metric lines (default 10); CheckpointEvery the
 	// number between checkpoints (default 1000; a checkpoint is also written at the end).
 	LogEvery, CheckpointEvery int
-	// Resume continues from the newest complete checkpoint in Out (a fresh start when there is
-	// none): weights, optimiser moments, step, dropout generator and data position.
+	// Resume continues from the newest complete checkpoint in Out (a fresh start, said in Log,
+	// when there is none): weights, optimiser moments, step, dropout generator and data
+	// position. The checkpoint's seed, batch size, optimizer settings and, where it records
+	// them, the vocabulary and identity of its training shards must match cfg's.
 	Resume        bool
 	ShuffleBuffer int             // rows; default 8192
 	Masker        *masking.Masker // for unmasked shards
@@ -84,7 +93,9 @@ type TrainResult struct {
 // Train trains a BERT model for pretraining as cfg says. It stops at cfg.Steps, when ctx is
 // cancelled (returning ctx's error, the last checkpoint kept), or when the loss turns NaN or
 // infinite (returning an error wrapping ErrNonFinite; no checkpoint is written after the last
-// good one).
+// good one). Before anything is written or allocated it checks the settings, the data's
+// manifest (see CheckShards) against the model, and the model's memory need against this
+// machine's memory (see Config.CheckMemory).
 func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 	if cfg.Steps <= 0 || cfg.BatchSize <= 0 {
 		return nil, fmt.Errorf("train: steps %d and batch size %d must be positive", cfg.Steps, cfg.BatchSize)
@@ -98,15 +109,62 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 	if cfg.Optimizer.TotalSteps == 0 {
 		cfg.Optimizer.TotalSteps = cfg.Steps
 	}
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+	if err := cfg.Optimizer.Validate(); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
+	}
+	// The data's manifests, checked before anything is written.
+	var man, evalMan *shards.Manifest
+	var err error
+	seqLen := cfg.SeqLen
+	if cfg.NewSource == nil {
+		if man, err = CheckShards(cfg.Data); err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		seqLen = man.Info.MaxSeqLen
+	}
+	evalMasker := cfg.EvalMasker
+	if evalMasker == nil {
+		evalMasker = cfg.Masker
+	}
+	if cfg.EvalData != "" { // fail now, not at the first checkpoint
+		if evalMan, err = CheckShards(cfg.EvalData); err != nil {
+			return nil, fmt.Errorf("train: eval data (--eval-data): %w", err)
+		}
+		if !evalMan.Info.Static && evalMasker == nil {
+			return nil, fmt.Errorf("train: eval data (--eval-data) %s is not masked and no masker was given for it", cfg.EvalData)
+		}
+	}
+	var dataVocab string // the training shards' kiln.vocab_sha256, when known
+	if man != nil {
+		dataVocab = man.Metadata[shards.MetaVocabSHA256]
+	}
+
+	// checkModel checks a model configuration (from source; trained on shards of the
+	// vocabulary vocabSHA256, when known) against the data and the memory.
+	checkModel := func(mc Config, source, vocabSHA256 string) error {
+		if vocabSHA256 == "" {
+			vocabSHA256 = dataVocab
+		}
+		if man != nil {
+			if err := checkModelData(cfg.Data, man, mc, vocabSHA256); err != nil {
+				return fmt.Errorf("model config %s: %w", source, err)
+			}
+		}
+		if evalMan != nil {
+			if err := checkModelData(cfg.EvalData, evalMan, mc, vocabSHA256); err != nil {
+				return fmt.Errorf("eval data (--eval-data): model config %s: %w", source, err)
+			}
+		}
+		if err := mc.CheckMemory(cfg.BatchSize, seqLen, true); err != nil {
+			return fmt.Errorf("model config %s: %w", source, err)
+		}
+		return nil
 	}
 	var (
 		model *Model
 		opt   *AdamW
 		pos   Position
 		drng  = rand.NewPCG(cfg.Seed, 0x64726f70)
-		err   error
 	)
 	res := &TrainResult{}
 	// Checkpoints cut short by a kill are left under temporary names: remove them.
@@ -123,6 +181,9 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 	}
 	if cfg.Resume && len(ckpts) > 0 {
 		last := ckpts[len(ckpts)-1]
+		if err := checkResume(last, cfg, man, checkModel); err != nil {
+			return nil, fmt.Errorf("train: resume %s: %w", last, err)
+		}
 		var st trainerState
 		if model, opt, st, err = loadCheckpoint(last, cfg.Optimizer); err != nil {
 			return nil, fmt.Errorf("train: %w", err)
@@ -130,9 +191,8 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 		if err := drng.UnmarshalBinary(st.DropoutRNG); err != nil {
 			return nil, fmt.Errorf("train: resume %s: dropout generator: %w", last, err)
 		}
-		if st.Seed != cfg.Seed || st.BatchSize != cfg.BatchSize || st.Optimizer != cfg.Optimizer {
-			return nil, fmt.Errorf("train: resume %s: it was trained with seed %d, batch size %d and %+v, not seed %d, batch size %d and %+v: resume with the same settings",
-				last, st.Seed, st.BatchSize, st.Optimizer, cfg.Seed, cfg.BatchSize, cfg.Optimizer)
+		if model.vocabSHA256 == "" {
+			model.vocabSHA256 = dataVocab
 		}
 		pos = st.Position
 		res.Checkpoint = last
@@ -147,10 +207,24 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 		if len(ckpts) > 0 {
 			return nil, fmt.Errorf("train: %s already holds checkpoints; resume or choose another output directory", cfg.Out)
 		}
+		source := cfg.ModelSource
+		if source == "" {
+			source = "(TrainConfig.Model)"
+		}
+		if err := checkModel(cfg.Model, source, ""); err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		if cfg.Resume {
+			logf(cfg.Log, "no checkpoint in %s: starting from step 0\n", cfg.Out)
+		}
 		if model, err = NewModel(cfg.Model, rand.New(rand.NewPCG(cfg.Seed, 0x696e6974))); err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
+		model.vocabSHA256 = dataVocab
 		opt = NewAdamW(cfg.Optimizer, model)
+	}
+	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
 	}
 	if err := writeMetrics(filepath.Join(cfg.Out, MetricsFile), res.History); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
@@ -171,29 +245,12 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	defer src.Close()
-	if l, ok := src.(*Loader); ok && l.Manifest().Info.VocabSize > model.cfg.VocabSize {
-		return nil, fmt.Errorf("train: %s: shard vocabulary %d is larger than the model's %d", cfg.Data, l.Manifest().Info.VocabSize, model.cfg.VocabSize)
-	}
 
 	mf, err := os.OpenFile(filepath.Join(cfg.Out, MetricsFile), os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	defer mf.Close()
-
-	evalMasker := cfg.EvalMasker
-	if evalMasker == nil {
-		evalMasker = cfg.Masker
-	}
-	if cfg.EvalData != "" { // fail now, not at the first checkpoint
-		m, err := shards.ReadManifest(cfg.EvalData)
-		if err != nil {
-			return nil, fmt.Errorf("train: eval data: %w", err)
-		}
-		if !m.Info.Static && evalMasker == nil {
-			return nil, fmt.Errorf("train: eval data %s is not masked and no masker was given for it", cfg.EvalData)
-		}
-	}
 
 	dropRNG := rand.New(drng)
 	var acc StepStats // sums over the logging window
@@ -202,7 +259,11 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 	winStart, wait := time.Now(), time.Duration(0)
 	runStart := time.Now()
 	checkpoint := func() error {
-		st := trainerState{Format: stateFormat, Step: opt.step, Position: pos, Seed: cfg.Seed, BatchSize: cfg.BatchSize, Optimizer: opt.cfg}
+		st := trainerState{Format: stateFormat, Step: opt.step, Position: pos, Seed: cfg.Seed, BatchSize: cfg.BatchSize, Optimizer: opt.cfg,
+			VocabSHA256: model.vocabSHA256}
+		if man != nil {
+			st.DataSHA256, st.Data = dataIdentity(man), cfg.Data
+		}
 		if st.DropoutRNG, err = drng.MarshalBinary(); err != nil {
 			return err
 		}
@@ -244,7 +305,11 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 		r, err := model.TrainStep(ctx, b.Rows, opt, dropRNG)
 		if err != nil {
 			if errors.Is(err, ErrNonFinite) {
-				err = fmt.Errorf("train: stopped: %w; the last good checkpoint is %q", err, res.Checkpoint)
+				if res.Checkpoint == "" {
+					err = fmt.Errorf("train: stopped at step %d: %w; no checkpoint was written before it", opt.step+1, err)
+				} else {
+					err = fmt.Errorf("train: stopped at step %d: %w; the last good checkpoint is %s", opt.step+1, err, res.Checkpoint)
+				}
 				logf(cfg.Log, "%v\n", err)
 				return res, err
 			}

@@ -50,9 +50,10 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	var stream *pipeline.Stream
 	tc := tv.config(model, stderr)
+	tc.SeqLen = cfg.MaxSeqLen // for the memory check: the data comes from the stream, not shards
 	if tv.evalData != "" {
 		if _, tc.EvalMasker, err = shardsMasker(tv.evalData, cfg.Vocab); err != nil {
-			return err
+			return fmt.Errorf("--eval-data: %w", err)
 		}
 	}
 	tc.NewSource = func(ctx context.Context, start trainer.Position) (trainer.Source, error) {

@@ -1,0 +1,144 @@
+package trainer
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/kiln-bert/kiln/shards"
+)
+
+// CheckShards reads DIR/manifest.json and checks, without reading any row, that the trainer
+// can read the shards it lists: that DIR is a kiln shards directory, that the manifest lists
+// shards, that each of them exists with the size the manifest records (a cheap stand-in for
+// the sha256 that kiln verify checks), and that the manifest's info (task, special ids,
+// max_seq_len, vocab_size) is valid and the first shard's schema says the same. Errors name
+// the directory, the manifest or the shard.
+func CheckShards(dir string) (*shards.Manifest, error) {
+	mpath := filepath.Join(dir, shards.ManifestName)
+	m, err := shards.ReadManifest(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		if st, serr := os.Stat(dir); serr != nil {
+			return nil, fmt.Errorf("shards directory: %w", serr)
+		} else if !st.IsDir() {
+			return nil, fmt.Errorf("%s is not a kiln shards directory: it is a file", dir)
+		}
+		if _, perr := os.Stat(filepath.Join(dir, shards.ProgressName)); perr == nil {
+			return nil, fmt.Errorf("%s is not a finished kiln shards directory: it has %s but no %s (kiln prep was interrupted: rerun it to finish)",
+				dir, shards.ProgressName, shards.ManifestName)
+		}
+		return nil, fmt.Errorf("%s is not a kiln shards directory (no %s; an interrupted kiln prep leaves %s: rerun it to finish)",
+			dir, shards.ManifestName, shards.ProgressName)
+	}
+	if err != nil {
+		return nil, err // names the manifest
+	}
+	if err := m.Info.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", mpath, err)
+	}
+	if len(m.Shards) == 0 {
+		return nil, fmt.Errorf("%s lists no shards", mpath)
+	}
+	for _, sh := range m.Shards {
+		if path.IsAbs(sh.File) || path.Clean(sh.File) != sh.File || sh.File == ".." || strings.HasPrefix(sh.File, "../") {
+			return nil, fmt.Errorf("%s: unsafe shard file name %q", mpath, sh.File)
+		}
+		p := filepath.Join(dir, filepath.FromSlash(sh.File))
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("shard %s listed in %s: %w", sh.File, mpath, err)
+		}
+		if st.Size() != sh.Bytes {
+			return nil, fmt.Errorf("%s is %d bytes, but %s says %d: the shard changed after it was written (run kiln verify %s)",
+				p, st.Size(), mpath, sh.Bytes, dir)
+		}
+	}
+	// The first shard's schema must say the same as the manifest.
+	first := filepath.Join(dir, filepath.FromSlash(m.Shards[0].File))
+	r, err := shards.Open(first)
+	if err != nil {
+		return nil, fmt.Errorf("%s (listed in %s): %w", first, mpath, err)
+	}
+	info := r.Info()
+	r.Close()
+	if info != m.Info {
+		return nil, fmt.Errorf("%s: info differs from the schema metadata of %s: %s (run kiln verify %s)",
+			mpath, m.Shards[0].File, infoDiff(m.Info, info), dir)
+	}
+	return m, nil
+}
+
+// infoDiff names the fields of the manifest's info that differ from a shard's.
+func infoDiff(manifest, shard shards.Info) string {
+	return strings.Join(fieldDiffs(manifest, shard, "in the manifest", "in the shard", ""), "; ")
+}
+
+// fieldDiffs compares the JSON objects a and b field by field and returns, for each field that
+// differs, "PREFIXNAME A LA vs B LB" (values as JSON), in field name order.
+func fieldDiffs(a, b any, la, lb, prefix string) []string {
+	var ma, mb map[string]any
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	json.Unmarshal(ja, &ma)
+	json.Unmarshal(jb, &mb)
+	keys := make([]string, 0, len(ma)+len(mb))
+	for k := range ma {
+		keys = append(keys, k)
+	}
+	for k := range mb {
+		if _, ok := ma[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var diffs []string
+	for _, k := range keys {
+		x, _ := json.Marshal(ma[k])
+		y, _ := json.Marshal(mb[k])
+		if string(x) != string(y) {
+			diffs = append(diffs, fmt.Sprintf("%s%s %s %s vs %s %s", prefix, k, x, la, y, lb))
+		}
+	}
+	return diffs
+}
+
+// checkModelData checks that a model of shape c can read the rows the manifest of dir
+// describes: ids inside its vocabulary, rows no longer than its positions, token types of
+// two-segment tasks inside its type vocabulary; and, when the model records the sha256 of the
+// vocabulary it was trained with (vocabSHA256, "" for none), that the shards were made with
+// the same one.
+func checkModelData(dir string, m *shards.Manifest, c Config, vocabSHA256 string) error {
+	mpath := filepath.Join(dir, shards.ManifestName)
+	in := m.Info
+	if got := m.Metadata[shards.MetaVocabSHA256]; vocabSHA256 != "" && got != "" && got != vocabSHA256 {
+		return fmt.Errorf("%s: the shards were made with another vocabulary (%s %s) than the model's training data (%s)",
+			mpath, shards.MetaVocabSHA256, got, vocabSHA256)
+	}
+	switch {
+	case in.VocabSize > c.VocabSize:
+		return fmt.Errorf("%s: the shards' vocabulary (%d ids) is larger than the model's vocab_size %d", mpath, in.VocabSize, c.VocabSize)
+	case in.MaxSeqLen > c.MaxPositions:
+		return fmt.Errorf("%s: rows of up to max_seq_len %d tokens, more than the model's max_position_embeddings %d", mpath, in.MaxSeqLen, c.MaxPositions)
+	case in.Task != "none" && c.TypeVocabSize < 2:
+		return fmt.Errorf("%s: task %s rows have two segments (token types 0 and 1), but the model's type_vocab_size is %d", mpath, in.Task, c.TypeVocabSize)
+	}
+	return nil
+}
+
+// dataIdentity identifies the shards a manifest lists: the sha256 of their file names and
+// sha256s, one "file sha256" line each in manifest order. The same shards copied or moved
+// elsewhere keep it; other shards (other text, settings or vocabulary) change it.
+func dataIdentity(m *shards.Manifest) string {
+	h := sha256.New()
+	for _, sh := range m.Shards {
+		fmt.Fprintf(h, "%s %s\n", sh.File, sh.SHA256)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,7 +1,6 @@
 package shards
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -82,16 +81,57 @@ func readManifestFile(path string) (*Manifest, error) {
 	return &m, nil
 }
 
-// sameSettings reports whether two manifests were produced with the same
-// settings (everything but shards, totals and inputs).
-func sameSettings(a, b *Manifest) bool {
-	strip := func(m *Manifest) []byte {
+// settingsDiff names the settings that differ between the manifests a (on disk) and b (now):
+// every field but the inputs and the shards, the run's config field by field, as
+// "name A vs B" with values as JSON.
+func settingsDiff(a, b *Manifest) []string {
+	flat := func(m *Manifest) map[string]string {
 		c := *m
 		c.Inputs, c.Shards, c.Rows, c.Tokens, c.Bytes = nil, nil, 0, 0, 0
 		j, _ := json.Marshal(&c)
-		return j
+		var v any
+		json.Unmarshal(j, &v)
+		out := map[string]string{}
+		flattenJSON("", v, out)
+		return out
 	}
-	return bytes.Equal(strip(a), strip(b))
+	fa, fb := flat(a), flat(b)
+	keys := sortedKeys(fa)
+	for _, k := range sortedKeys(fb) {
+		if _, ok := fa[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	var diffs []string
+	for _, k := range keys {
+		if fa[k] != fb[k] {
+			diffs = append(diffs, fmt.Sprintf("%s %s vs %s", k, orNone(fa[k]), orNone(fb[k])))
+		}
+	}
+	return diffs
+}
+
+// flattenJSON puts each leaf of the decoded JSON value v into out, under its dotted path.
+func flattenJSON(prefix string, v any, out map[string]string) {
+	if m, ok := v.(map[string]any); ok {
+		for k, x := range m {
+			name := k
+			if prefix != "" {
+				name = prefix + "." + k
+			}
+			flattenJSON(name, x, out)
+		}
+		return
+	}
+	j, _ := json.Marshal(v)
+	out[prefix] = string(j)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }
 
 func sortedKeys(m map[string]string) []string {

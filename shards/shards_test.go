@@ -261,8 +261,8 @@ func TestResumeRejectsDifferentRows(t *testing.T) {
 		t.Fatalf("resume with other rows: %v", werr)
 	}
 	o.Config = json.RawMessage(`{"seed":2}`)
-	if _, err := NewWriter(o); err == nil || !strings.Contains(err.Error(), "different settings") {
-		t.Fatalf("resume with another config: %v", err)
+	if _, err := NewWriter(o); err == nil || !strings.Contains(err.Error(), "different settings") || !strings.Contains(err.Error(), "config.seed ") {
+		t.Fatalf("resume with another config: %v (want the seed named)", err)
 	}
 }
 

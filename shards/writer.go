@@ -258,8 +258,9 @@ func (w *Writer) prepareDir() error {
 	if !w.o.Resume {
 		return fmt.Errorf("shards: %s already holds a run (%s): use an empty directory or Resume", dir, ManifestName)
 	}
-	if !sameSettings(old, w.progress) {
-		return fmt.Errorf("shards: %s holds a run with different settings: cannot resume it", dir)
+	if diff := settingsDiff(old, w.progress); len(diff) > 0 {
+		return fmt.Errorf("shards: %s holds a run with different settings (there vs now: %s): cannot resume it; use another directory, or the same settings",
+			dir, strings.Join(diff, "; "))
 	}
 	// Keep, per series, the leading shards whose files still match.
 	bad := map[int]bool{}
@@ -416,7 +417,7 @@ func (w *Writer) skip(s *series) error {
 		return fmt.Errorf("shards: resume: %s was recorded without rows_xxh3 (by an older kiln): cannot check it; start again in an empty directory", sh.File)
 	}
 	if rowsSum(s.rowsHash) != sh.RowsXXH3 || s.tokens != sh.Tokens {
-		return fmt.Errorf("shards: resume: rows regenerated for %s differ from the interrupted run's (same input and seed?)", sh.File)
+		return fmt.Errorf("shards: resume: rows regenerated for %s differ from those the earlier run wrote there (same input and seed?)", sh.File)
 	}
 	s.next++
 	s.rows, s.tokens = 0, 0

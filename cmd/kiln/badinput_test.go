@@ -93,6 +93,19 @@ func TestPrepReportsProblems(t *testing.T) {
 		t.Errorf("prep of one document: exit %d, stderr %q; want a warning about NotNext", code, stderr)
 	}
 
+	other := filepath.Join(tmp, "other-vocab.txt")
+	vb, err := os.ReadFile(sampleVocab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(other, append(vb, "extra\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = kiln(t, "inspect", "--vocab", other, one)
+	if code != 0 || !strings.Contains(stderr, "is not the vocabulary the shards were made with") {
+		t.Errorf("inspect with another vocabulary: exit %d, stderr %q; want a warning", code, stderr)
+	}
+
 	code, _, stderr = kiln(t, "verify", filepath.Join(one, "shard-00000.arrow"))
 	if code != 2 || !strings.Contains(stderr, "is a file") {
 		t.Errorf("verify of a shard file: exit %d, stderr %q; want exit 2 asking for the directory", code, stderr)

@@ -73,6 +73,9 @@ func decoder(path, vocabPath string) (func(int32) string, string) {
 	if vocabPath != "" {
 		v, err := tokenize.LoadVocab(vocabPath)
 		if err == nil {
+			if want := manifestVocabSHA(path); want != "" && want != v.SHA256() {
+				return shards.VocabLookup(v.Tokens()), fmt.Sprintf("kiln inspect: warning: %s is not the vocabulary the shards were made with (sha256 %s, the manifest says %s): the text below may be wrong", vocabPath, v.SHA256(), want)
+			}
 			return shards.VocabLookup(v.Tokens()), ""
 		}
 		return shards.VocabLookup(nil), fmt.Sprintf("kiln inspect: cannot decode: %v (ids shown instead; give --vocab)", err)
@@ -80,14 +83,31 @@ func decoder(path, vocabPath string) (func(int32) string, string) {
 	return shards.VocabLookup(nil), "kiln inspect: no vocabulary known: ids shown (give --vocab)"
 }
 
-// configVocab returns the vocabulary path stored in the manifest of path's directory.
-func configVocab(path string) string {
+// manifestOf reads the manifest of path (a shards directory, or a shard in one), or nil.
+func manifestOf(path string) *shards.Manifest {
 	dir := path
 	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
 		dir = filepath.Dir(path)
 	}
 	m, err := shards.ReadManifest(dir)
 	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// manifestVocabSHA returns the vocabulary sha256 recorded in the manifest of path, or "".
+func manifestVocabSHA(path string) string {
+	if m := manifestOf(path); m != nil {
+		return m.Metadata[shards.MetaVocabSHA256]
+	}
+	return ""
+}
+
+// configVocab returns the vocabulary path stored in the manifest of path's directory.
+func configVocab(path string) string {
+	m := manifestOf(path)
+	if m == nil {
 		return ""
 	}
 	var cfg pipeline.ExampleConfig

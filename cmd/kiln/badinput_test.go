@@ -171,3 +171,49 @@ func TestVocabAndTokenizerDisagree(t *testing.T) {
 		t.Errorf("two vocabularies: exit %d, stderr %q; want exit 1 naming id 2000", code, stderr)
 	}
 }
+
+// TestDemoDir: kiln demo empties only a directory it made itself; bad flag values stop it
+// before it touches anything.
+func TestDemoDir(t *testing.T) {
+	tmp := t.TempDir()
+	keep := filepath.Join(tmp, "other", "keep.txt")
+	if err := os.MkdirAll(filepath.Dir(keep), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keep, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"demo", "--dir", filepath.Dir(keep)}, "did not make"},
+		{[]string{"demo", "--dir", tmp}, "did not make"},
+		{[]string{"demo", "--dir", keep}, "is a file"},
+		{[]string{"demo", "--dir", filepath.Dir(keep), "--steps", "0"}, "steps"},
+		{[]string{"demo", "--dir", filepath.Dir(keep), "--max-seq-len", "100000"}, "max-seq-len"},
+	} {
+		code, _, stderr := kiln(t, tc.args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("kiln %s: exit %d, stderr %q; want exit 2 saying %q", strings.Join(tc.args, " "), code, stderr, tc.want)
+		}
+		if b, err := os.ReadFile(keep); err != nil || string(b) != "mine" {
+			t.Fatalf("kiln %s touched %s: %q, %v", strings.Join(tc.args, " "), keep, b, err)
+		}
+	}
+	// A directory of an earlier demo is emptied and made again.
+	dir := filepath.Join(tmp, "demo")
+	if err := freshDemoDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(dir, "stale.txt")
+	if err := os.WriteFile(stale, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := freshDemoDir(dir); err != nil {
+		t.Fatalf("an earlier demo's directory: %v", err)
+	}
+	if _, err := os.Stat(stale); err == nil {
+		t.Error("an earlier demo's directory was not emptied")
+	}
+}

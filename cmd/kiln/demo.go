@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -41,17 +42,57 @@ func unpackSample(dir string) (corpus, vocab string, err error) {
 	return filepath.Join(dir, "sample", "corpus"), filepath.Join(dir, "sample", "vocab.txt"), err
 }
 
+// demoMarker is the file kiln demo leaves in its directory, so that a later demo may empty that
+// directory again, and no other.
+const demoMarker = ".kiln-demo"
+
+// freshDemoDir makes dir an empty directory holding only demoMarker. dir may be missing, empty,
+// or an earlier demo's (it holds demoMarker); anything else is refused, never removed.
+func freshDemoDir(dir string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return err
+	case !st.IsDir():
+		return badFlag("--dir %s is a file: give a directory that does not exist yet", dir)
+	default:
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		if len(entries) > 0 {
+			if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
+				return badFlag("--dir %s already holds files that kiln demo did not make: give another --dir (kiln demo empties its directory)", dir)
+			}
+			for _, e := range entries {
+				if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, demoMarker), []byte("made by kiln demo: a later kiln demo --dir here empties this directory\n"), 0o644)
+}
+
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", "[--dir DIR] [--steps N]", stderr)
-	dir := fs.String("dir", "kiln-demo", "working `DIR` for the sample, the shards and the model (made anew)")
-	steps := fs.Int("steps", 300, "training steps for the tiny model")
-	batch := fs.Int("batch-size", 16, "rows per step")
-	seqLen := fs.Int("max-seq-len", 64, "sequence length of the demo's examples")
+	dir := fs.String("dir", "kiln-demo", "working `DIR` for the sample, the shards and the model (made anew; an existing DIR must be empty or an earlier demo's)")
+	steps, batch, seqLen := 300, 16, 64
+	fs.Var(&intFlag{&steps, 1}, "steps", "training steps for the tiny model (`N` >= 1)")
+	fs.Var(&intFlag{&batch, 1}, "batch-size", "rows per step (`B` >= 1)")
+	fs.Var(&intFlag{&seqLen, 8}, "max-seq-len", "sequence length of the demo's examples (`N` >= 8)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if seqLen > 512 {
+		return badFlag("--max-seq-len %d: the demo's tiny model has 512 positions", seqLen)
+	}
 	start := time.Now()
-	if err := os.RemoveAll(*dir); err != nil {
+	if err := freshDemoDir(*dir); err != nil {
 		return err
 	}
 	corpus, vocab, err := unpackSample(*dir)
@@ -65,15 +106,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.Inputs = []string{corpus}
 	cfg.Format = "text"
 	cfg.Vocab = vocab
-	cfg.MaxSeqLen = *seqLen
-	cfg.MaxPredictions = max(1, *seqLen*20/128)
+	cfg.MaxSeqLen = seqLen
+	cfg.MaxPredictions = max(1, seqLen*20/128)
 	cfg.Workers = runtime.NumCPU()
 	ex, err := pipeline.NewExamples(cfg)
 	if err != nil {
 		return err
 	}
 	shardDir := filepath.Join(*dir, "shards")
-	fmt.Fprintf(stdout, "== 1. kiln prep --input %s --format text --vocab %s --max-seq-len %d --output %s\n", corpus, vocab, *seqLen, shardDir)
+	fmt.Fprintf(stdout, "== 1. kiln prep --input %s --format text --vocab %s --max-seq-len %d --output %s\n", corpus, vocab, seqLen, shardDir)
 	sum, err := pipeline.Prep(ctx, ex, pipeline.ShardOptions{Dir: shardDir, Version: version})
 	if err != nil {
 		return err
@@ -97,7 +138,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	// 3. Train a tiny BERT on the shards.
 	modelDir := filepath.Join(*dir, "model")
-	fmt.Fprintf(stdout, "\n== 3. kiln train --data %s --out %s --model tiny --steps %d --batch-size %d\n", shardDir, modelDir, *steps, *batch)
+	fmt.Fprintf(stdout, "\n== 3. kiln train --data %s --out %s --model tiny --steps %d --batch-size %d\n", shardDir, modelDir, steps, batch)
 	m, err := shards.ReadManifest(shardDir)
 	if err != nil {
 		return err
@@ -106,10 +147,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	opt := trainer.DefaultOptimizer(2e-3, *steps/10, *steps)
+	opt := trainer.DefaultOptimizer(2e-3, steps/10, steps)
 	res, err := trainer.Train(ctx, trainer.TrainConfig{
-		Data: shardDir, Out: modelDir, Model: model, Optimizer: opt, Steps: *steps, BatchSize: *batch,
-		Seed: 42, LogEvery: max(1, *steps/15), CheckpointEvery: *steps, Log: stdout,
+		Data: shardDir, Out: modelDir, Model: model, Optimizer: opt, Steps: steps, BatchSize: batch,
+		Seed: 42, LogEvery: max(1, steps/15), CheckpointEvery: steps, Log: stdout,
 	})
 	if err != nil {
 		return err

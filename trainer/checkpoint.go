@@ -95,6 +95,8 @@ type trainerState struct {
 	VocabSHA256 string `json:"vocab_sha256,omitempty"`
 	DataSHA256  string `json:"data_sha256,omitempty"`
 	Data        string `json:"data,omitempty"`
+	// SourceConfig is TrainConfig.SourceConfig of a run fed by a Source.
+	SourceConfig json.RawMessage `json:"source_config,omitempty"`
 }
 
 // saveCheckpoint writes OUT/checkpoint-STEP: it is built under a temporary name, synced and
@@ -244,6 +246,12 @@ func checkResume(dir string, cfg TrainConfig, man *shards.Manifest, checkModel f
 		}
 		return fmt.Errorf("the checkpoint's model (%s) differs from --model %s: %s: leave out --model to resume with the checkpoint's",
 			cpath, src, strings.Join(fieldDiffs(mc, cfg.Model, "(checkpoint)", "(--model)", ""), ", "))
+	}
+	if len(st.SourceConfig) > 0 && len(cfg.SourceConfig) > 0 {
+		if d := fieldDiffs(st.SourceConfig, cfg.SourceConfig, "(checkpoint)", "(now)", ""); len(d) > 0 {
+			return fmt.Errorf("the checkpoint's data was made with other settings: %s: resume with the same input and settings, or train in another --out",
+				strings.Join(d, ", "))
+		}
 	}
 	if man != nil {
 		if got := man.Metadata[shards.MetaVocabSHA256]; st.VocabSHA256 != "" && got != "" && got != st.VocabSHA256 {

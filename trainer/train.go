@@ -60,6 +60,10 @@ type TrainConfig struct {
 	// Source, when set, replaces the shard loader (e.g. the pipelined pretrain command); it
 	// must start at the position it is given through NewSource.
 	NewSource func(ctx context.Context, start Position) (Source, error)
+	// SourceConfig, with NewSource, is what makes the source's data (e.g. the pretrain
+	// command's corpus and prep settings, as JSON). Checkpoints record it, and a resume with
+	// another one is refused, naming the settings that differ.
+	SourceConfig json.RawMessage
 	// EvalData, when set, is evaluated (first EvalRows rows, default 1000) at each checkpoint.
 	EvalData string
 	EvalRows int64
@@ -263,6 +267,9 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 			VocabSHA256: model.vocabSHA256}
 		if man != nil {
 			st.DataSHA256, st.Data = dataIdentity(man), cfg.Data
+		}
+		if cfg.NewSource != nil {
+			st.SourceConfig = cfg.SourceConfig
 		}
 		if st.DropoutRNG, err = drng.MarshalBinary(); err != nil {
 			return err

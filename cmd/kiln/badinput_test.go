@@ -217,3 +217,26 @@ func TestDemoDir(t *testing.T) {
 		t.Error("an earlier demo's directory was not emptied")
 	}
 }
+
+// TestPretrainResumeOtherData: pretrain --resume refuses a corpus or prep settings other than
+// the checkpoint's, naming what differs, and resumes with the same ones.
+func TestPretrainResumeOtherData(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "model")
+	args := func(extra ...string) []string {
+		return append([]string{"pretrain", "--input", "sample/corpus/moby_dick_chapter_001.txt", "sample/corpus/moby_dick_chapter_002.txt",
+			"--vocab", sampleVocab, "--out", out, "--steps", "4", "--batch-size", "4", "--checkpoint-every", "2"}, extra...)
+	}
+	if code, _, stderr := kiln(t, args("--max-seq-len", "64")...); code != 0 {
+		t.Fatalf("pretrain: exit %d: %s", code, stderr)
+	}
+	if err := os.RemoveAll(filepath.Join(out, "checkpoint-00000004")); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := kiln(t, args("--max-seq-len", "32", "--resume")...)
+	if code != 1 || !strings.Contains(stderr, "max_seq_len 64 (checkpoint) vs 32 (now)") {
+		t.Errorf("resume with another --max-seq-len: exit %d, stderr %q; want it refused, naming max_seq_len", code, stderr)
+	}
+	if code, _, stderr := kiln(t, args("--max-seq-len", "64", "--resume")...); code != 0 {
+		t.Errorf("resume with the same settings: exit %d: %s", code, stderr)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -51,6 +52,10 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var stream *pipeline.Stream
 	tc := tv.config(model, stderr)
 	tc.SeqLen = cfg.MaxSeqLen // for the memory check: the data comes from the stream, not shards
+	// A resume must read the same corpus the same way: the checkpoints record how.
+	if tc.SourceConfig, err = json.Marshal(ex.Config()); err != nil {
+		return err
+	}
 	if tv.evalData != "" {
 		if _, tc.EvalMasker, err = shardsMasker(tv.evalData, cfg.Vocab); err != nil {
 			return fmt.Errorf("--eval-data: %w", err)

@@ -100,6 +100,23 @@ func Verify(dir string) (Report, error) {
 	return rep, nil
 }
 
+// CheckFile checks that the shard sh of the manifest in dir has the size and sha256 the
+// manifest records: the cheap part of Verify, for readers (the trainer) to run before they
+// trust a shard's rows. The error names the file and says to run kiln verify.
+func CheckFile(dir string, sh ShardInfo) error {
+	p := filepath.Join(dir, filepath.FromSlash(sh.File))
+	size, sum, err := fileSHA256(p)
+	switch {
+	case err != nil:
+		return err
+	case size != sh.Bytes:
+		return fmt.Errorf("%s is %d bytes, but %s says %d: the shard changed after it was written (run kiln verify %s)", p, size, ManifestName, sh.Bytes, dir)
+	case sum != sh.SHA256:
+		return fmt.Errorf("%s has sha256 %s, but %s says %s: the shard changed after it was written (run kiln verify %s)", p, sum, ManifestName, sh.SHA256, dir)
+	}
+	return nil
+}
+
 func verifyShard(dir string, m *Manifest, sh ShardInfo, rep *Report) {
 	fail := func(row int64, format string, args ...any) {
 		rep.Failures = append(rep.Failures, Failure{File: sh.File, Row: row, Msg: fmt.Sprintf(format, args...)})

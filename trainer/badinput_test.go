@@ -3,7 +3,9 @@ package trainer
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"math"
@@ -261,6 +263,10 @@ func TestLoaderNamesBadRow(t *testing.T) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The manifest agrees with the file (a row written wrong, not a file changed later: that
+	// is the sha256 check's case).
+	sum := sha256.Sum256(b)
+	editManifest(t, filepath.Join(dir, shards.ManifestName), func(m *shards.Manifest) { m.Shards[0].SHA256 = hex.EncodeToString(sum[:]) })
 	l, err := NewLoader(context.Background(), LoaderConfig{Dir: dir, BatchSize: 8, Epochs: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -23,13 +23,13 @@ import (
 // the directory, the manifest or the shard.
 func CheckShards(dir string) (*shards.Manifest, error) {
 	mpath := filepath.Join(dir, shards.ManifestName)
+	if st, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("shards directory: %w", err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("%s is not a kiln shards directory: it is a file", dir)
+	}
 	m, err := shards.ReadManifest(dir)
 	if errors.Is(err, os.ErrNotExist) {
-		if st, serr := os.Stat(dir); serr != nil {
-			return nil, fmt.Errorf("shards directory: %w", serr)
-		} else if !st.IsDir() {
-			return nil, fmt.Errorf("%s is not a kiln shards directory: it is a file", dir)
-		}
 		if _, perr := os.Stat(filepath.Join(dir, shards.ProgressName)); perr == nil {
 			return nil, fmt.Errorf("%s is not a finished kiln shards directory: it has %s but no %s (kiln prep was interrupted: rerun it to finish)",
 				dir, shards.ProgressName, shards.ManifestName)

@@ -202,6 +202,10 @@ func epochRows(ctx context.Context, cfg LoaderConfig, man *shards.Manifest, epoc
 	for _, si := range order {
 		sh := man.Shards[si]
 		path := filepath.Join(cfg.Dir, filepath.FromSlash(sh.File))
+		// The rows are trusted only if the file is still the one the manifest describes.
+		if err := shards.CheckFile(cfg.Dir, sh); err != nil {
+			return fmt.Errorf("loader: %w", err)
+		}
 		r, err := shards.Open(path)
 		if err != nil {
 			return fmt.Errorf("loader: %w", err)

@@ -134,6 +134,11 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 		if evalMan, err = CheckShards(cfg.EvalData); err != nil {
 			return nil, fmt.Errorf("train: eval data (--eval-data): %w", err)
 		}
+		for _, sh := range evalMan.Shards { // read at every checkpoint: check them once, now
+			if err := shards.CheckFile(cfg.EvalData, sh); err != nil {
+				return nil, fmt.Errorf("train: eval data (--eval-data): %w", err)
+			}
+		}
 		if !evalMan.Info.Static && evalMasker == nil {
 			return nil, fmt.Errorf("train: eval data (--eval-data) %s is not masked and no masker was given for it", cfg.EvalData)
 		}
@@ -209,7 +214,7 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 		logf(cfg.Log, "resuming from %s (step %d)\n", last, opt.step)
 	} else {
 		if len(ckpts) > 0 {
-			return nil, fmt.Errorf("train: %s already holds checkpoints; resume or choose another output directory", cfg.Out)
+			return nil, fmt.Errorf("train: %s already holds checkpoints: resume them (kiln train --resume) or choose another output directory", cfg.Out)
 		}
 		source := cfg.ModelSource
 		if source == "" {

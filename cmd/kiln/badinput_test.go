@@ -68,6 +68,22 @@ func TestTokenizeCompressed(t *testing.T) {
 	}
 }
 
+// TestTokenizeUTF16: UTF-16 input is refused, not tokenized as invalid UTF-8.
+func TestTokenizeUTF16(t *testing.T) {
+	u16 := []byte{0xff, 0xfe}
+	for _, r := range "Hello there.\n" {
+		u16 = append(u16, byte(r), 0)
+	}
+	in := filepath.Join(t.TempDir(), "u16.txt")
+	if err := os.WriteFile(in, u16, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := kiln(t, "tokenize", "--vocab", sampleVocab, in)
+	if code != 1 || stdout != "" || !strings.Contains(stderr, in+": UTF-16 text") {
+		t.Errorf("tokenize of UTF-16: exit %d, stdout %q, stderr %q; want exit 1 naming the file as UTF-16", code, stdout, stderr)
+	}
+}
+
 // TestPrepReportsProblems: a corpus that makes no sequence fails with the reason and writes
 // no manifest; a one-document corpus (no NotNext possible) and an unfinished output directory
 // are pointed out; verify wants a directory.
@@ -238,5 +254,41 @@ func TestPretrainResumeOtherData(t *testing.T) {
 	}
 	if code, _, stderr := kiln(t, args("--max-seq-len", "64", "--resume")...); code != 0 {
 		t.Errorf("resume with the same settings: exit %d: %s", code, stderr)
+	}
+}
+
+// TestTrainChangedShard: a shard whose bytes changed after prep (same size) is refused by
+// train and loss, as data and as --eval-data, naming the shard, instead of being trained on.
+func TestTrainChangedShard(t *testing.T) {
+	tmp := t.TempDir()
+	data, clean := filepath.Join(tmp, "shards"), filepath.Join(tmp, "clean")
+	for _, dir := range []string{data, clean} {
+		if code, _, stderr := kiln(t, "prep", "--input", "sample/corpus/moby_dick_chapter_001.txt", "sample/corpus/moby_dick_chapter_002.txt",
+			"--vocab", sampleVocab, "--output", dir, "--max-seq-len", "64", "--compression", "none", "--no-progress"); code != 0 {
+			t.Fatalf("prep: exit %d: %s", code, stderr)
+		}
+	}
+	good := filepath.Join(tmp, "good")
+	if code, _, stderr := kiln(t, "train", "--data", clean, "--out", good, "--steps", "2", "--batch-size", "4"); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	shard := filepath.Join(data, "shard-00000.arrow")
+	b, err := os.ReadFile(shard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0x01 // an id in the uncompressed body: the file still reads
+	if err := os.WriteFile(shard, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"train", "--data", data, "--out", filepath.Join(tmp, "m1"), "--steps", "2", "--batch-size", "4"},
+		{"train", "--data", clean, "--out", filepath.Join(tmp, "m2"), "--steps", "2", "--batch-size", "4", "--eval-data", data},
+		{"loss", "--checkpoint", filepath.Join(good, "checkpoint-00000002"), "--data", data},
+	} {
+		code, _, stderr := kiln(t, args...)
+		if code != 1 || !strings.Contains(stderr, shard) || !strings.Contains(stderr, "sha256") {
+			t.Errorf("kiln %s: exit %d, stderr %q; want exit 1 naming %s and its sha256", strings.Join(args, " "), code, stderr, shard)
+		}
 	}
 }

@@ -121,6 +121,10 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 		defer f.Close()
 		r, display = f, name
 	}
+	br := bufio.NewReaderSize(r, 1<<20)
+	if head, _ := br.Peek(2); string(head) == "\xff\xfe" || string(head) == "\xfe\xff" {
+		return 0, fmt.Errorf("%s: UTF-16 text (it starts with a UTF-16 byte order mark); kiln reads UTF-8: convert it first (iconv -f UTF-16 -t UTF-8)", display)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -130,7 +134,6 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(batches)
-		br := bufio.NewReaderSize(r, 1<<20)
 		b := &tokenizeBatch{first: 1}
 		for {
 			line, err := readFullLine(br, maxLine)

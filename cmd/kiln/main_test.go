@@ -75,7 +75,7 @@ func TestUsageErrors(t *testing.T) {
 		{"missing file", []string{"tokenize", "--vocab", sampleVocab, "nope.txt"}, 1, "nope.txt"},
 		{"prep without input", []string{"prep", "--vocab", sampleVocab, "--output", "x"}, 2, "no input"},
 		{"prep missing input", []string{"prep", "--input", "missing-dir", "--vocab", sampleVocab, "--output", "x"}, 1, "missing-dir"},
-		{"prep bad task", []string{"prep", "--input", "sample/corpus", "--task", "mlm", "--vocab", sampleVocab, "--output", "x"}, 1, "mlm"},
+		{"prep bad task", []string{"prep", "--input", "sample/corpus", "--task", "mlm", "--vocab", sampleVocab, "--output", "x"}, 2, "--task \"mlm\""},
 		{"verify nothing", []string{"verify", "no-such-dir"}, 1, "no-such-dir"},
 	}
 	for _, tc := range tests {

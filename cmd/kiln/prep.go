@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -75,6 +76,32 @@ func finishExampleFlags(fs *flag.FlagSet, cfg *pipeline.ExampleConfig, inputs *m
 	if cfg.Format == "jsonl" && strings.TrimSpace(cfg.JSONField) == "" {
 		return badFlag("--json-field is empty: name the field that holds each document's text")
 	}
+	// The stages check these too; here the message names the flag and the exit code is 2.
+	for _, f := range []struct{ name, v, want string }{
+		{"format", cfg.Format, "lines text jsonl"}, {"task", cfg.Task, "nsp sop none"}, {"masking", cfg.Masking, "static dynamic"},
+	} {
+		if !slices.Contains(strings.Fields(f.want), f.v) {
+			return badFlag("--%s %q: want one of %s", f.name, f.v, strings.ReplaceAll(f.want, " ", ", "))
+		}
+	}
+	minLen := 5 // [CLS] A [SEP] B [SEP]
+	if cfg.Task == "none" {
+		minLen = 4
+	}
+	switch {
+	case cfg.MaxSeqLen < minLen:
+		return badFlag("--max-seq-len %d: want at least %d for --task %s", cfg.MaxSeqLen, minLen, cfg.Task)
+	case cfg.MaxPredictions < 1:
+		return badFlag("--max-predictions %d: want at least 1", cfg.MaxPredictions)
+	case !(cfg.MaskedLMProb > 0 && cfg.MaskedLMProb <= 1):
+		return badFlag("--masked-lm-prob %v: want a share in (0, 1]", cfg.MaskedLMProb)
+	case !(cfg.ShortSeqProb >= 0 && cfg.ShortSeqProb <= 1):
+		return badFlag("--short-seq-prob %v: want a probability in [0, 1]", cfg.ShortSeqProb)
+	case cfg.DupeFactor < 1:
+		return badFlag("--dupe-factor %d: want at least 1", cfg.DupeFactor)
+	case cfg.ShuffleBuffer < 0:
+		return badFlag("--shuffle-buffer %d: want 0 (document order) or more", cfg.ShuffleBuffer)
+	}
 	return nil
 }
 
@@ -137,6 +164,12 @@ func shardFlags(fs *flag.FlagSet) *shardFlagValues {
 func (v *shardFlagValues) options(dir string) (pipeline.ShardOptions, error) {
 	if !(v.shardMB > 0) || math.IsInf(v.shardMB, 0) {
 		return pipeline.ShardOptions{}, badFlag("--shard-mb %v: want a size in MB above 0", v.shardMB)
+	}
+	if v.compression != "zstd" && v.compression != "lz4" && v.compression != "none" {
+		return pipeline.ShardOptions{}, badFlag("--compression %q: want zstd, lz4 or none", v.compression)
+	}
+	if v.arrowFormat != "file" && v.arrowFormat != "stream" {
+		return pipeline.ShardOptions{}, badFlag("--arrow-format %q: want file or stream", v.arrowFormat)
 	}
 	if v.rowsPerBatch < 1 {
 		return pipeline.ShardOptions{}, badFlag("--rows-per-batch %d: want at least 1", v.rowsPerBatch)

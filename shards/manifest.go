@@ -82,13 +82,22 @@ func readManifestFile(path string) (*Manifest, error) {
 }
 
 // settingsDiff names the settings that differ between the manifests a (on disk) and b (now):
-// every field but the inputs and the shards, the run's config field by field, as
-// "name A vs B" with values as JSON.
+// every field but the inputs and the shards, the run's config field by field (see FieldDiffs).
 func settingsDiff(a, b *Manifest) []string {
-	flat := func(m *Manifest) map[string]string {
+	strip := func(m *Manifest) *Manifest {
 		c := *m
 		c.Inputs, c.Shards, c.Rows, c.Tokens, c.Bytes = nil, nil, 0, 0, 0
-		j, _ := json.Marshal(&c)
+		return &c
+	}
+	return FieldDiffs(strip(a), strip(b), "(there)", "(now)")
+}
+
+// FieldDiffs compares a and b as JSON, leaf by leaf (nested objects by dotted path), and
+// returns for each leaf that differs "NAME A LA vs B LB", values as JSON ("(none)" where one
+// side lacks the field), in name order. la and lb label the two sides, e.g. "(checkpoint)".
+func FieldDiffs(a, b any, la, lb string) []string {
+	flat := func(x any) map[string]string {
+		j, _ := json.Marshal(x)
 		var v any
 		json.Unmarshal(j, &v)
 		out := map[string]string{}
@@ -97,15 +106,16 @@ func settingsDiff(a, b *Manifest) []string {
 	}
 	fa, fb := flat(a), flat(b)
 	keys := sortedKeys(fa)
-	for _, k := range sortedKeys(fb) {
+	for k := range fb {
 		if _, ok := fa[k]; !ok {
 			keys = append(keys, k)
 		}
 	}
+	sort.Strings(keys)
 	var diffs []string
 	for _, k := range keys {
 		if fa[k] != fb[k] {
-			diffs = append(diffs, fmt.Sprintf("%s %s vs %s", k, orNone(fa[k]), orNone(fb[k])))
+			diffs = append(diffs, fmt.Sprintf("%s %s %s vs %s %s", k, orNone(fa[k]), la, orNone(fb[k]), lb))
 		}
 	}
 	return diffs

@@ -259,7 +259,7 @@ func (w *Writer) prepareDir() error {
 		return fmt.Errorf("shards: %s already holds a run (%s): use an empty directory or Resume", dir, ManifestName)
 	}
 	if diff := settingsDiff(old, w.progress); len(diff) > 0 {
-		return fmt.Errorf("shards: %s holds a run with different settings (there vs now: %s): cannot resume it; use another directory, or the same settings",
+		return fmt.Errorf("shards: %s holds a run with different settings (%s): cannot resume it; use another directory, or the same settings",
 			dir, strings.Join(diff, "; "))
 	}
 	// Keep, per series, the leading shards whose files still match.

@@ -245,10 +245,10 @@ func checkResume(dir string, cfg TrainConfig, man *shards.Manifest, checkModel f
 			src = "the given model"
 		}
 		return fmt.Errorf("the checkpoint's model (%s) differs from --model %s: %s: leave out --model to resume with the checkpoint's",
-			cpath, src, strings.Join(fieldDiffs(mc, cfg.Model, "(checkpoint)", "(--model)", ""), ", "))
+			cpath, src, strings.Join(shards.FieldDiffs(mc, cfg.Model, "(checkpoint)", "(--model)"), ", "))
 	}
 	if len(st.SourceConfig) > 0 && len(cfg.SourceConfig) > 0 {
-		if d := fieldDiffs(st.SourceConfig, cfg.SourceConfig, "(checkpoint)", "(now)", ""); len(d) > 0 {
+		if d := shards.FieldDiffs(st.SourceConfig, cfg.SourceConfig, "(checkpoint)", "(now)"); len(d) > 0 {
 			return fmt.Errorf("the checkpoint's data was made with other settings: %s: resume with the same input and settings, or train in another --out",
 				strings.Join(d, ", "))
 		}

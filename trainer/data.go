@@ -3,13 +3,11 @@ package trainer
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/kiln-bert/kiln/shards"
@@ -77,36 +75,7 @@ func CheckShards(dir string) (*shards.Manifest, error) {
 
 // infoDiff names the fields of the manifest's info that differ from a shard's.
 func infoDiff(manifest, shard shards.Info) string {
-	return strings.Join(fieldDiffs(manifest, shard, "in the manifest", "in the shard", ""), "; ")
-}
-
-// fieldDiffs compares the JSON objects a and b field by field and returns, for each field that
-// differs, "PREFIXNAME A LA vs B LB" (values as JSON), in field name order.
-func fieldDiffs(a, b any, la, lb, prefix string) []string {
-	var ma, mb map[string]any
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	json.Unmarshal(ja, &ma)
-	json.Unmarshal(jb, &mb)
-	keys := make([]string, 0, len(ma)+len(mb))
-	for k := range ma {
-		keys = append(keys, k)
-	}
-	for k := range mb {
-		if _, ok := ma[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	var diffs []string
-	for _, k := range keys {
-		x, _ := json.Marshal(ma[k])
-		y, _ := json.Marshal(mb[k])
-		if string(x) != string(y) {
-			diffs = append(diffs, fmt.Sprintf("%s%s %s %s vs %s %s", prefix, k, x, la, y, lb))
-		}
-	}
-	return diffs
+	return strings.Join(shards.FieldDiffs(manifest, shard, "in the manifest", "in the shard"), "; ")
 }
 
 // checkModelData checks that a model of shape c can read the rows the manifest of dir

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -65,12 +64,16 @@ func finishExampleFlags(fs *flag.FlagSet, cfg *pipeline.ExampleConfig, inputs *m
 		fs.Usage()
 		return errUsage
 	}
-	for _, f := range []struct {
-		name string
-		v    int
-	}{{"workers", cfg.Workers}, {"max-line-bytes", cfg.MaxLineBytes}, {"max-doc-bytes", cfg.MaxDocBytes}, {"reservoir-docs", cfg.ReservoirDocs}} {
-		if f.v < 1 {
-			return badFlag("--%s %d: want at least 1", f.name, f.v)
+	for _, f := range []intRange{
+		{"workers", cfg.Workers, 1, maxWorkers},
+		{"max-line-bytes", cfg.MaxLineBytes, 1, maxInputBytes},
+		{"max-doc-bytes", cfg.MaxDocBytes, 1, maxInputBytes},
+		{"reservoir-docs", cfg.ReservoirDocs, 1, maxReservoirDocs},
+		{"dupe-factor", cfg.DupeFactor, 1, maxDupeFactor},
+		{"shuffle-buffer", cfg.ShuffleBuffer, 0, maxShuffleBuffer},
+	} {
+		if err := f.check(); err != nil {
+			return err
 		}
 	}
 	if cfg.Format == "jsonl" && strings.TrimSpace(cfg.JSONField) == "" {
@@ -91,16 +94,56 @@ func finishExampleFlags(fs *flag.FlagSet, cfg *pipeline.ExampleConfig, inputs *m
 	switch {
 	case cfg.MaxSeqLen < minLen:
 		return badFlag("--max-seq-len %d: want at least %d for --task %s", cfg.MaxSeqLen, minLen, cfg.Task)
+	case cfg.MaxSeqLen > maxSeqLen:
+		return badFlag("--max-seq-len %d: want at most %d (the most a shard holds)", cfg.MaxSeqLen, maxSeqLen)
 	case cfg.MaxPredictions < 1:
 		return badFlag("--max-predictions %d: want at least 1", cfg.MaxPredictions)
+	case cfg.MaxPredictions > cfg.MaxSeqLen:
+		return badFlag("--max-predictions %d: want at most --max-seq-len (%d)", cfg.MaxPredictions, cfg.MaxSeqLen)
 	case !(cfg.MaskedLMProb > 0 && cfg.MaskedLMProb <= 1):
 		return badFlag("--masked-lm-prob %v: want a share in (0, 1]", cfg.MaskedLMProb)
 	case !(cfg.ShortSeqProb >= 0 && cfg.ShortSeqProb <= 1):
 		return badFlag("--short-seq-prob %v: want a probability in [0, 1]", cfg.ShortSeqProb)
-	case cfg.DupeFactor < 1:
-		return badFlag("--dupe-factor %d: want at least 1", cfg.DupeFactor)
-	case cfg.ShuffleBuffer < 0:
-		return badFlag("--shuffle-buffer %d: want 0 (document order) or more", cfg.ShuffleBuffer)
+	}
+	return nil
+}
+
+// Upper bounds of the prep flags. Each is far above what a real run uses, and low enough that
+// nothing derived from it overflows and that the memory it sets stays within a machine's.
+const (
+	// maxWorkers: more goroutines than any machine has cores; each worker's buffers and the
+	// chunks in flight between the stages (a few per worker) are counted in memory.
+	maxWorkers = 4096
+	// maxInputBytes bounds --max-line-bytes and --max-doc-bytes (1 GiB): a line or a document
+	// is held in memory whole, a few times over (see the README's memory bound).
+	maxInputBytes = 1 << 30
+	// maxReservoirDocs: the reservoir holds about 64*--max-seq-len bytes per document
+	// (16*max-seq-len int32 tokens), 8 GiB at 1e6 documents of 128.
+	maxReservoirDocs = 1_000_000
+	// maxDupeFactor: Google uses 10, RoBERTa-style static masking 40.
+	maxDupeFactor = 1000
+	// maxShuffleBuffer: rows held in memory, a few GB of rows at 1e7.
+	maxShuffleBuffer = 10_000_000
+	// maxSeqLen: the most a shard records (shards.Info.Validate).
+	maxSeqLen = 1 << 16
+	// maxShardMB: a shard of 1 TiB; --shard-mb * 2^20 stays far inside an int64.
+	maxShardMB = 1 << 20
+	// maxRowsPerBatch: an Arrow record batch is built in memory.
+	maxRowsPerBatch = 1 << 20
+)
+
+// intRange is an integer flag's value and the range it must lie in.
+type intRange struct {
+	name string
+	v    int
+	min  int
+	max  int
+}
+
+// check returns a usage error naming the flag when v is outside [min, max].
+func (r intRange) check() error {
+	if r.v < r.min || r.v > r.max {
+		return badFlag("--%s %d: want %d to %d", r.name, r.v, r.min, r.max)
 	}
 	return nil
 }
@@ -122,7 +165,7 @@ func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.Usage()
 		return errUsage
 	}
-	opts, err := so.options(*out)
+	opts, err := so.options(*out, cfg.MaxSeqLen)
 	if err != nil {
 		return err
 	}
@@ -161,9 +204,11 @@ func shardFlags(fs *flag.FlagSet) *shardFlagValues {
 	return v
 }
 
-func (v *shardFlagValues) options(dir string) (pipeline.ShardOptions, error) {
-	if !(v.shardMB > 0) || math.IsInf(v.shardMB, 0) {
-		return pipeline.ShardOptions{}, badFlag("--shard-mb %v: want a size in MB above 0", v.shardMB)
+// options checks the shard flags and returns the options they give for shards of rows of at
+// most maxSeqLen tokens written to dir.
+func (v *shardFlagValues) options(dir string, maxSeqLen int) (pipeline.ShardOptions, error) {
+	if !(v.shardMB > 0) || v.shardMB > maxShardMB {
+		return pipeline.ShardOptions{}, badFlag("--shard-mb %v: want a size in MB above 0 and at most %d (1 TiB)", v.shardMB, maxShardMB)
 	}
 	if v.compression != "zstd" && v.compression != "lz4" && v.compression != "none" {
 		return pipeline.ShardOptions{}, badFlag("--compression %q: want zstd, lz4 or none", v.compression)
@@ -171,8 +216,8 @@ func (v *shardFlagValues) options(dir string) (pipeline.ShardOptions, error) {
 	if v.arrowFormat != "file" && v.arrowFormat != "stream" {
 		return pipeline.ShardOptions{}, badFlag("--arrow-format %q: want file or stream", v.arrowFormat)
 	}
-	if v.rowsPerBatch < 1 {
-		return pipeline.ShardOptions{}, badFlag("--rows-per-batch %d: want at least 1", v.rowsPerBatch)
+	if err := (intRange{"rows-per-batch", v.rowsPerBatch, 1, maxRowsPerBatch}).check(); err != nil {
+		return pipeline.ShardOptions{}, err
 	}
 	o := pipeline.ShardOptions{
 		Dir: dir, Compression: v.compression, ArrowFormat: v.arrowFormat,
@@ -184,7 +229,13 @@ func (v *shardFlagValues) options(dir string) (pipeline.ShardOptions, error) {
 			if err != nil {
 				return o, badFlag("--bins %q: %v", v.bins, err)
 			}
+			if b < 1 || (len(o.Bins) > 0 && b <= o.Bins[len(o.Bins)-1]) {
+				return o, badFlag("--bins %q: want ascending lengths of at least 1", v.bins)
+			}
 			o.Bins = append(o.Bins, b)
+		}
+		if last := o.Bins[len(o.Bins)-1]; last < maxSeqLen {
+			return o, badFlag("--bins %q: the last bin (%d) must hold the longest rows (--max-seq-len %d)", v.bins, last, maxSeqLen)
 		}
 	}
 	return o, nil

@@ -33,7 +33,7 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 	sc := pipeline.StreamConfig{BatchSize: tv.batchSize, Seed: tv.seed}
 	if *saveDir != "" {
-		opts, err := so.options(*saveDir)
+		opts, err := so.options(*saveDir, cfg.MaxSeqLen)
 		if err != nil {
 			return err
 		}

@@ -53,11 +53,10 @@ func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *output != "ids" && *output != "tokens" {
 		return badFlag("--output %q: want ids or tokens", *output)
 	}
-	if *workers < 1 {
-		return badFlag("--workers %d: want at least 1", *workers)
-	}
-	if *maxLine < 1 {
-		return badFlag("--max-line-bytes %d: want at least 1", *maxLine)
+	for _, f := range []intRange{{"workers", *workers, 1, maxWorkers}, {"max-line-bytes", *maxLine, 1, maxInputBytes}} {
+		if err := f.check(); err != nil {
+			return err
+		}
 	}
 	tok, err := loadTokenizer(*vocab, *tokJSON, *cased)
 	if err != nil {

@@ -38,23 +38,30 @@ func trainFlags(fs *flag.FlagSet) *trainFlagValues {
 	v := &trainFlagValues{fs: fs, steps: 1000, batchSize: 32, lr: 1e-3, warmup: 100, weightDecay: 0.01, checkpointEvery: 500, logEvery: 10}
 	fs.StringVar(&v.out, "out", "", "output `DIR`: checkpoints, metrics.jsonl, loss.png")
 	fs.StringVar(&v.model, "model", "tiny", "model size: tiny (L2/H128), mini (L4/H256), small (L4/H512), base (L12/H768), or a Hugging Face config.json (with --resume: the checkpoint's, unless given)")
-	fs.Var(&intFlag{&v.steps, 1}, "steps", "optimizer steps in the whole run (`N` >= 1)")
-	fs.Var(&intFlag{&v.batchSize, 1}, "batch-size", "rows per step (`B` >= 1)")
-	fs.Var(&floatFlag{&v.lr, false}, "lr", "peak learning rate `LR` > 0 (linear warm-up, then linear decay to 0)")
-	fs.Var(&intFlag{&v.warmup, 0}, "warmup", "warm-up steps (`N` >= 0)")
-	fs.Var(&floatFlag{&v.weightDecay, true}, "weight-decay", "AdamW's decoupled weight decay `W` >= 0 (not on biases and LayerNorm)")
+	fs.Var(&intFlag{&v.steps, 1, maxSteps}, "steps", "optimizer steps in the whole run (`N` from 1 to 1e9)")
+	fs.Var(&intFlag{&v.batchSize, 1, maxBatchSize}, "batch-size", "rows per step (`B` from 1 to 65536)")
+	fs.Var(&floatFlag{&v.lr, false, 1}, "lr", "peak learning rate `LR` in (0, 1] (linear warm-up, then linear decay to 0)")
+	fs.Var(&intFlag{&v.warmup, 0, maxSteps}, "warmup", "warm-up steps (`N` from 0 to 1e9)")
+	fs.Var(&floatFlag{&v.weightDecay, true, 1}, "weight-decay", "AdamW's decoupled weight decay `W` in [0, 1] (not on biases and LayerNorm)")
 	fs.Uint64Var(&v.seed, "seed", 42, "random seed: initial weights, dropout, data order, dynamic masks")
 	fs.StringVar(&v.evalData, "eval-data", "", "shards `DIR` to evaluate at each checkpoint")
-	fs.Var(&intFlag{&v.checkpointEvery, 1}, "checkpoint-every", "steps between checkpoints (`N` >= 1; one is also written at the end)")
-	fs.Var(&intFlag{&v.logEvery, 1}, "log-every", "steps between metric lines (`N` >= 1)")
+	fs.Var(&intFlag{&v.checkpointEvery, 1, maxSteps}, "checkpoint-every", "steps between checkpoints (`N` from 1 to 1e9; one is also written at the end)")
+	fs.Var(&intFlag{&v.logEvery, 1, maxSteps}, "log-every", "steps between metric lines (`N` from 1 to 1e9)")
 	fs.BoolVar(&v.resume, "resume", false, "continue from the newest complete checkpoint in --out (starting from step 0, with a note, when there is none)")
 	return v
 }
 
-// intFlag is an int flag that refuses values below min.
+// Upper bounds of the training flags: far above any real run, low enough that nothing
+// derived from them overflows or asks for absurd memory before the memory check.
+const (
+	maxSteps     = 1_000_000_000 // steps, warm-up, checkpoint and log intervals
+	maxBatchSize = 1 << 16       // rows per step (BERT's largest published batches are 64k)
+)
+
+// intFlag is an int flag that refuses values below min or, when max > 0, above max.
 type intFlag struct {
-	p   *int
-	min int
+	p        *int
+	min, max int
 }
 
 func (f *intFlag) String() string {
@@ -72,14 +79,19 @@ func (f *intFlag) Set(s string) error {
 	if n < int64(f.min) {
 		return fmt.Errorf("must be at least %d", f.min)
 	}
+	if f.max > 0 && n > int64(f.max) {
+		return fmt.Errorf("must be at most %d", f.max)
+	}
 	*f.p = int(n)
 	return nil
 }
 
-// floatFlag is a float flag that must be finite and positive (or, with zero, not negative).
+// floatFlag is a float flag that must be finite and positive (or, with zero, not negative) and,
+// when max > 0, at most max.
 type floatFlag struct {
 	p    *float64
 	zero bool // 0 is allowed
+	max  float64
 }
 
 func (f *floatFlag) String() string {
@@ -100,6 +112,8 @@ func (f *floatFlag) Set(s string) error {
 		return errors.New("must not be negative")
 	case !f.zero && x <= 0:
 		return errors.New("must be positive")
+	case f.max > 0 && x > f.max:
+		return fmt.Errorf("must be at most %g", f.max)
 	}
 	*f.p = x
 	return nil
@@ -225,7 +239,7 @@ func runLoss(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	data := fs.String("data", "", "shards `DIR`")
 	limit, batch := int64(1000), 32
 	fs.Var(&int64Flag{&limit}, "limit", "evaluate the first `N` rows (0: all)")
-	fs.Var(&intFlag{&batch, 1}, "batch-size", "rows per forward pass (`B` >= 1; the result does not depend on it)")
+	fs.Var(&intFlag{&batch, 1, maxBatchSize}, "batch-size", "rows per forward pass (`B` from 1 to 65536; the result does not depend on it)")
 	vocab := fs.String("vocab", "", "vocabulary `FILE` for dynamically masked shards")
 	seed := fs.Uint64("seed", 42, "seed of the masks of dynamically masked shards")
 	if err := parseFlags(fs, args); err != nil {

@@ -169,10 +169,12 @@ func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	cfg.Exclude = []string{*out} // a rerun must not read the shards as text
 	ex, err := pipeline.NewExamples(*cfg)
 	if err != nil {
 		return err
 	}
+	printNotes("prep", ex, stderr)
 	warnVocab("prep", ex.Tokenizer(), stderr)
 	stop := startProgress(ex, stderr, *noProgress)
 	sum, err := pipeline.Prep(ctx, ex, opts)
@@ -308,6 +310,14 @@ func printPrepSummary(w io.Writer, s *pipeline.PrepSummary, dir string) {
 		}
 	}
 	fmt.Fprintf(w, "  wrote %s/manifest.json and %s/%s\n", dir, dir, pipeline.StatsName)
+}
+
+// printNotes prints what the user should know about the inputs of ex (an output directory
+// inside an input directory, not read), as notes of the command name.
+func printNotes(name string, ex *pipeline.Examples, stderr io.Writer) {
+	for _, n := range ex.Notes() {
+		fmt.Fprintf(stderr, "kiln %s: note: %s\n", name, n)
+	}
 }
 
 // warnVocab prints what is odd in tok's vocabulary file (duplicate tokens, blank lines, a

@@ -39,11 +39,14 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		}
 		sc.SaveShards = &opts
 	}
-	// Check the inputs and the vocabulary before anything is written.
+	// Check the inputs and the vocabulary before anything is written. The output directories
+	// are never read as input, should they lie inside an input directory.
+	cfg.Exclude = []string{tv.out, *saveDir}
 	ex, err := pipeline.NewExamples(*cfg)
 	if err != nil {
 		return err
 	}
+	printNotes("pretrain", ex, stderr)
 	warnVocab("pretrain", ex.Tokenizer(), stderr)
 	model, err := modelConfig(tv.model, ex.Tokenizer().Vocab().Size())
 	if err != nil {

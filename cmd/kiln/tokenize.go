@@ -135,11 +135,15 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 		defer close(batches)
 		b := &tokenizeBatch{first: 1}
 		for {
-			line, err := readFullLine(br, maxLine)
+			line, err := readFullLine(ctx, br, maxLine)
 			if err == io.EOF {
 				break
 			}
 			if err != nil {
+				if ctx.Err() != nil {
+					readErr <- ctx.Err()
+					return
+				}
 				readErr <- fmt.Errorf("%s: line %d: %w", display, lines+1, err)
 				return
 			}
@@ -222,11 +226,19 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 }
 
 // readFullLine reads one line without its line ending ("\n" or "\r\n"). A line longer than
-// max bytes is an error.
-func readFullLine(br *bufio.Reader, max int) ([]byte, error) {
+// max bytes is an error. ctx is checked every MiB of a long line, so that a cancelled run
+// stops promptly, whatever the line's length.
+func readFullLine(ctx context.Context, br *bufio.Reader, max int) ([]byte, error) {
 	var line []byte
+	unchecked := 0
 	for {
 		chunk, err := br.ReadSlice('\n')
+		if unchecked += len(chunk); unchecked >= 1<<20 {
+			unchecked = 0
+			if cerr := ctx.Err(); cerr != nil {
+				return nil, cerr
+			}
+		}
 		if len(line)+len(chunk) > max+2 {
 			return nil, fmt.Errorf("line longer than %d bytes (see --max-line-bytes)", max)
 		}

@@ -72,7 +72,7 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	start := time.Now()
 	res, err := trainer.Train(ctx, tc)
 	if err != nil {
-		return err
+		return outError(err)
 	}
 	if stream == nil {
 		return errors.New("the trainer asked for no data: nothing to do (is --steps already reached in --out?)")

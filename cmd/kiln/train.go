@@ -39,7 +39,7 @@ func trainFlags(fs *flag.FlagSet) *trainFlagValues {
 	fs.StringVar(&v.out, "out", "", "output `DIR`: checkpoints, metrics.jsonl, loss.png")
 	fs.StringVar(&v.model, "model", "tiny", "model size: tiny (L2/H128), mini (L4/H256), small (L4/H512), base (L12/H768), or a Hugging Face config.json (with --resume: the checkpoint's, unless given)")
 	fs.Var(&intFlag{&v.steps, 1, maxSteps}, "steps", "optimizer steps in the whole run (`N` from 1 to 1e9)")
-	fs.Var(&intFlag{&v.batchSize, 1, maxBatchSize}, "batch-size", "rows per step (`B` from 1 to 65536)")
+	fs.Var(&intFlag{&v.batchSize, 1, maxBatchSize}, "batch-size", "rows per step (`B` from 1 to 16777216)")
 	fs.Var(&floatFlag{&v.lr, false, 1}, "lr", "peak learning rate `LR` in (0, 1] (linear warm-up, then linear decay to 0)")
 	fs.Var(&intFlag{&v.warmup, 0, maxSteps}, "warmup", "warm-up steps (`N` from 0 to 1e9)")
 	fs.Var(&floatFlag{&v.weightDecay, true, 1}, "weight-decay", "AdamW's decoupled weight decay `W` in [0, 1] (not on biases and LayerNorm)")
@@ -55,7 +55,7 @@ func trainFlags(fs *flag.FlagSet) *trainFlagValues {
 // derived from them overflows or asks for absurd memory before the memory check.
 const (
 	maxSteps     = 1_000_000_000 // steps, warm-up, checkpoint and log intervals
-	maxBatchSize = 1 << 16       // rows per step (BERT's largest published batches are 64k)
+	maxBatchSize = 1 << 24       // rows per step; the memory check refuses what this machine cannot hold
 )
 
 // intFlag is an int flag that refuses values below min or, when max > 0, above max.
@@ -184,11 +184,20 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	res, err := trainer.Train(ctx, cfg)
 	if err != nil {
-		return err
+		return outError(err)
 	}
 	fmt.Fprintf(stdout, "kiln train: step %d, loss %.4f (mlm %.4f, nsp %.4f); checkpoint %s; metrics %s/%s; loss curve %s/%s\n",
 		res.Steps, res.Last.Loss, res.Last.MLMLoss, res.Last.NSPLoss, res.Checkpoint, tv.out, trainer.MetricsFile, tv.out, trainer.LossPlotFile)
 	return nil
+}
+
+// outError makes a refused --out directory (trainer.ErrForeignOut) a usage error (exit 2), as
+// kiln demo's --dir is; other errors are returned as they are.
+func outError(err error) error {
+	if errors.Is(err, trainer.ErrForeignOut) {
+		return badFlag("--out: %v", err)
+	}
+	return err
 }
 
 // shardsMasker reads and checks the manifest of the shards in dir (trainer.CheckShards) and,
@@ -239,7 +248,7 @@ func runLoss(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	data := fs.String("data", "", "shards `DIR`")
 	limit, batch := int64(1000), 32
 	fs.Var(&int64Flag{&limit}, "limit", "evaluate the first `N` rows (0: all)")
-	fs.Var(&intFlag{&batch, 1, maxBatchSize}, "batch-size", "rows per forward pass (`B` from 1 to 65536; the result does not depend on it)")
+	fs.Var(&intFlag{&batch, 1, maxBatchSize}, "batch-size", "rows per forward pass (`B` from 1 to 16777216; the result does not depend on it)")
 	vocab := fs.String("vocab", "", "vocabulary `FILE` for dynamically masked shards")
 	seed := fs.Uint64("seed", 42, "seed of the masks of dynamically masked shards")
 	if err := parseFlags(fs, args); err != nil {

@@ -183,6 +183,9 @@ func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	printPrepSummary(stdout, sum, *out)
+	for _, n := range sum.Notes {
+		fmt.Fprintf(stderr, "kiln prep: note: %s\n", n)
+	}
 	for _, w := range prepWarnings(sum, ex.Config()) {
 		fmt.Fprintf(stderr, "kiln prep: warning: %s\n", w)
 	}

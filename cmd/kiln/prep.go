@@ -297,8 +297,12 @@ func printPrepSummary(w io.Writer, s *pipeline.PrepSummary, dir string) {
 		e.Source.Files, e.Source.Documents, e.Sentences, e.Tokens, pct(e.UNK, e.Tokens), e.Rows, s.Shards,
 		float64(s.ShardBytes)/1e6, s.BytesPerToken, s.Seconds, s.MBPerSecond)
 	if p.Instances > 0 {
-		fmt.Fprintf(w, "  pairs: NotNext %.2f%%, short targets %.1f%% of document passes, %d tokens truncated\n",
-			pct(int64(p.NotNext), int64(p.Instances)), pct(int64(p.ShortTargets), int64(p.Documents)), p.TruncatedTokens)
+		unreachable := ""
+		if notNextUnreachable(e) {
+			unreachable = fmt.Sprintf(" (50%% unreachable: %.1f%% of the pairs were one-sentence chunks, always NotNext)", pct(int64(p.ForcedNotNext), int64(p.Instances)))
+		}
+		fmt.Fprintf(w, "  pairs: NotNext %.2f%%%s, short targets %.1f%% of document passes, %d tokens truncated\n",
+			pct(int64(p.NotNext), int64(p.Instances)), unreachable, pct(int64(p.ShortTargets), int64(p.Documents)), p.TruncatedTokens)
 	}
 	if e.Masked > 0 {
 		fmt.Fprintf(w, "  masks: %d positions: [MASK] %.1f%%, random %.1f%%, kept %.1f%%\n",
@@ -339,11 +343,24 @@ func prepWarnings(s *pipeline.PrepSummary, cfg pipeline.ExampleConfig) []string 
 	if u := pct(e.UNK, e.Tokens); u > 5 {
 		out = append(out, fmt.Sprintf("%.1f%% of the tokens are [UNK]: is the vocabulary right for this text (and --cased)?", u))
 	}
+	if cfg.Task == "nsp" && notNextUnreachable(e) {
+		out = append(out, fmt.Sprintf("NotNext is %.1f%% of the pairs, not 50%%: %.1f%% were one-sentence chunks, which NSP always makes NotNext (as Google's script does), more than the 4/9 that kiln's balance can offset; at --max-seq-len %d a chunk holds %d tokens, less than most sentences: raise --max-seq-len (or use --task sop)",
+			pct(int64(p.NotNext), int64(p.Instances)), pct(int64(p.ForcedNotNext), int64(p.Instances)), cfg.MaxSeqLen, cfg.MaxSeqLen-3))
+	}
 	if cfg.Task == "nsp" && p.NoPartner > 0 && pct(int64(p.NoPartner), int64(p.Instances)) > 1 {
 		out = append(out, fmt.Sprintf("%d pairs wanted a NotNext segment but no other document was at hand (%d document(s) read; NotNext %.1f%%); with --format text each file is one document, with lines a blank line ends one",
 			p.NoPartner, e.Source.Documents, pct(int64(p.NotNext), int64(p.Instances))))
 	}
 	return out
+}
+
+// notNextUnreachable reports whether a run's NSP pairs are NotNext well over the 50% that the
+// pairer holds them at: that happens when too many chunks are one sentence long (always
+// NotNext), more than the 4/9 of the chunks that the balance can offset (see package pairing),
+// as at a short --max-seq-len. Short runs, whose share wanders, are not judged.
+func notNextUnreachable(e pipeline.ExampleStats) bool {
+	p := e.Pairing
+	return p.Instances >= 100 && pct(int64(p.NotNext), int64(p.Instances)) > 52
 }
 
 func pct(a, b int64) float64 {

@@ -32,11 +32,11 @@ func exampleFlags(fs *flag.FlagSet, forPretrain bool) (*pipeline.ExampleConfig, 
 	fs.StringVar(&cfg.Vocab, "vocab", "", "WordPiece vocabulary `FILE` (vocab.txt)")
 	fs.StringVar(&cfg.Tokenizer, "tokenizer", "", "Hugging Face tokenizer.json `FILE` (instead of --vocab)")
 	fs.BoolVar(&cfg.Cased, "cased", false, "keep case and accents (for cased vocabularies)")
-	fs.IntVar(&cfg.MaxSeqLen, "max-seq-len", cfg.MaxSeqLen, "longest sequence, [CLS] and [SEP]s included")
+	fs.IntVar(&cfg.MaxSeqLen, "max-seq-len", cfg.MaxSeqLen, "longest sequence, [CLS] and [SEP]s included (at most 65536)")
 	fs.IntVar(&cfg.MaxPredictions, "max-predictions", cfg.MaxPredictions, "most masked positions per sequence")
 	fs.Float64Var(&cfg.MaskedLMProb, "masked-lm-prob", cfg.MaskedLMProb, "share of tokens to mask")
 	fs.Float64Var(&cfg.ShortSeqProb, "short-seq-prob", cfg.ShortSeqProb, "probability of a shorter target length for a document pass")
-	fs.IntVar(&cfg.DupeFactor, "dupe-factor", cfg.DupeFactor, "passes over each document, each with other pairs and masks")
+	fs.IntVar(&cfg.DupeFactor, "dupe-factor", cfg.DupeFactor, "passes over each document, each with other pairs and masks (1 to 1000)")
 	fs.StringVar(&cfg.Task, "task", cfg.Task, "pair task: nsp (next sentence prediction), sop (sentence order prediction) or none (MLM only)")
 	if forPretrain {
 		cfg.Masking = "dynamic"
@@ -44,14 +44,14 @@ func exampleFlags(fs *flag.FlagSet, forPretrain bool) (*pipeline.ExampleConfig, 
 		fs.StringVar(&cfg.Masking, "masking", cfg.Masking, "static (masks stored in the shards) or dynamic (the trainer masks at read time)")
 	}
 	fs.BoolVar(&cfg.WholeWordMask, "whole-word-mask", false, "mask whole words (## pieces join their word)")
-	fs.IntVar(&cfg.ReservoirDocs, "reservoir-docs", cfg.ReservoirDocs, "previous documents kept to draw NotNext segments from")
-	fs.IntVar(&cfg.ShuffleBuffer, "shuffle-buffer", cfg.ShuffleBuffer, "rows mixed in a seeded shuffle buffer before writing (0: document order)")
+	fs.IntVar(&cfg.ReservoirDocs, "reservoir-docs", cfg.ReservoirDocs, "previous documents kept to draw NotNext segments from (1 to 1000000)")
+	fs.IntVar(&cfg.ShuffleBuffer, "shuffle-buffer", cfg.ShuffleBuffer, "rows mixed in a seeded shuffle buffer before writing (0: document order; at most 10000000)")
 	if !forPretrain {
 		fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed")
 	}
-	fs.IntVar(&cfg.Workers, "workers", runtime.NumCPU(), "goroutines that split and tokenize (the output does not depend on it)")
-	fs.IntVar(&cfg.MaxLineBytes, "max-line-bytes", cfg.MaxLineBytes, "input lines longer than this are skipped and counted")
-	fs.IntVar(&cfg.MaxDocBytes, "max-doc-bytes", cfg.MaxDocBytes, "documents longer than this are cut in parts and counted")
+	fs.IntVar(&cfg.Workers, "workers", runtime.NumCPU(), "goroutines that split and tokenize, 1 to 4096 (the output does not depend on it)")
+	fs.IntVar(&cfg.MaxLineBytes, "max-line-bytes", cfg.MaxLineBytes, "input lines longer than this are skipped and counted (at most 1 GiB)")
+	fs.IntVar(&cfg.MaxDocBytes, "max-doc-bytes", cfg.MaxDocBytes, "documents longer than this are cut in parts and counted (at most 1 GiB; memory is a multiple of it)")
 	return &cfg, inputs
 }
 
@@ -203,7 +203,7 @@ func shardFlags(fs *flag.FlagSet) *shardFlagValues {
 	v := &shardFlagValues{}
 	fs.StringVar(&v.compression, "compression", "zstd", "shard body compression: zstd, lz4 or none")
 	fs.StringVar(&v.arrowFormat, "arrow-format", "file", "Arrow IPC format: file (random access) or stream (what Hugging Face datasets reads)")
-	fs.Float64Var(&v.shardMB, "shard-mb", 128, "start a new shard after this many MB")
+	fs.Float64Var(&v.shardMB, "shard-mb", 128, "start a new shard after this many MB (at most 1048576)")
 	fs.IntVar(&v.rowsPerBatch, "rows-per-batch", 32768, "rows per Arrow record batch (Arrow builds a zstd encoder per batch: few, large batches are faster)")
 	fs.StringVar(&v.bins, "bins", "", "group rows into shards by length, NVIDIA LDDL style: ascending upper bounds, e.g. 32,64,128")
 	return v

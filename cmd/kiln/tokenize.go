@@ -43,9 +43,9 @@ func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	vocab := fs.String("vocab", "", "WordPiece vocabulary `FILE` (vocab.txt, one token per line)")
 	cased := fs.Bool("cased", false, "keep case and accents (for cased vocabularies)")
 	tokJSON := fs.String("tokenizer", "", "Hugging Face tokenizer.json `FILE` (instead of --vocab)")
-	workers := fs.Int("workers", runtime.NumCPU(), "tokenizer goroutines")
+	workers := fs.Int("workers", runtime.NumCPU(), "tokenizer goroutines (1 to 4096)")
 	output := fs.String("output", "ids", "what to print for each line: ids or tokens (the word pieces)")
-	maxLine := fs.Int("max-line-bytes", 64<<20, "fail on an input line longer than this")
+	maxLine := fs.Int("max-line-bytes", 64<<20, "fail on an input line longer than this (at most 1 GiB)")
 	quiet := fs.Bool("quiet", false, "no summary on stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err

@@ -692,9 +692,18 @@ func (fr *fileReader) addJSONLine(line []byte) error {
 		return nil
 	}
 	fr.startDocument()
-	for _, para := range splitParagraphs(text) {
+	paras := splitParagraphs(text)
+	for i, para := range paras {
+		fr.startDocument() // again after a cut
 		if err := fr.addUnit([]byte(para)); err != nil {
 			return err
+		}
+		// A line may be longer than MaxDocBytes (with a large MaxLineBytes): its document is
+		// cut at paragraph boundaries, as the text format's.
+		if fr.doc.Bytes >= fr.src.opts.MaxDocBytes && i < len(paras)-1 {
+			if err := fr.cutDocument(); err != nil {
+				return err
+			}
 		}
 	}
 	return fr.endDocument()

@@ -38,15 +38,15 @@ func trainFlags(fs *flag.FlagSet) *trainFlagValues {
 	v := &trainFlagValues{fs: fs, steps: 1000, batchSize: 32, lr: 1e-3, warmup: 100, weightDecay: 0.01, checkpointEvery: 500, logEvery: 10}
 	fs.StringVar(&v.out, "out", "", "output `DIR`: checkpoints, metrics.jsonl, loss.png")
 	fs.StringVar(&v.model, "model", "tiny", "model size: tiny (L2/H128), mini (L4/H256), small (L4/H512), base (L12/H768), or a Hugging Face config.json (with --resume: the checkpoint's, unless given)")
-	fs.Var(&intFlag{&v.steps, 1, maxSteps}, "steps", "optimizer steps in the whole run (`N` from 1 to 1e9)")
-	fs.Var(&intFlag{&v.batchSize, 1, maxBatchSize}, "batch-size", "rows per step (`B` from 1 to 16777216)")
-	fs.Var(&floatFlag{&v.lr, false, 1}, "lr", "peak learning rate `LR` in (0, 1] (linear warm-up, then linear decay to 0)")
-	fs.Var(&intFlag{&v.warmup, 0, maxSteps}, "warmup", "warm-up steps (`N` from 0 to 1e9)")
-	fs.Var(&floatFlag{&v.weightDecay, true, 1}, "weight-decay", "AdamW's decoupled weight decay `W` in [0, 1] (not on biases and LayerNorm)")
+	fs.Var(&boundedIntFlag{&v.steps, 1, maxSteps}, "steps", "optimizer steps in the whole run (`N` from 1 to 1e9)")
+	fs.Var(&boundedIntFlag{&v.batchSize, 1, maxBatchSize}, "batch-size", "rows per step (`B` from 1 to 16777216)")
+	fs.Var(&boundedFloatFlag{&v.lr, false, 1}, "lr", "peak learning rate `LR` in (0, 1] (linear warm-up, then linear decay to 0)")
+	fs.Var(&boundedIntFlag{&v.warmup, 0, maxSteps}, "warmup", "warm-up steps (`N` from 0 to 1e9)")
+	fs.Var(&boundedFloatFlag{&v.weightDecay, true, 1}, "weight-decay", "AdamW's decoupled weight decay `W` in [0, 1] (not on biases and LayerNorm)")
 	fs.Uint64Var(&v.seed, "seed", 42, "random seed: initial weights, dropout, data order, dynamic masks")
 	fs.StringVar(&v.evalData, "eval-data", "", "shards `DIR` to evaluate at each checkpoint")
-	fs.Var(&intFlag{&v.checkpointEvery, 1, maxSteps}, "checkpoint-every", "steps between checkpoints (`N` from 1 to 1e9; one is also written at the end)")
-	fs.Var(&intFlag{&v.logEvery, 1, maxSteps}, "log-every", "steps between metric lines (`N` from 1 to 1e9)")
+	fs.Var(&boundedIntFlag{&v.checkpointEvery, 1, maxSteps}, "checkpoint-every", "steps between checkpoints (`N` from 1 to 1e9; one is also written at the end)")
+	fs.Var(&boundedIntFlag{&v.logEvery, 1, maxSteps}, "log-every", "steps between metric lines (`N` from 1 to 1e9)")
 	fs.BoolVar(&v.resume, "resume", false, "continue from the newest complete checkpoint in --out (starting from step 0, with a note, when there is none)")
 	return v
 }
@@ -58,20 +58,35 @@ const (
 	maxBatchSize = 1 << 24       // rows per step; the memory check refuses what this machine cannot hold
 )
 
-// intFlag is an int flag that refuses values below min or, when max > 0, above max.
+// intFlag is an int flag that refuses values below min.
 type intFlag struct {
+	p   *int
+	min int
+}
+
+func (f *intFlag) String() string {
+	if f == nil {
+		return "0"
+	}
+	return (&boundedIntFlag{p: f.p}).String()
+}
+
+func (f *intFlag) Set(s string) error { return (&boundedIntFlag{f.p, f.min, 0}).Set(s) }
+
+// boundedIntFlag is an int flag that refuses values below min or, when max > 0, above max.
+type boundedIntFlag struct {
 	p        *int
 	min, max int
 }
 
-func (f *intFlag) String() string {
+func (f *boundedIntFlag) String() string {
 	if f == nil || f.p == nil {
 		return "0"
 	}
 	return strconv.Itoa(*f.p)
 }
 
-func (f *intFlag) Set(s string) error {
+func (f *boundedIntFlag) Set(s string) error {
 	n, err := strconv.ParseInt(s, 0, strconv.IntSize)
 	if err != nil {
 		return errors.New("not an integer")
@@ -86,22 +101,36 @@ func (f *intFlag) Set(s string) error {
 	return nil
 }
 
-// floatFlag is a float flag that must be finite and positive (or, with zero, not negative) and,
-// when max > 0, at most max.
+// floatFlag is a float flag that must be finite and positive (or, with zero, not negative).
 type floatFlag struct {
+	p    *float64
+	zero bool // 0 is allowed
+}
+
+func (f *floatFlag) String() string {
+	if f == nil {
+		return "0"
+	}
+	return (&boundedFloatFlag{p: f.p}).String()
+}
+
+func (f *floatFlag) Set(s string) error { return (&boundedFloatFlag{f.p, f.zero, 0}).Set(s) }
+
+// boundedFloatFlag is a floatFlag that, when max > 0, must also be at most max.
+type boundedFloatFlag struct {
 	p    *float64
 	zero bool // 0 is allowed
 	max  float64
 }
 
-func (f *floatFlag) String() string {
+func (f *boundedFloatFlag) String() string {
 	if f == nil || f.p == nil {
 		return "0"
 	}
 	return strconv.FormatFloat(*f.p, 'g', -1, 64)
 }
 
-func (f *floatFlag) Set(s string) error {
+func (f *boundedFloatFlag) Set(s string) error {
 	x, err := strconv.ParseFloat(s, 64)
 	switch {
 	case err != nil:
@@ -248,7 +277,7 @@ func runLoss(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	data := fs.String("data", "", "shards `DIR`")
 	limit, batch := int64(1000), 32
 	fs.Var(&int64Flag{&limit}, "limit", "evaluate the first `N` rows (0: all)")
-	fs.Var(&intFlag{&batch, 1, maxBatchSize}, "batch-size", "rows per forward pass (`B` from 1 to 16777216; the result does not depend on it)")
+	fs.Var(&boundedIntFlag{&batch, 1, maxBatchSize}, "batch-size", "rows per forward pass (`B` from 1 to 16777216; the result does not depend on it)")
 	vocab := fs.String("vocab", "", "vocabulary `FILE` for dynamically masked shards")
 	seed := fs.Uint64("seed", 42, "seed of the masks of dynamically masked shards")
 	if err := parseFlags(fs, args); err != nil {

@@ -303,6 +303,7 @@ func (p *Pairer) Add(rng *rand.Rand, doc Document, dst []Instance) []Instance {
 	if p.cfg.Task == NSP {
 		p.remember(rng, doc.ID)
 	}
+	clear(p.sents) // the caller's sentences are not kept past the call
 	return dst
 }
 

@@ -46,6 +46,10 @@ type ExampleConfig struct {
 	// Workers is the number of goroutines that split and tokenize. It does not change the
 	// output, so it is not stored.
 	Workers int `json:"-"`
+	// Exclude names directories whose files are never read as input: the run's output
+	// directories, which may lie inside an input directory (see ExpandInputsExcept). Not
+	// stored: the files read are listed in the manifest.
+	Exclude []string `json:"-"`
 }
 
 // DefaultExampleConfig returns Google's defaults (max_seq_length 128,
@@ -83,6 +87,7 @@ type ExampleStats struct {
 type Examples struct {
 	cfg      ExampleConfig
 	inputs   []Input
+	notes    []string // what the user should know about the inputs (ExpandInputsExcept)
 	tok      *tokenize.Tokenizer
 	splitter *sentence.Splitter
 	pairer   *pairing.Pairer
@@ -95,8 +100,11 @@ type Examples struct {
 	mu    sync.Mutex   // guards stats, read by Stats while Run goes on
 	stats ExampleStats
 
-	progress  func(bytes int64) // called from the reading goroutine; may be nil
-	encodings sync.Pool         // *tokenize.Encoding buffers for the workers
+	progress func(bytes int64) // called from the reading goroutine; may be nil
+	// textBudget bounds the text of the documents between the source and the end of their
+	// pairing (see Run); made anew by each Run.
+	textBudget *byteBudget
+	encodings  sync.Pool // *tokenize.Encoding buffers for the workers
 }
 
 // NewExamples checks cfg, finds the inputs and loads the tokenizer. Every problem that can be
@@ -132,7 +140,7 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 			}
 		}
 	}
-	inputs, err := ExpandInputs(cfg.Inputs)
+	inputs, notes, err := ExpandInputsExcept(cfg.Inputs, cfg.Exclude)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +183,7 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Examples{cfg: cfg, inputs: inputs, tok: tok, splitter: splitter, pairer: pairer, task: task}
+	e := &Examples{cfg: cfg, inputs: inputs, notes: notes, tok: tok, splitter: splitter, pairer: pairer, task: task}
 	e.encodings.New = func() any { return new(tokenize.Encoding) }
 	e.maskVoc, err = MaskingVocab(tok.Vocab())
 	if err != nil {
@@ -213,6 +221,10 @@ func (e *Examples) Config() ExampleConfig { return e.cfg }
 // Inputs returns the files the run reads, in order.
 func (e *Examples) Inputs() []Input { return e.inputs }
 
+// Notes returns what the user should be told about the inputs: output directories inside an
+// input directory, whose files are not read.
+func (e *Examples) Notes() []string { return e.notes }
+
 // Tokenizer returns the run's tokenizer.
 func (e *Examples) Tokenizer() *tokenize.Tokenizer { return e.tok }
 
@@ -241,6 +253,8 @@ type tokenizedDoc struct {
 	line      int
 	index     int
 	sentences [][]int32
+	bytes     int64 // the document's text, as taken from the text budget
+	nsent     int64 // len(sentences), kept for the stats once the pairer has let them go
 	tokens    int64
 	unk       int64
 	invalid   int64
@@ -289,6 +303,12 @@ func (e *Examples) Run(parent context.Context, emit func(*shards.Row) error) err
 	defer cancel()
 	workers := e.cfg.Workers
 
+	// The text of the documents read but not yet paired is bounded: the source takes the
+	// bytes of the document it builds from the budget as it reads them, and the pairer gives
+	// them back once it has made the document's passes (a document's rows are bounded apart:
+	// they travel in batches of batchTokens). The source waits for the budget only after the
+	// documents before it have gone on, so the stages never wait on each other in a circle.
+	e.textBudget = newByteBudget(max(int64(e.src.opts.MaxDocBytes), minTextBudget))
 	chunks := make(chan []Document, 2*workers)
 	srcErr := make(chan error, 1)
 	e.src.progress = e.progress
@@ -305,6 +325,20 @@ func (e *Examples) Run(parent context.Context, emit func(*shards.Row) error) err
 				return ctx.Err()
 			}
 		}
+		// The source takes the text it reads from the budget; before it waits for the budget,
+		// the documents it has made go on, so that the stages can give theirs back.
+		e.src.reserve = func(n, own int64) error {
+			if e.textBudget.tryAcquire(n, own) {
+				return nil
+			}
+			if len(chunk) > 0 {
+				if err := send(); err != nil {
+					return err
+				}
+			}
+			return e.textBudget.acquire(ctx, n, own)
+		}
+		e.src.unreserve = e.textBudget.release
 		err := e.src.Run(ctx, func(d Document) error {
 			e.docs.Add(1)
 			chunk = append(chunk, d)
@@ -344,7 +378,7 @@ loop:
 		}
 		e.mu.Lock()
 		for _, td := range b.docs {
-			e.stats.Sentences += int64(len(td.sentences))
+			e.stats.Sentences += td.nsent
 			e.stats.Tokens += td.tokens
 			e.stats.UNK += td.unk
 			e.stats.InvalidUTF8 += td.invalid
@@ -426,9 +460,16 @@ func noSequences(s ExampleStats) error {
 	return fmt.Errorf("%w from the corpus: %s", ErrNoSequences, msg)
 }
 
+// batchTokens bounds the tokens of the rows in one passBatch. A long document, and every dupe
+// pass over it, goes out in batches of about this size rather than all at once, so that what
+// the later stages hold does not grow with the document or the dupe factor. (Where the batches
+// are cut changes nothing in the output.)
+const batchTokens = 64 << 10
+
 // pairAll is the sequential pairing stage: each tokenized document, in order, DupeFactor
-// times through the pairer; the instances of a chunk of documents go out together. It stops
-// at the first document that could not be tokenized.
+// times through the pairer; the instances go out in batches of about batchTokens tokens. It
+// stops at the first document that could not be tokenized. Once a document's passes are
+// made, its text is released from the budget (e.textBudget).
 func (e *Examples) pairAll(ctx context.Context, in <-chan []*tokenizedDoc, out chan<- *passBatch) {
 	send := func(b *passBatch) bool {
 		select {
@@ -454,10 +495,19 @@ func (e *Examples) pairAll(ctx context.Context, in <-chan []*tokenizedDoc, out c
 					b.rows = append(b.rows, shards.Row{InputIDs: in.IDs, TokenTypeIDs: in.TypeIDs, NextSentenceLabel: in.Label})
 					b.keys = append(b.keys, instanceKey{doc: id, pass: pass, i: i})
 					b.tokens += int64(len(in.IDs))
+					if b.tokens >= batchTokens {
+						if !send(b) {
+							return
+						}
+						b = &passBatch{}
+					}
 				}
+				clear(instances) // the rows hold them now; let them go with the rows
 			}
+			td.sentences = nil // paired: the document's ids live on in the rows only
+			e.textBudget.release(td.bytes)
 		}
-		if !send(b) {
+		if (len(b.rows) > 0 || len(b.docs) > 0) && !send(b) {
 			return
 		}
 	}
@@ -505,6 +555,7 @@ func (e *Examples) tokenizeChunk(ds []Document) []*tokenizedDoc {
 	out := make([]*tokenizedDoc, len(ds))
 	for i, d := range ds {
 		out[i] = e.tokenizeDoc(d)
+		ds[i] = Document{} // the text is tokenized: let it go
 		if out[i].err != nil {
 			return out[:i+1]
 		}
@@ -514,7 +565,7 @@ func (e *Examples) tokenizeChunk(ds []Document) []*tokenizedDoc {
 
 // tokenizeDoc splits a document into sentences and tokenizes them. It runs on the workers.
 func (e *Examples) tokenizeDoc(d Document) *tokenizedDoc {
-	td := &tokenizedDoc{file: d.File, fileIndex: d.FileIndex, line: d.Line, index: d.Index}
+	td := &tokenizedDoc{file: d.File, fileIndex: d.FileIndex, line: d.Line, index: d.Index, bytes: int64(d.Bytes)}
 	enc := e.encodings.Get().(*tokenize.Encoding)
 	defer e.encodings.Put(enc)
 	// Every sentence's ids, one after the other: English text runs 4 to 5 bytes a token.
@@ -560,6 +611,7 @@ func (e *Examples) tokenizeDoc(d Document) *tokenizedDoc {
 		td.sentences[i] = ids[start:end:end]
 		start = end
 	}
+	td.nsent = int64(len(td.sentences))
 	return td
 }
 

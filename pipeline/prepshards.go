@@ -33,6 +33,8 @@ type PrepSummary struct {
 	BytesPerToken float64      `json:"bytes_per_token"`
 	MBPerSecond   float64      `json:"mb_per_second"` // input text bytes per second, after decompression
 	Seconds       float64      `json:"seconds"`
+	// Notes say what the user should know about the run: a stale lock taken over.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // StatsName is the file Prep writes its summary to, beside manifest.json.
@@ -46,8 +48,18 @@ func Prep(ctx context.Context, e *Examples, o ShardOptions) (*PrepSummary, error
 }
 
 // prepWith is Prep that also hands each row, once written, to tee (when not nil).
-func prepWith(ctx context.Context, e *Examples, o ShardOptions, tee func(*shards.Row) error) (*PrepSummary, error) {
+func prepWith(ctx context.Context, e *Examples, o ShardOptions, tee func(*shards.Row) error) (sum *PrepSummary, err error) {
 	start := time.Now()
+	// One run at a time writes into a directory.
+	lock, lockNote, err := lockDir(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("output %s: %w", o.Dir, err)
+	}
+	defer func() {
+		if uerr := lock.unlock(); uerr != nil && err == nil {
+			sum, err = nil, fmt.Errorf("output %s: %w", o.Dir, uerr)
+		}
+	}()
 	cfg := e.Config()
 	cfgJSON, err := json.Marshal(cfg)
 	if err != nil {
@@ -102,9 +114,12 @@ func prepWith(ctx context.Context, e *Examples, o ShardOptions, tee func(*shards
 	if err != nil {
 		return nil, err
 	}
-	sum := &PrepSummary{
+	sum = &PrepSummary{
 		Version: o.Version, Examples: stats, Shards: len(m.Shards), ShardBytes: m.Bytes,
 		Seconds: time.Since(start).Seconds(),
+	}
+	if lockNote != "" {
+		sum.Notes = append(sum.Notes, lockNote)
 	}
 	if m.Tokens > 0 {
 		sum.BytesPerToken = float64(m.Bytes) / float64(m.Tokens)

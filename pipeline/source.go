@@ -73,10 +73,26 @@ type Input struct {
 // A path that names nothing, or a glob that matches nothing, is an error: prep fails before
 // it starts any work.
 func ExpandInputs(args []string) ([]Input, error) {
+	in, _, err := ExpandInputsExcept(args, nil)
+	return in, err
+}
+
+// ExpandInputsExcept is ExpandInputs that never reads a file inside one of the directories
+// except names (kiln's output directories, which may lie inside an input directory: a rerun
+// would otherwise read the first run's shards as text). A directory of except that does not
+// exist yet is ignored. It returns, besides the inputs, one note for each argument that held
+// such a directory, to tell the user; an argument that is itself inside one of them is an
+// error.
+func ExpandInputsExcept(args, except []string) ([]Input, []string, error) {
 	if len(args) == 0 {
-		return nil, errors.New("no input given")
+		return nil, nil, errors.New("no input given")
+	}
+	ex, err := newExclusions(except)
+	if err != nil {
+		return nil, nil, err
 	}
 	var out []Input
+	var notes []string
 	seen := make(map[string]bool)
 	add := func(path string, size int64) {
 		key := filepath.Clean(path)
@@ -86,16 +102,27 @@ func ExpandInputs(args []string) ([]Input, error) {
 		}
 	}
 	for _, arg := range args {
+		if dir := ex.holding(arg); dir != "" {
+			return nil, nil, fmt.Errorf("input %s is inside the output directory %s: give the corpus, not kiln's output", arg, dir)
+		}
 		info, err := os.Stat(arg)
 		switch {
 		case err == nil && info.IsDir():
 			var files []Input
+			skipped := map[string]bool{}
 			err := filepath.WalkDir(arg, func(p string, d fs.DirEntry, err error) error {
 				if err != nil {
 					return err
 				}
 				if p != arg && strings.HasPrefix(d.Name(), ".") {
 					if d.IsDir() {
+						return filepath.SkipDir
+					}
+					return nil
+				}
+				if d.IsDir() {
+					if dir := ex.is(p); dir != "" {
+						skipped[dir] = true
 						return filepath.SkipDir
 					}
 					return nil
@@ -114,6 +141,10 @@ func ExpandInputs(args []string) ([]Input, error) {
 					if err != nil {
 						return fmt.Errorf("%s: %w", p, err)
 					}
+					if dir := ex.holding(p); dir != "" {
+						skipped[dir] = true
+						return nil
+					}
 					if fi.Mode().IsRegular() {
 						files = append(files, Input{Path: p, Size: fi.Size()})
 					}
@@ -121,10 +152,15 @@ func ExpandInputs(args []string) ([]Input, error) {
 				return nil
 			})
 			if err != nil {
-				return nil, fmt.Errorf("input %s: %w", arg, err)
+				return nil, nil, fmt.Errorf("input %s: %w", arg, err)
+			}
+			for _, dir := range ex.dirs {
+				if skipped[dir.path] {
+					notes = append(notes, fmt.Sprintf("input %s holds the output directory %s: its files are not read as input", arg, dir.path))
+				}
 			}
 			if len(files) == 0 {
-				return nil, fmt.Errorf("input %s: directory holds no files", arg)
+				return nil, nil, fmt.Errorf("input %s: directory holds no files", arg)
 			}
 			sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 			for _, f := range files {
@@ -135,27 +171,108 @@ func ExpandInputs(args []string) ([]Input, error) {
 		case errors.Is(err, fs.ErrNotExist) && strings.ContainsAny(arg, "*?["):
 			matches, gerr := filepath.Glob(arg)
 			if gerr != nil {
-				return nil, fmt.Errorf("input %s: %w", arg, gerr)
+				return nil, nil, fmt.Errorf("input %s: %w", arg, gerr)
 			}
-			n := 0
+			n, skipped := 0, 0
 			for _, m := range matches { // Glob sorts its matches
 				fi, err := os.Stat(m)
 				if err != nil {
-					return nil, fmt.Errorf("input %s: %w", m, err)
+					return nil, nil, fmt.Errorf("input %s: %w", m, err)
+				}
+				if ex.holding(m) != "" {
+					skipped++
+					continue
 				}
 				if fi.Mode().IsRegular() {
 					add(m, fi.Size())
 					n++
 				}
 			}
+			if skipped > 0 {
+				notes = append(notes, fmt.Sprintf("input %s matches %d file(s) in the output directory: they are not read as input", arg, skipped))
+			}
 			if n == 0 {
-				return nil, fmt.Errorf("input %s: pattern matches no files", arg)
+				return nil, nil, fmt.Errorf("input %s: pattern matches no files", arg)
 			}
 		default:
-			return nil, fmt.Errorf("input %s: %w", arg, err)
+			return nil, nil, fmt.Errorf("input %s: %w", arg, err)
 		}
 	}
-	return out, nil
+	return out, notes, nil
+}
+
+// exclusions are the directories whose files are never read as input.
+type exclusions struct {
+	dirs []excludedDir
+}
+
+type excludedDir struct {
+	path string      // as given
+	real string      // absolute, symbolic links resolved
+	info os.FileInfo // to recognise it under another name
+}
+
+func newExclusions(paths []string) (exclusions, error) {
+	var ex exclusions
+	for _, p := range paths {
+		if p == "" {
+			continue
+		}
+		info, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // made by this run: no input can be in it yet
+		}
+		if err != nil {
+			return ex, fmt.Errorf("output directory %s: %w", p, err)
+		}
+		real, err := filepath.EvalSymlinks(p)
+		if err == nil {
+			real, err = filepath.Abs(real)
+		}
+		if err != nil {
+			return ex, fmt.Errorf("output directory %s: %w", p, err)
+		}
+		ex.dirs = append(ex.dirs, excludedDir{path: p, real: real, info: info})
+	}
+	return ex, nil
+}
+
+// is returns the excluded directory that dir is (by identity, whatever its name), or "".
+func (ex exclusions) is(dir string) string {
+	if len(ex.dirs) == 0 {
+		return ""
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return ""
+	}
+	for _, d := range ex.dirs {
+		if os.SameFile(info, d.info) {
+			return d.path
+		}
+	}
+	return ""
+}
+
+// holding returns the excluded directory that holds path (or is path), symbolic links
+// resolved, or "".
+func (ex exclusions) holding(path string) string {
+	if len(ex.dirs) == 0 {
+		return ""
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err == nil {
+		real, err = filepath.Abs(real)
+	}
+	if err != nil {
+		return ""
+	}
+	for _, d := range ex.dirs {
+		if real == d.real || strings.HasPrefix(real, d.real+string(filepath.Separator)) {
+			return d.path
+		}
+	}
+	return ""
 }
 
 // Document is one document read from an input file.
@@ -222,6 +339,13 @@ type Source struct {
 	progress func(n int64)
 	// fileBuf and textBuf are the read buffers, reused from file to file.
 	fileBuf, textBuf *bufio.Reader
+	// reserve, if set, is called with the bytes of text the source is about to hold for the
+	// document it builds, before it holds them; it may wait (for the stages downstream to
+	// let go of earlier documents) and fails when the run is cancelled. own is what the
+	// source already holds for that document. unreserve gives back the bytes of a document
+	// the source drops (a binary one). An emitted document carries its Bytes downstream.
+	reserve   func(n, own int64) error
+	unreserve func(n int64)
 }
 
 // NewSource returns a Source over inputs (as ExpandInputs returns them).
@@ -337,7 +461,7 @@ func (s *Source) readFile(ctx context.Context, index int, in Input, emit func(Do
 	}
 	defer closeFn()
 	before := s.stats
-	fr := &fileReader{src: s, path: in.Path, fileIndex: index, br: r, emit: emit}
+	fr := &fileReader{src: s, path: in.Path, fileIndex: index, br: r, emit: emit, ctx: ctx}
 	err = fr.run(ctx)
 	s.stats.BytesRead += counter.n
 	s.stats.PerFile = append(s.stats.PerFile, FileStats{
@@ -365,22 +489,37 @@ type fileReader struct {
 	br        *bufio.Reader
 	emit      func(Document) error
 	line      int // lines read so far
+	// ctx is checked every cancelCheckBytes of input, whatever the lines' lengths: a run
+	// stops promptly even while it skips an endless line.
+	ctx       context.Context
+	unchecked int // bytes read since ctx was last checked
 
 	doc      Document // the document being built
 	binary   bool     // the document being built holds binary data
 	utf16    bool     // the file starts with a UTF-16 byte order mark
 	para     []byte   // text format: the paragraph being built
+	held     int64    // bytes reserved (Source.reserve) for the document being built
 	docIndex int
 }
 
+// cancelCheckBytes is how much input a source reads between two checks of its context.
+const cancelCheckBytes = 1 << 20
+
 // readLine returns the next line without its line ending, or ok=false at the end of the
 // file. A line longer than the limit is skipped without being held in memory, and counted.
+// It returns the context's error once the run is cancelled, even in the middle of a line.
 func (fr *fileReader) readLine(buf []byte) (line []byte, ok bool, err error) {
 	limit := fr.src.opts.MaxLineBytes
 	line = buf[:0]
 	tooLong := false
 	for {
 		chunk, err := fr.br.ReadSlice('\n')
+		if fr.unchecked += len(chunk); fr.unchecked >= cancelCheckBytes && fr.ctx != nil {
+			fr.unchecked = 0
+			if cerr := fr.ctx.Err(); cerr != nil {
+				return nil, false, cerr
+			}
+		}
 		if !tooLong {
 			if len(line)+len(chunk) > limit+2 { // +2: the line ending
 				tooLong = true
@@ -421,6 +560,9 @@ func (fr *fileReader) run(ctx context.Context) error {
 	for {
 		line, ok, err := fr.readLine(buf)
 		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return err
+			}
 			fr.line++ // name the line being read when the input failed
 			return err
 		}
@@ -432,7 +574,7 @@ func (fr *fileReader) run(ctx context.Context) error {
 			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
 			fr.utf16 = bytes.HasPrefix(line, []byte("\xff\xfe")) || bytes.HasPrefix(line, []byte("\xfe\xff"))
 		}
-		if fr.line%4096 == 0 {
+		if fr.line%4096 == 0 { // many short lines: the byte count may not reach the check
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -462,7 +604,9 @@ func (fr *fileReader) addLinesLine(line []byte) error {
 		return fr.endDocument()
 	}
 	fr.startDocument()
-	fr.addUnit(line)
+	if err := fr.addUnit(line); err != nil {
+		return err
+	}
 	if fr.doc.Bytes >= fr.src.opts.MaxDocBytes {
 		return fr.cutDocument()
 	}
@@ -479,21 +623,47 @@ func (fr *fileReader) addTextLine(line []byte) error {
 		return nil
 	}
 	fr.startDocument()
+	text := bytes.TrimSpace(line)
+	n := len(text)
+	if len(fr.para) > 0 {
+		n++
+	}
+	// The paragraph's bytes are held from here on: they count as the document's.
+	if err := fr.reserve(n); err != nil {
+		return err
+	}
 	if len(fr.para) > 0 {
 		fr.para = append(fr.para, ' ')
 	}
-	fr.para = append(fr.para, bytes.TrimSpace(line)...)
-	if len(fr.para) >= fr.src.opts.MaxDocBytes {
+	fr.para = append(fr.para, text...)
+	// The paragraph counts towards the document's size as it grows, so that no document,
+	// however its text falls into paragraphs, is much longer than MaxDocBytes.
+	if fr.doc.Bytes+len(fr.para) >= fr.src.opts.MaxDocBytes {
 		fr.endParagraph()
 		return fr.cutDocument()
 	}
 	return nil
 }
 
+// reserve asks the source's reserve hook for n more bytes of the current document.
+func (fr *fileReader) reserve(n int) error {
+	if fr.src.reserve == nil || n == 0 {
+		return nil
+	}
+	if err := fr.src.reserve(int64(n), fr.held); err != nil {
+		return err
+	}
+	fr.held += int64(n)
+	return nil
+}
+
 func (fr *fileReader) endParagraph() {
 	if len(fr.para) > 0 {
-		fr.addUnit(fr.para)
+		fr.addHeldUnit(fr.para) // reserved as the paragraph grew
 		fr.para = fr.para[:0]
+		if cap(fr.para) > 1<<20 {
+			fr.para = nil // a long paragraph's buffer is not kept for the rest of the file
+		}
 	}
 }
 
@@ -522,8 +692,19 @@ func (fr *fileReader) addJSONLine(line []byte) error {
 		return nil
 	}
 	fr.startDocument()
-	for _, para := range splitParagraphs(text) {
-		fr.addUnit([]byte(para))
+	paras := splitParagraphs(text)
+	for i, para := range paras {
+		fr.startDocument() // again after a cut
+		if err := fr.addUnit([]byte(para)); err != nil {
+			return err
+		}
+		// A line may be longer than MaxDocBytes (with a large MaxLineBytes): its document is
+		// cut at paragraph boundaries, as the text format's.
+		if fr.doc.Bytes >= fr.src.opts.MaxDocBytes && i < len(paras)-1 {
+			if err := fr.cutDocument(); err != nil {
+				return err
+			}
+		}
 	}
 	return fr.endDocument()
 }
@@ -561,7 +742,18 @@ func (fr *fileReader) startDocument() {
 	}
 }
 
-func (fr *fileReader) addUnit(b []byte) {
+// addUnit adds b to the current document as one unit (a sentence or a paragraph), once
+// the source may hold it.
+func (fr *fileReader) addUnit(b []byte) error {
+	if err := fr.reserve(len(b)); err != nil {
+		return err
+	}
+	fr.addHeldUnit(b)
+	return nil
+}
+
+// addHeldUnit adds b, already reserved, to the current document.
+func (fr *fileReader) addHeldUnit(b []byte) {
 	if looksBinary(b) {
 		fr.binary = true
 	}
@@ -583,7 +775,12 @@ func (fr *fileReader) endDocument() error {
 	}
 	doc := fr.doc
 	fr.doc = Document{}
+	held := fr.held
+	fr.held = 0
 	if fr.binary {
+		if fr.src.unreserve != nil {
+			fr.src.unreserve(held)
+		}
 		fr.src.stats.SkippedBinary++
 		if fr.utf16 {
 			fr.src.stats.problem("%s:%d: UTF-16 text (the file starts with a UTF-16 byte order mark), not UTF-8: document skipped; convert the file to UTF-8", fr.path, doc.Line)

@@ -31,7 +31,10 @@ const (
 // TrainConfig describes a training run.
 type TrainConfig struct {
 	Data string // directory of kiln shards (ignored when Source is set)
-	Out  string // output directory: checkpoints, metrics.jsonl, loss.png
+	// Out is the output directory: checkpoints, metrics.jsonl, loss.png. It must be missing,
+	// empty or a training run's (it holds OutMarker, or checkpoints); else Train refuses it
+	// (ErrForeignOut) before it writes anything.
+	Out string
 	// Model is the configuration of a fresh model; a resumed run takes the checkpoint's, and
 	// refuses it when CheckModel is set and it differs from Model (the user named a model).
 	Model      Config
@@ -176,6 +179,10 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 		drng  = rand.NewPCG(cfg.Seed, 0x64726f70)
 	)
 	res := &TrainResult{}
+	// Nothing is replaced in a directory that another tool, or the user, filled.
+	if err := checkOut(cfg.Out); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
 	// Checkpoints cut short by a kill are left under temporary names: remove them.
 	if tmps, err := filepath.Glob(filepath.Join(cfg.Out, "."+ckptPrefix+"*.tmp")); err == nil {
 		for _, p := range tmps {
@@ -232,7 +239,7 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 		model.vocabSHA256 = dataVocab
 		opt = NewAdamW(cfg.Optimizer, model)
 	}
-	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
+	if err := claimOut(cfg.Out); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	if err := writeMetrics(filepath.Join(cfg.Out, MetricsFile), res.History); err != nil {

@@ -82,9 +82,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("demo", "[--dir DIR] [--steps N]", stderr)
 	dir := fs.String("dir", "kiln-demo", "working `DIR` for the sample, the shards and the model (made anew; an existing DIR must be empty or an earlier demo's)")
 	steps, batch, seqLen := 300, 16, 64
-	fs.Var(&intFlag{&steps, 1}, "steps", "training steps for the tiny model (`N` >= 1)")
-	fs.Var(&intFlag{&batch, 1}, "batch-size", "rows per step (`B` >= 1)")
-	fs.Var(&intFlag{&seqLen, 8}, "max-seq-len", "sequence length of the demo's examples (`N` >= 8)")
+	fs.Var(&boundedIntFlag{&steps, 1, maxSteps}, "steps", "training steps for the tiny model (`N` from 1 to 1e9)")
+	fs.Var(&boundedIntFlag{&batch, 1, maxBatchSize}, "batch-size", "rows per step (`B` from 1 to 16777216)")
+	fs.Var(&intFlag{&seqLen, 8}, "max-seq-len", "sequence length of the demo's examples (`N` from 8 to 512)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

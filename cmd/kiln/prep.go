@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -33,11 +32,11 @@ func exampleFlags(fs *flag.FlagSet, forPretrain bool) (*pipeline.ExampleConfig, 
 	fs.StringVar(&cfg.Vocab, "vocab", "", "WordPiece vocabulary `FILE` (vocab.txt)")
 	fs.StringVar(&cfg.Tokenizer, "tokenizer", "", "Hugging Face tokenizer.json `FILE` (instead of --vocab)")
 	fs.BoolVar(&cfg.Cased, "cased", false, "keep case and accents (for cased vocabularies)")
-	fs.IntVar(&cfg.MaxSeqLen, "max-seq-len", cfg.MaxSeqLen, "longest sequence, [CLS] and [SEP]s included")
+	fs.IntVar(&cfg.MaxSeqLen, "max-seq-len", cfg.MaxSeqLen, "longest sequence, [CLS] and [SEP]s included (at most 65536)")
 	fs.IntVar(&cfg.MaxPredictions, "max-predictions", cfg.MaxPredictions, "most masked positions per sequence")
 	fs.Float64Var(&cfg.MaskedLMProb, "masked-lm-prob", cfg.MaskedLMProb, "share of tokens to mask")
 	fs.Float64Var(&cfg.ShortSeqProb, "short-seq-prob", cfg.ShortSeqProb, "probability of a shorter target length for a document pass")
-	fs.IntVar(&cfg.DupeFactor, "dupe-factor", cfg.DupeFactor, "passes over each document, each with other pairs and masks")
+	fs.IntVar(&cfg.DupeFactor, "dupe-factor", cfg.DupeFactor, "passes over each document, each with other pairs and masks (1 to 1000)")
 	fs.StringVar(&cfg.Task, "task", cfg.Task, "pair task: nsp (next sentence prediction), sop (sentence order prediction) or none (MLM only)")
 	if forPretrain {
 		cfg.Masking = "dynamic"
@@ -45,14 +44,14 @@ func exampleFlags(fs *flag.FlagSet, forPretrain bool) (*pipeline.ExampleConfig, 
 		fs.StringVar(&cfg.Masking, "masking", cfg.Masking, "static (masks stored in the shards) or dynamic (the trainer masks at read time)")
 	}
 	fs.BoolVar(&cfg.WholeWordMask, "whole-word-mask", false, "mask whole words (## pieces join their word)")
-	fs.IntVar(&cfg.ReservoirDocs, "reservoir-docs", cfg.ReservoirDocs, "previous documents kept to draw NotNext segments from")
-	fs.IntVar(&cfg.ShuffleBuffer, "shuffle-buffer", cfg.ShuffleBuffer, "rows mixed in a seeded shuffle buffer before writing (0: document order)")
+	fs.IntVar(&cfg.ReservoirDocs, "reservoir-docs", cfg.ReservoirDocs, "previous documents kept to draw NotNext segments from (1 to 1000000)")
+	fs.IntVar(&cfg.ShuffleBuffer, "shuffle-buffer", cfg.ShuffleBuffer, "rows mixed in a seeded shuffle buffer before writing (0: document order; at most 10000000)")
 	if !forPretrain {
 		fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed")
 	}
-	fs.IntVar(&cfg.Workers, "workers", runtime.NumCPU(), "goroutines that split and tokenize (the output does not depend on it)")
-	fs.IntVar(&cfg.MaxLineBytes, "max-line-bytes", cfg.MaxLineBytes, "input lines longer than this are skipped and counted")
-	fs.IntVar(&cfg.MaxDocBytes, "max-doc-bytes", cfg.MaxDocBytes, "documents longer than this are cut in parts and counted")
+	fs.IntVar(&cfg.Workers, "workers", runtime.NumCPU(), "goroutines that split and tokenize, 1 to 4096 (the output does not depend on it)")
+	fs.IntVar(&cfg.MaxLineBytes, "max-line-bytes", cfg.MaxLineBytes, "input lines longer than this are skipped and counted (at most 1 GiB)")
+	fs.IntVar(&cfg.MaxDocBytes, "max-doc-bytes", cfg.MaxDocBytes, "documents longer than this are cut in parts and counted (at most 1 GiB; memory is a multiple of it)")
 	return &cfg, inputs
 }
 
@@ -65,12 +64,16 @@ func finishExampleFlags(fs *flag.FlagSet, cfg *pipeline.ExampleConfig, inputs *m
 		fs.Usage()
 		return errUsage
 	}
-	for _, f := range []struct {
-		name string
-		v    int
-	}{{"workers", cfg.Workers}, {"max-line-bytes", cfg.MaxLineBytes}, {"max-doc-bytes", cfg.MaxDocBytes}, {"reservoir-docs", cfg.ReservoirDocs}} {
-		if f.v < 1 {
-			return badFlag("--%s %d: want at least 1", f.name, f.v)
+	for _, f := range []intRange{
+		{"workers", cfg.Workers, 1, maxWorkers},
+		{"max-line-bytes", cfg.MaxLineBytes, 1, maxInputBytes},
+		{"max-doc-bytes", cfg.MaxDocBytes, 1, maxInputBytes},
+		{"reservoir-docs", cfg.ReservoirDocs, 1, maxReservoirDocs},
+		{"dupe-factor", cfg.DupeFactor, 1, maxDupeFactor},
+		{"shuffle-buffer", cfg.ShuffleBuffer, 0, maxShuffleBuffer},
+	} {
+		if err := f.check(); err != nil {
+			return err
 		}
 	}
 	if cfg.Format == "jsonl" && strings.TrimSpace(cfg.JSONField) == "" {
@@ -91,16 +94,56 @@ func finishExampleFlags(fs *flag.FlagSet, cfg *pipeline.ExampleConfig, inputs *m
 	switch {
 	case cfg.MaxSeqLen < minLen:
 		return badFlag("--max-seq-len %d: want at least %d for --task %s", cfg.MaxSeqLen, minLen, cfg.Task)
+	case cfg.MaxSeqLen > maxSeqLen:
+		return badFlag("--max-seq-len %d: want at most %d (the most a shard holds)", cfg.MaxSeqLen, maxSeqLen)
 	case cfg.MaxPredictions < 1:
 		return badFlag("--max-predictions %d: want at least 1", cfg.MaxPredictions)
+	case cfg.MaxPredictions > cfg.MaxSeqLen:
+		return badFlag("--max-predictions %d: want at most --max-seq-len (%d)", cfg.MaxPredictions, cfg.MaxSeqLen)
 	case !(cfg.MaskedLMProb > 0 && cfg.MaskedLMProb <= 1):
 		return badFlag("--masked-lm-prob %v: want a share in (0, 1]", cfg.MaskedLMProb)
 	case !(cfg.ShortSeqProb >= 0 && cfg.ShortSeqProb <= 1):
 		return badFlag("--short-seq-prob %v: want a probability in [0, 1]", cfg.ShortSeqProb)
-	case cfg.DupeFactor < 1:
-		return badFlag("--dupe-factor %d: want at least 1", cfg.DupeFactor)
-	case cfg.ShuffleBuffer < 0:
-		return badFlag("--shuffle-buffer %d: want 0 (document order) or more", cfg.ShuffleBuffer)
+	}
+	return nil
+}
+
+// Upper bounds of the prep flags. Each is far above what a real run uses, and low enough that
+// nothing derived from it overflows and that the memory it sets stays within a machine's.
+const (
+	// maxWorkers: more goroutines than any machine has cores; each worker's buffers and the
+	// chunks in flight between the stages (a few per worker) are counted in memory.
+	maxWorkers = 4096
+	// maxInputBytes bounds --max-line-bytes and --max-doc-bytes (1 GiB): a line or a document
+	// is held in memory whole, a few times over (see the README's memory bound).
+	maxInputBytes = 1 << 30
+	// maxReservoirDocs: the reservoir holds about 64*--max-seq-len bytes per document
+	// (16*max-seq-len int32 tokens), 8 GiB at 1e6 documents of 128.
+	maxReservoirDocs = 1_000_000
+	// maxDupeFactor: Google uses 10, RoBERTa-style static masking 40.
+	maxDupeFactor = 1000
+	// maxShuffleBuffer: rows held in memory, a few GB of rows at 1e7.
+	maxShuffleBuffer = 10_000_000
+	// maxSeqLen: the most a shard records (shards.Info.Validate).
+	maxSeqLen = 1 << 16
+	// maxShardMB: a shard of 1 TiB; --shard-mb * 2^20 stays far inside an int64.
+	maxShardMB = 1 << 20
+	// maxRowsPerBatch: an Arrow record batch is built in memory.
+	maxRowsPerBatch = 1 << 20
+)
+
+// intRange is an integer flag's value and the range it must lie in.
+type intRange struct {
+	name string
+	v    int
+	min  int
+	max  int
+}
+
+// check returns a usage error naming the flag when v is outside [min, max].
+func (r intRange) check() error {
+	if r.v < r.min || r.v > r.max {
+		return badFlag("--%s %d: want %d to %d", r.name, r.v, r.min, r.max)
 	}
 	return nil
 }
@@ -122,14 +165,16 @@ func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.Usage()
 		return errUsage
 	}
-	opts, err := so.options(*out)
+	opts, err := so.options(*out, cfg.MaxSeqLen)
 	if err != nil {
 		return err
 	}
+	cfg.Exclude = []string{*out} // a rerun must not read the shards as text
 	ex, err := pipeline.NewExamples(*cfg)
 	if err != nil {
 		return err
 	}
+	printNotes("prep", ex, stderr)
 	warnVocab("prep", ex.Tokenizer(), stderr)
 	stop := startProgress(ex, stderr, *noProgress)
 	sum, err := pipeline.Prep(ctx, ex, opts)
@@ -138,6 +183,9 @@ func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	printPrepSummary(stdout, sum, *out)
+	for _, n := range sum.Notes {
+		fmt.Fprintf(stderr, "kiln prep: note: %s\n", n)
+	}
 	for _, w := range prepWarnings(sum, ex.Config()) {
 		fmt.Fprintf(stderr, "kiln prep: warning: %s\n", w)
 	}
@@ -155,15 +203,17 @@ func shardFlags(fs *flag.FlagSet) *shardFlagValues {
 	v := &shardFlagValues{}
 	fs.StringVar(&v.compression, "compression", "zstd", "shard body compression: zstd, lz4 or none")
 	fs.StringVar(&v.arrowFormat, "arrow-format", "file", "Arrow IPC format: file (random access) or stream (what Hugging Face datasets reads)")
-	fs.Float64Var(&v.shardMB, "shard-mb", 128, "start a new shard after this many MB")
+	fs.Float64Var(&v.shardMB, "shard-mb", 128, "start a new shard after this many MB (at most 1048576)")
 	fs.IntVar(&v.rowsPerBatch, "rows-per-batch", 32768, "rows per Arrow record batch (Arrow builds a zstd encoder per batch: few, large batches are faster)")
 	fs.StringVar(&v.bins, "bins", "", "group rows into shards by length, NVIDIA LDDL style: ascending upper bounds, e.g. 32,64,128")
 	return v
 }
 
-func (v *shardFlagValues) options(dir string) (pipeline.ShardOptions, error) {
-	if !(v.shardMB > 0) || math.IsInf(v.shardMB, 0) {
-		return pipeline.ShardOptions{}, badFlag("--shard-mb %v: want a size in MB above 0", v.shardMB)
+// options checks the shard flags and returns the options they give for shards of rows of at
+// most maxSeqLen tokens written to dir.
+func (v *shardFlagValues) options(dir string, maxSeqLen int) (pipeline.ShardOptions, error) {
+	if !(v.shardMB > 0) || v.shardMB > maxShardMB {
+		return pipeline.ShardOptions{}, badFlag("--shard-mb %v: want a size in MB above 0 and at most %d (1 TiB)", v.shardMB, maxShardMB)
 	}
 	if v.compression != "zstd" && v.compression != "lz4" && v.compression != "none" {
 		return pipeline.ShardOptions{}, badFlag("--compression %q: want zstd, lz4 or none", v.compression)
@@ -171,8 +221,8 @@ func (v *shardFlagValues) options(dir string) (pipeline.ShardOptions, error) {
 	if v.arrowFormat != "file" && v.arrowFormat != "stream" {
 		return pipeline.ShardOptions{}, badFlag("--arrow-format %q: want file or stream", v.arrowFormat)
 	}
-	if v.rowsPerBatch < 1 {
-		return pipeline.ShardOptions{}, badFlag("--rows-per-batch %d: want at least 1", v.rowsPerBatch)
+	if err := (intRange{"rows-per-batch", v.rowsPerBatch, 1, maxRowsPerBatch}).check(); err != nil {
+		return pipeline.ShardOptions{}, err
 	}
 	o := pipeline.ShardOptions{
 		Dir: dir, Compression: v.compression, ArrowFormat: v.arrowFormat,
@@ -184,7 +234,13 @@ func (v *shardFlagValues) options(dir string) (pipeline.ShardOptions, error) {
 			if err != nil {
 				return o, badFlag("--bins %q: %v", v.bins, err)
 			}
+			if b < 1 || (len(o.Bins) > 0 && b <= o.Bins[len(o.Bins)-1]) {
+				return o, badFlag("--bins %q: want ascending lengths of at least 1", v.bins)
+			}
 			o.Bins = append(o.Bins, b)
+		}
+		if last := o.Bins[len(o.Bins)-1]; last < maxSeqLen {
+			return o, badFlag("--bins %q: the last bin (%d) must hold the longest rows (--max-seq-len %d)", v.bins, last, maxSeqLen)
 		}
 	}
 	return o, nil
@@ -241,8 +297,12 @@ func printPrepSummary(w io.Writer, s *pipeline.PrepSummary, dir string) {
 		e.Source.Files, e.Source.Documents, e.Sentences, e.Tokens, pct(e.UNK, e.Tokens), e.Rows, s.Shards,
 		float64(s.ShardBytes)/1e6, s.BytesPerToken, s.Seconds, s.MBPerSecond)
 	if p.Instances > 0 {
-		fmt.Fprintf(w, "  pairs: NotNext %.2f%%, short targets %.1f%% of document passes, %d tokens truncated\n",
-			pct(int64(p.NotNext), int64(p.Instances)), pct(int64(p.ShortTargets), int64(p.Documents)), p.TruncatedTokens)
+		unreachable := ""
+		if notNextUnreachable(e) {
+			unreachable = fmt.Sprintf(" (50%% unreachable: %.1f%% of the pairs were one-sentence chunks, always NotNext)", pct(int64(p.ForcedNotNext), int64(p.Instances)))
+		}
+		fmt.Fprintf(w, "  pairs: NotNext %.2f%%%s, short targets %.1f%% of document passes, %d tokens truncated\n",
+			pct(int64(p.NotNext), int64(p.Instances)), unreachable, pct(int64(p.ShortTargets), int64(p.Documents)), p.TruncatedTokens)
 	}
 	if e.Masked > 0 {
 		fmt.Fprintf(w, "  masks: %d positions: [MASK] %.1f%%, random %.1f%%, kept %.1f%%\n",
@@ -257,6 +317,14 @@ func printPrepSummary(w io.Writer, s *pipeline.PrepSummary, dir string) {
 		}
 	}
 	fmt.Fprintf(w, "  wrote %s/manifest.json and %s/%s\n", dir, dir, pipeline.StatsName)
+}
+
+// printNotes prints what the user should know about the inputs of ex (an output directory
+// inside an input directory, not read), as notes of the command name.
+func printNotes(name string, ex *pipeline.Examples, stderr io.Writer) {
+	for _, n := range ex.Notes() {
+		fmt.Fprintf(stderr, "kiln %s: note: %s\n", name, n)
+	}
 }
 
 // warnVocab prints what is odd in tok's vocabulary file (duplicate tokens, blank lines, a
@@ -275,11 +343,24 @@ func prepWarnings(s *pipeline.PrepSummary, cfg pipeline.ExampleConfig) []string 
 	if u := pct(e.UNK, e.Tokens); u > 5 {
 		out = append(out, fmt.Sprintf("%.1f%% of the tokens are [UNK]: is the vocabulary right for this text (and --cased)?", u))
 	}
+	if cfg.Task == "nsp" && notNextUnreachable(e) {
+		out = append(out, fmt.Sprintf("NotNext is %.1f%% of the pairs, not 50%%: %.1f%% were one-sentence chunks, which NSP always makes NotNext (as Google's script does), more than the 4/9 that kiln's balance can offset; at --max-seq-len %d a chunk holds %d tokens, less than most sentences: raise --max-seq-len (or use --task sop)",
+			pct(int64(p.NotNext), int64(p.Instances)), pct(int64(p.ForcedNotNext), int64(p.Instances)), cfg.MaxSeqLen, cfg.MaxSeqLen-3))
+	}
 	if cfg.Task == "nsp" && p.NoPartner > 0 && pct(int64(p.NoPartner), int64(p.Instances)) > 1 {
 		out = append(out, fmt.Sprintf("%d pairs wanted a NotNext segment but no other document was at hand (%d document(s) read; NotNext %.1f%%); with --format text each file is one document, with lines a blank line ends one",
 			p.NoPartner, e.Source.Documents, pct(int64(p.NotNext), int64(p.Instances))))
 	}
 	return out
+}
+
+// notNextUnreachable reports whether a run's NSP pairs are NotNext well over the 50% that the
+// pairer holds them at: that happens when too many chunks are one sentence long (always
+// NotNext), more than the 4/9 of the chunks that the balance can offset (see package pairing),
+// as at a short --max-seq-len. Short runs, whose share wanders, are not judged.
+func notNextUnreachable(e pipeline.ExampleStats) bool {
+	p := e.Pairing
+	return p.Instances >= 100 && pct(int64(p.NotNext), int64(p.Instances)) > 52
 }
 
 func pct(a, b int64) float64 {

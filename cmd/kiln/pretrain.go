@@ -33,17 +33,20 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 	sc := pipeline.StreamConfig{BatchSize: tv.batchSize, Seed: tv.seed}
 	if *saveDir != "" {
-		opts, err := so.options(*saveDir)
+		opts, err := so.options(*saveDir, cfg.MaxSeqLen)
 		if err != nil {
 			return err
 		}
 		sc.SaveShards = &opts
 	}
-	// Check the inputs and the vocabulary before anything is written.
+	// Check the inputs and the vocabulary before anything is written. The output directories
+	// are never read as input, should they lie inside an input directory.
+	cfg.Exclude = []string{tv.out, *saveDir}
 	ex, err := pipeline.NewExamples(*cfg)
 	if err != nil {
 		return err
 	}
+	printNotes("pretrain", ex, stderr)
 	warnVocab("pretrain", ex.Tokenizer(), stderr)
 	model, err := modelConfig(tv.model, ex.Tokenizer().Vocab().Size())
 	if err != nil {
@@ -69,7 +72,7 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	start := time.Now()
 	res, err := trainer.Train(ctx, tc)
 	if err != nil {
-		return err
+		return outError(err)
 	}
 	if stream == nil {
 		return errors.New("the trainer asked for no data: nothing to do (is --steps already reached in --out?)")

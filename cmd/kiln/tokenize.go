@@ -43,9 +43,9 @@ func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	vocab := fs.String("vocab", "", "WordPiece vocabulary `FILE` (vocab.txt, one token per line)")
 	cased := fs.Bool("cased", false, "keep case and accents (for cased vocabularies)")
 	tokJSON := fs.String("tokenizer", "", "Hugging Face tokenizer.json `FILE` (instead of --vocab)")
-	workers := fs.Int("workers", runtime.NumCPU(), "tokenizer goroutines")
+	workers := fs.Int("workers", runtime.NumCPU(), "tokenizer goroutines (1 to 4096)")
 	output := fs.String("output", "ids", "what to print for each line: ids or tokens (the word pieces)")
-	maxLine := fs.Int("max-line-bytes", 64<<20, "fail on an input line longer than this")
+	maxLine := fs.Int("max-line-bytes", 64<<20, "fail on an input line longer than this (at most 1 GiB)")
 	quiet := fs.Bool("quiet", false, "no summary on stderr")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -53,11 +53,10 @@ func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *output != "ids" && *output != "tokens" {
 		return badFlag("--output %q: want ids or tokens", *output)
 	}
-	if *workers < 1 {
-		return badFlag("--workers %d: want at least 1", *workers)
-	}
-	if *maxLine < 1 {
-		return badFlag("--max-line-bytes %d: want at least 1", *maxLine)
+	for _, f := range []intRange{{"workers", *workers, 1, maxWorkers}, {"max-line-bytes", *maxLine, 1, maxInputBytes}} {
+		if err := f.check(); err != nil {
+			return err
+		}
 	}
 	tok, err := loadTokenizer(*vocab, *tokJSON, *cased)
 	if err != nil {
@@ -136,11 +135,15 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 		defer close(batches)
 		b := &tokenizeBatch{first: 1}
 		for {
-			line, err := readFullLine(br, maxLine)
+			line, err := readFullLine(ctx, br, maxLine)
 			if err == io.EOF {
 				break
 			}
 			if err != nil {
+				if ctx.Err() != nil {
+					readErr <- ctx.Err()
+					return
+				}
 				readErr <- fmt.Errorf("%s: line %d: %w", display, lines+1, err)
 				return
 			}
@@ -223,11 +226,19 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 }
 
 // readFullLine reads one line without its line ending ("\n" or "\r\n"). A line longer than
-// max bytes is an error.
-func readFullLine(br *bufio.Reader, max int) ([]byte, error) {
+// max bytes is an error. ctx is checked every MiB of a long line, so that a cancelled run
+// stops promptly, whatever the line's length.
+func readFullLine(ctx context.Context, br *bufio.Reader, max int) ([]byte, error) {
 	var line []byte
+	unchecked := 0
 	for {
 		chunk, err := br.ReadSlice('\n')
+		if unchecked += len(chunk); unchecked >= 1<<20 {
+			unchecked = 0
+			if cerr := ctx.Err(); cerr != nil {
+				return nil, cerr
+			}
+		}
 		if len(line)+len(chunk) > max+2 {
 			return nil, fmt.Errorf("line longer than %d bytes (see --max-line-bytes)", max)
 		}

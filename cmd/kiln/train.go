@@ -38,18 +38,25 @@ func trainFlags(fs *flag.FlagSet) *trainFlagValues {
 	v := &trainFlagValues{fs: fs, steps: 1000, batchSize: 32, lr: 1e-3, warmup: 100, weightDecay: 0.01, checkpointEvery: 500, logEvery: 10}
 	fs.StringVar(&v.out, "out", "", "output `DIR`: checkpoints, metrics.jsonl, loss.png")
 	fs.StringVar(&v.model, "model", "tiny", "model size: tiny (L2/H128), mini (L4/H256), small (L4/H512), base (L12/H768), or a Hugging Face config.json (with --resume: the checkpoint's, unless given)")
-	fs.Var(&intFlag{&v.steps, 1}, "steps", "optimizer steps in the whole run (`N` >= 1)")
-	fs.Var(&intFlag{&v.batchSize, 1}, "batch-size", "rows per step (`B` >= 1)")
-	fs.Var(&floatFlag{&v.lr, false}, "lr", "peak learning rate `LR` > 0 (linear warm-up, then linear decay to 0)")
-	fs.Var(&intFlag{&v.warmup, 0}, "warmup", "warm-up steps (`N` >= 0)")
-	fs.Var(&floatFlag{&v.weightDecay, true}, "weight-decay", "AdamW's decoupled weight decay `W` >= 0 (not on biases and LayerNorm)")
+	fs.Var(&boundedIntFlag{&v.steps, 1, maxSteps}, "steps", "optimizer steps in the whole run (`N` from 1 to 1e9)")
+	fs.Var(&boundedIntFlag{&v.batchSize, 1, maxBatchSize}, "batch-size", "rows per step (`B` from 1 to 16777216)")
+	fs.Var(&boundedFloatFlag{&v.lr, false, 1}, "lr", "peak learning rate `LR` in (0, 1] (linear warm-up, then linear decay to 0)")
+	fs.Var(&boundedIntFlag{&v.warmup, 0, maxSteps}, "warmup", "warm-up steps (`N` from 0 to 1e9)")
+	fs.Var(&boundedFloatFlag{&v.weightDecay, true, 1}, "weight-decay", "AdamW's decoupled weight decay `W` in [0, 1] (not on biases and LayerNorm)")
 	fs.Uint64Var(&v.seed, "seed", 42, "random seed: initial weights, dropout, data order, dynamic masks")
 	fs.StringVar(&v.evalData, "eval-data", "", "shards `DIR` to evaluate at each checkpoint")
-	fs.Var(&intFlag{&v.checkpointEvery, 1}, "checkpoint-every", "steps between checkpoints (`N` >= 1; one is also written at the end)")
-	fs.Var(&intFlag{&v.logEvery, 1}, "log-every", "steps between metric lines (`N` >= 1)")
+	fs.Var(&boundedIntFlag{&v.checkpointEvery, 1, maxSteps}, "checkpoint-every", "steps between checkpoints (`N` from 1 to 1e9; one is also written at the end)")
+	fs.Var(&boundedIntFlag{&v.logEvery, 1, maxSteps}, "log-every", "steps between metric lines (`N` from 1 to 1e9)")
 	fs.BoolVar(&v.resume, "resume", false, "continue from the newest complete checkpoint in --out (starting from step 0, with a note, when there is none)")
 	return v
 }
+
+// Upper bounds of the training flags: far above any real run, low enough that nothing
+// derived from them overflows or asks for absurd memory before the memory check.
+const (
+	maxSteps     = 1_000_000_000 // steps, warm-up, checkpoint and log intervals
+	maxBatchSize = 1 << 24       // rows per step; the memory check refuses what this machine cannot hold
+)
 
 // intFlag is an int flag that refuses values below min.
 type intFlag struct {
@@ -58,19 +65,37 @@ type intFlag struct {
 }
 
 func (f *intFlag) String() string {
+	if f == nil {
+		return "0"
+	}
+	return (&boundedIntFlag{p: f.p}).String()
+}
+
+func (f *intFlag) Set(s string) error { return (&boundedIntFlag{f.p, f.min, 0}).Set(s) }
+
+// boundedIntFlag is an int flag that refuses values below min or, when max > 0, above max.
+type boundedIntFlag struct {
+	p        *int
+	min, max int
+}
+
+func (f *boundedIntFlag) String() string {
 	if f == nil || f.p == nil {
 		return "0"
 	}
 	return strconv.Itoa(*f.p)
 }
 
-func (f *intFlag) Set(s string) error {
+func (f *boundedIntFlag) Set(s string) error {
 	n, err := strconv.ParseInt(s, 0, strconv.IntSize)
 	if err != nil {
 		return errors.New("not an integer")
 	}
 	if n < int64(f.min) {
 		return fmt.Errorf("must be at least %d", f.min)
+	}
+	if f.max > 0 && n > int64(f.max) {
+		return fmt.Errorf("must be at most %d", f.max)
 	}
 	*f.p = int(n)
 	return nil
@@ -83,13 +108,29 @@ type floatFlag struct {
 }
 
 func (f *floatFlag) String() string {
+	if f == nil {
+		return "0"
+	}
+	return (&boundedFloatFlag{p: f.p}).String()
+}
+
+func (f *floatFlag) Set(s string) error { return (&boundedFloatFlag{f.p, f.zero, 0}).Set(s) }
+
+// boundedFloatFlag is a floatFlag that, when max > 0, must also be at most max.
+type boundedFloatFlag struct {
+	p    *float64
+	zero bool // 0 is allowed
+	max  float64
+}
+
+func (f *boundedFloatFlag) String() string {
 	if f == nil || f.p == nil {
 		return "0"
 	}
 	return strconv.FormatFloat(*f.p, 'g', -1, 64)
 }
 
-func (f *floatFlag) Set(s string) error {
+func (f *boundedFloatFlag) Set(s string) error {
 	x, err := strconv.ParseFloat(s, 64)
 	switch {
 	case err != nil:
@@ -100,6 +141,8 @@ func (f *floatFlag) Set(s string) error {
 		return errors.New("must not be negative")
 	case !f.zero && x <= 0:
 		return errors.New("must be positive")
+	case f.max > 0 && x > f.max:
+		return fmt.Errorf("must be at most %g", f.max)
 	}
 	*f.p = x
 	return nil
@@ -170,11 +213,20 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	res, err := trainer.Train(ctx, cfg)
 	if err != nil {
-		return err
+		return outError(err)
 	}
 	fmt.Fprintf(stdout, "kiln train: step %d, loss %.4f (mlm %.4f, nsp %.4f); checkpoint %s; metrics %s/%s; loss curve %s/%s\n",
 		res.Steps, res.Last.Loss, res.Last.MLMLoss, res.Last.NSPLoss, res.Checkpoint, tv.out, trainer.MetricsFile, tv.out, trainer.LossPlotFile)
 	return nil
+}
+
+// outError makes a refused --out directory (trainer.ErrForeignOut) a usage error (exit 2), as
+// kiln demo's --dir is; other errors are returned as they are.
+func outError(err error) error {
+	if errors.Is(err, trainer.ErrForeignOut) {
+		return badFlag("--out: %v", err)
+	}
+	return err
 }
 
 // shardsMasker reads and checks the manifest of the shards in dir (trainer.CheckShards) and,
@@ -225,7 +277,7 @@ func runLoss(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	data := fs.String("data", "", "shards `DIR`")
 	limit, batch := int64(1000), 32
 	fs.Var(&int64Flag{&limit}, "limit", "evaluate the first `N` rows (0: all)")
-	fs.Var(&intFlag{&batch, 1}, "batch-size", "rows per forward pass (`B` >= 1; the result does not depend on it)")
+	fs.Var(&boundedIntFlag{&batch, 1, maxBatchSize}, "batch-size", "rows per forward pass (`B` from 1 to 16777216; the result does not depend on it)")
 	vocab := fs.String("vocab", "", "vocabulary `FILE` for dynamically masked shards")
 	seed := fs.Uint64("seed", 42, "seed of the masks of dynamically masked shards")
 	if err := parseFlags(fs, args); err != nil {

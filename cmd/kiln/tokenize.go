@@ -28,9 +28,10 @@ func loadTokenizer(vocab, tokenizerJSON string, cased bool) (*tokenize.Tokenizer
 
 // tokenizeBatch is a run of input lines tokenized together by one worker.
 type tokenizeBatch struct {
-	first  int64 // line number of lines[0]
-	err    error // the first line that could not be encoded
-	lines  [][]byte
+	first  int64  // line number of the batch's first line
+	err    error  // the first line that could not be encoded
+	text   []byte // the lines' bytes, one after the other, without line ends
+	ends   []int  // ends[i]: where line i ends in text
 	out    []byte // the output lines, ready to write
 	tokens int64
 	unk    int64
@@ -128,7 +129,8 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	const batchLines = 512
+	// A batch is 512 lines or 1 MiB of text, whichever comes first (or one longer line).
+	const batchLines, batchBytes = 512, 1 << 20
 	batches := make(chan *tokenizeBatch)
 	var lines int64
 	readErr := make(chan error, 1)
@@ -136,7 +138,8 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 		defer close(batches)
 		b := &tokenizeBatch{first: 1}
 		for {
-			line, err := readFullLine(br, maxLine)
+			var err error
+			b.text, err = appendLine(b.text, br, maxLine)
 			if err == io.EOF {
 				break
 			}
@@ -145,8 +148,8 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 				return
 			}
 			lines++
-			b.lines = append(b.lines, line)
-			if len(b.lines) == batchLines {
+			b.ends = append(b.ends, len(b.text))
+			if len(b.ends) == batchLines || len(b.text) >= batchBytes {
 				select {
 				case batches <- b:
 				case <-ctx.Done():
@@ -156,7 +159,7 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 				b = &tokenizeBatch{first: lines + 1}
 			}
 		}
-		if len(b.lines) > 0 {
+		if len(b.ends) > 0 {
 			select {
 			case batches <- b:
 			case <-ctx.Done():
@@ -170,8 +173,13 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 	vocab := tok.Vocab()
 	results := pipeline.OrderedMap(ctx, batches, workers, 4*workers, func(b *tokenizeBatch) *tokenizeBatch {
 		var enc tokenize.Encoding
-		for i, line := range b.lines {
-			tok.Encode(&enc, string(line))
+		text := string(b.text) // one copy per batch; each line is a slice of it
+		b.out = make([]byte, 0, len(text)+len(text)/2+64)
+		start := 0
+		for i, end := range b.ends {
+			line := text[start:end]
+			start = end
+			tok.Encode(&enc, line)
 			if enc.Err != nil && b.err == nil {
 				b.err = fmt.Errorf("%s: line %d: %w", display, b.first+int64(i), enc.Err)
 			}
@@ -193,7 +201,7 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 			}
 			b.out = append(b.out, '\n')
 		}
-		b.lines = nil
+		b.text, b.ends = nil, nil
 		return b
 	})
 	// stop ends the run early: the reader's count of lines is read only once it has stopped.
@@ -222,36 +230,36 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 	return lines, ctx.Err()
 }
 
-// readFullLine reads one line without its line ending ("\n" or "\r\n"). A line longer than
-// max bytes is an error.
-func readFullLine(br *bufio.Reader, max int) ([]byte, error) {
-	var line []byte
+// appendLine reads one line and appends it to dst without its line ending ("\n" or "\r\n").
+// A line longer than max bytes is an error; at the end of the input it returns io.EOF.
+func appendLine(dst []byte, br *bufio.Reader, max int) ([]byte, error) {
+	start := len(dst)
 	for {
 		chunk, err := br.ReadSlice('\n')
-		if len(line)+len(chunk) > max+2 {
-			return nil, fmt.Errorf("line longer than %d bytes (see --max-line-bytes)", max)
+		if len(dst)-start+len(chunk) > max+2 {
+			return dst[:start], fmt.Errorf("line longer than %d bytes (see --max-line-bytes)", max)
 		}
-		line = append(line, chunk...)
+		dst = append(dst, chunk...)
 		if err == bufio.ErrBufferFull {
 			continue
 		}
 		if err == io.EOF {
-			if len(line) == 0 {
-				return nil, io.EOF
+			if len(dst) == start {
+				return dst, io.EOF
 			}
 			break
 		}
 		if err != nil {
-			return nil, err
+			return dst[:start], err
 		}
 		break
 	}
-	n := len(line)
-	if n > 0 && line[n-1] == '\n' {
+	n := len(dst)
+	if n > start && dst[n-1] == '\n' {
 		n--
-		if n > 0 && line[n-1] == '\r' {
+		if n > start && dst[n-1] == '\r' {
 			n--
 		}
 	}
-	return line[:n], nil
+	return dst[:n], nil
 }

@@ -8,8 +8,10 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/kiln-bert/kiln/pipeline"
 	"github.com/kiln-bert/kiln/tokenize"
@@ -131,12 +133,24 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 
 	// A batch is 512 lines or 1 MiB of text, whichever comes first (or one longer line).
 	const batchLines, batchBytes = 512, 1 << 20
+	// Batches written out come back to the reader, buffers and all, so that a run allocates
+	// a few batches instead of one per 512 lines (and the collector has little to do).
+	free := make(chan *tokenizeBatch, 8*workers+8)
+	newBatch := func(first int64) *tokenizeBatch {
+		select {
+		case b := <-free:
+			*b = tokenizeBatch{first: first, text: b.text[:0], ends: b.ends[:0], out: b.out[:0]}
+			return b
+		default:
+			return &tokenizeBatch{first: first}
+		}
+	}
 	batches := make(chan *tokenizeBatch)
 	var lines int64
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(batches)
-		b := &tokenizeBatch{first: 1}
+		b := newBatch(1)
 		for {
 			var err error
 			b.text, err = appendLine(b.text, br, maxLine)
@@ -156,7 +170,7 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 					readErr <- ctx.Err()
 					return
 				}
-				b = &tokenizeBatch{first: lines + 1}
+				b = newBatch(lines + 1)
 			}
 		}
 		if len(b.ends) > 0 {
@@ -173,8 +187,10 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 	vocab := tok.Vocab()
 	results := pipeline.OrderedMap(ctx, batches, workers, 4*workers, func(b *tokenizeBatch) *tokenizeBatch {
 		var enc tokenize.Encoding
-		text := string(b.text) // one copy per batch; each line is a slice of it
-		b.out = make([]byte, 0, len(text)+len(text)/2+64)
+		// The lines are read as slices of b.text without a copy: Encode keeps nothing of
+		// its text, and b.text is reused only after the writer is done with this batch.
+		text := unsafe.String(unsafe.SliceData(b.text), len(b.text))
+		b.out = slices.Grow(b.out[:0], len(text)+len(text)/2+64)
 		start := 0
 		for i, end := range b.ends {
 			line := text[start:end]
@@ -201,7 +217,6 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 			}
 			b.out = append(b.out, '\n')
 		}
-		b.text, b.ends = nil, nil
 		return b
 	})
 	// stop ends the run early: the reader's count of lines is read only once it has stopped.
@@ -223,6 +238,10 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 		sum.unk += b.unk
 		sum.bytes += b.bytes
 		sum.bad += b.bad
+		select { // for the reader to reuse
+		case free <- b:
+		default:
+		}
 	}
 	if err := <-readErr; err != nil {
 		return lines, err

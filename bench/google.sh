@@ -20,7 +20,8 @@
 # SHIM is the TensorFlow stand-in (../shared/tools/google-bert-shim; it needs Debian's
 # python3-crcmod and python3-protobuf).
 # Usage: bench/google.sh GOOGLE_DIR   (env: SHARED=../shared/data SHIM=../shared/tools/google-bert-shim
-#        MB=6 REPS=3 GREPS=1 DUPES="1 5" WORKERS=2 KILN=a kiln binary to measure instead of building one)
+#        MB=6 REPS=3 GREPS=1 DUPES="1 5" WORKERS=2 KILN=a kiln binary to measure instead of building one
+#        KILN_BASE=an older kiln binary, measured beside it (rows kiln-base-*), for before/after)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gdir=$(cd "${1:?usage: bench/google.sh GOOGLE_DIR}" && pwd)
@@ -42,6 +43,8 @@ echo "# $(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null || echo no-g
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 if [ -n "${KILN:-}" ]; then cp "$KILN" "$tmp/kiln"; else go build -o "$tmp/kiln" ./cmd/kiln; fi
+base=()
+[ -n "${KILN_BASE:-}" ] && cp "$KILN_BASE" "$tmp/kiln-base" && base=(base)
 go build -o "$tmp/runstat" ./bench/runstat
 go build -o "$tmp/googlefmt" ./bench/googlefmt
 go build -o "$tmp/bench-prep" ./bench/prep
@@ -66,8 +69,8 @@ google() { # google INPUT DUPE OUT: the command line of Google's script
     --max_predictions_per_seq=20 --masked_lm_prob=0.15 --short_seq_prob=0.1 --dupe_factor="$2" \
     --random_seed=12345
 }
-kprep() { # kprep INPUT FORMAT DUPE OUT
-  echo "$tmp/kiln" prep --input "$1" --format "$2" --vocab "$vocab" --output "$4" --workers "$workers" \
+kprep() { # kprep INPUT FORMAT DUPE OUT [BINARY]
+  echo "${5:-$tmp/kiln}" prep --input "$1" --format "$2" --vocab "$vocab" --output "$4" --workers "$workers" \
     --max-seq-len 128 --max-predictions 20 --masked-lm-prob 0.15 --short-seq-prob 0.1 \
     --dupe-factor "$3" --seed 12345 --no-progress
 }
@@ -81,10 +84,12 @@ echo "## 1. start-up (whole process on a tiny input; least and median of $reps)"
   kiln-tokenize -- $(echo "$tmp/kiln" tokenize --vocab "$vocab" --quiet "$tmp/line1.txt") --- \
   hf-tokenize -- $(hfcli "$tmp/line1.txt") --- \
   kiln-prep -clean "$tmp/k50" -- $(kprep "$tmp/lines50.txt" lines 1 "$tmp/k50") --- \
+  ${base:+kiln-base-tokenize -- $(echo "$tmp/kiln-base" tokenize --vocab "$vocab" --quiet "$tmp/line1.txt") ---} \
+  ${base:+kiln-base-prep -clean "$tmp/k50b" -- $(kprep "$tmp/lines50.txt" lines 1 "$tmp/k50b" "$tmp/kiln-base") ---} \
   google-prep -- $(google "$tmp/lines50.txt" 1 "$tmp/g50.tfrecord") | tee "$tmp/start.json"
-printf '%-14s %10s %10s %10s %10s\n' process "wall min" "wall med" "cpu min" "cpu med"
-for n in kiln-tokenize hf-tokenize kiln-prep google-prep; do
-  printf '%-14s %9.3fs %9.3fs %9.3fs %9.3fs\n' "$n" "$(field $n wall_s_min "$tmp/start.json")" \
+printf '%-18s %10s %10s %10s %10s\n' process "wall min" "wall med" "cpu min" "cpu med"
+for n in kiln-tokenize hf-tokenize kiln-prep google-prep ${base:+kiln-base-tokenize kiln-base-prep}; do
+  printf '%-18s %9.3fs %9.3fs %9.3fs %9.3fs\n' "$n" "$(field $n wall_s_min "$tmp/start.json")" \
     "$(field $n wall_s_median "$tmp/start.json")" "$(field $n cpu_s_min "$tmp/start.json")" "$(field $n cpu_s_median "$tmp/start.json")"
 done
 
@@ -97,20 +102,22 @@ for d in $dupes; do
   "$tmp/runstat" -reps "$reps" \
     kiln-lines -clean "$tmp/kl" -- $(kprep "$tmp/lines.txt" lines "$d" "$tmp/kl") --- \
     kiln-text -clean "$tmp/kt" -- $(kprep "$tmp/raw" text "$d" "$tmp/kt") --- \
+    ${base:+kiln-base-lines -clean "$tmp/kbl" -- $(kprep "$tmp/lines.txt" lines "$d" "$tmp/kbl" "$tmp/kiln-base") ---} \
+    ${base:+kiln-base-text -clean "$tmp/kbt" -- $(kprep "$tmp/raw" text "$d" "$tmp/kbt" "$tmp/kiln-base") ---} \
     tokenizer-only -- "$tmp/bench-prep" -mode tokenize -format lines -workers 1 -vocab "$vocab" -input "$tmp/lines.txt" | tee "$tmp/k$d.json"
   gc=$(field google cpu_s_min "$tmp/g$d.json"); gw=$(field google wall_s_min "$tmp/g$d.json")
   tc=$(field tokenizer-only cpu_s_min "$tmp/k$d.json")
-  printf '%-15s %8s %8s %12s %10s %10s\n' run "cpu s" "wall s" "MB/cpu-s" "vs Google" "vs tok-only"
-  printf '%-15s %8.2f %8.2f %12.2f %10s %10s\n' google "$gc" "$gw" "$(echo "$lmb / $gc" | bc -l)" 1x -
-  for n in kiln-lines kiln-text; do
+  printf '%-16s %8s %8s %12s %10s %10s\n' run "cpu s" "wall s" "MB/cpu-s" "vs Google" "vs tok-only"
+  printf '%-16s %8.2f %8.2f %12.2f %10s %10s\n' google "$gc" "$gw" "$(echo "$lmb / $gc" | bc -l)" 1x -
+  for n in kiln-lines kiln-text ${base:+kiln-base-lines kiln-base-text}; do
     c=$(field $n cpu_s_min "$tmp/k$d.json"); w=$(field $n wall_s_min "$tmp/k$d.json")
-    printf '%-15s %8.3f %8.2f %12.2f %9.1fx %9.2fx\n' "$n" "$c" "$w" "$(echo "$lmb / $c" | bc -l)" "$(echo "$gc / $c" | bc -l)" "$(echo "$c / $tc" | bc -l)"
+    printf '%-16s %8.3f %8.2f %12.2f %9.1fx %9.2fx\n' "$n" "$c" "$w" "$(echo "$lmb / $c" | bc -l)" "$(echo "$gc / $c" | bc -l)" "$(echo "$c / $tc" | bc -l)"
   done
-  printf '%-15s %8.3f %8s %12.2f   (the tokenizer library alone, dupe 1 work)\n' tokenizer-only "$tc" - "$(echo "$lmb / $tc" | bc -l)"
-  rm -rf "$tmp/kl" "$tmp/kt"
+  printf '%-16s %8.3f %8s %12.2f   (the tokenizer library alone, dupe 1 work)\n' tokenizer-only "$tc" - "$(echo "$lmb / $tc" | bc -l)"
+  rm -rf "$tmp/kl" "$tmp/kt" "$tmp/kbl" "$tmp/kbt"
   rm -f "$tmp/g.tfrecord"
 done
-rm -rf "$tmp/k50"
+rm -rf "$tmp/k50" "$tmp/k50b"
 mkdir "$tmp/kb"
 "$tmp/kiln" prep --input "$tmp/lines.txt" --format lines --vocab "$vocab" --output "$tmp/kb" --no-progress >/dev/null 2>&1
 echo "bytes per token (lines, dupe 1): $(jq .bytes_per_token "$tmp/kb/prep-stats.json")"
@@ -125,10 +132,11 @@ cmp -s "$tmp/k.md5" "$tmp/h.md5" && echo "output: identical ids" || echo "WARNIN
 "$tmp/runstat" -reps "$reps" \
   kiln-tokenize -- "$tmp/kiln" tokenize --vocab "$vocab" --quiet --workers "$workers" "$tmp/lines.txt" --- \
   kiln-tokenize-1 -- "$tmp/kiln" tokenize --vocab "$vocab" --quiet --workers 1 "$tmp/lines.txt" --- \
+  ${base:+kiln-base-tokenize -- "$tmp/kiln-base" tokenize --vocab "$vocab" --quiet --workers "$workers" "$tmp/lines.txt" ---} \
   hf-tokenize -- $(hfcli "$tmp/lines.txt") | tee "$tmp/tok.json"
 hw=$(field hf-tokenize wall_s_min "$tmp/tok.json"); hc=$(field hf-tokenize cpu_s_min "$tmp/tok.json")
-for n in kiln-tokenize kiln-tokenize-1; do
+for n in kiln-tokenize kiln-tokenize-1 ${base:+kiln-base-tokenize}; do
   w=$(field $n wall_s_min "$tmp/tok.json"); c=$(field $n cpu_s_min "$tmp/tok.json")
-  printf '%-16s %6.1f MB/s wall (%5.1fx HF %5.2f MB/s), %6.1f MB/cpu-s (%5.1fx HF)\n' "$n" \
+  printf '%-18s %6.1f MB/s wall (%5.1fx HF %5.2f MB/s), %6.1f MB/cpu-s (%5.1fx HF)\n' "$n" \
     "$(echo "$lmb / $w" | bc -l)" "$(echo "$hw / $w" | bc -l)" "$(echo "$lmb / $hw" | bc -l)" "$(echo "$lmb / $c" | bc -l)" "$(echo "$hc / $c" | bc -l)"
 done

@@ -10,8 +10,7 @@
 #     (/usr/bin/time -v when present, else bench/prep's getrusage).
 # Each figure is the best of REPS runs. Targets (issue 3): prep >= 70% of the tokenizer-only
 # throughput, <= 2.0 bytes per token; peak RSS must not grow with the corpus (1x vs 10x).
-# Peer: Google's create_pretraining_data.py prepares about 0.35 MB/s of text here with 14x the
-# text's size in memory (figure from issue 3; TensorFlow cannot run on this machine).
+# Peer: Google's create_pretraining_data.py is measured beside kiln prep by bench/google.sh.
 # Usage: bench/prep.sh [WORKERS]   (env: SHARED=../shared/data, REPS=3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -97,4 +96,4 @@ echo "cpu s/MB: user+sys seconds per MB of text of the whole process (tokenizer 
 echo "  tokenizer-only with 1 worker, prep with $workers workers; robust to other load on the machine, unlike MB/s."
 echo "RSS: peak resident set of kiln prep, MiB (largest of $reps). Default buffers: 10,000-row shuffle buffer,"
 echo "  1,000-document reservoir (SOTU has 233 documents: only the 10x corpus fills it)."
-echo "Google's create_pretraining_data.py: ~0.35 MB/s of text, 14x the text's size in memory (issue 3; not run here)."
+echo "Google's create_pretraining_data.py beside kiln prep, in one run: bench/google.sh."

@@ -1,7 +1,7 @@
 package tokenize
 
 import (
-	"fmt"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -69,7 +69,7 @@ const (
 
 // charEntry packs a precomputed character: kind (bits 0-2), "normalised form is the input
 // unchanged" (bit 3), number of characters of the normalised form (bits 4-7), its length in
-// bytes (bits 8-13) and its offset in charTable.pool (bits 14-31).
+// bytes (bits 8-13) and its offset in its charPage.pool (bits 14-31).
 type charEntry uint32
 
 func (c charEntry) kind() int   { return int(c & 7) }
@@ -78,12 +78,23 @@ func (c charEntry) nchars() int { return int(c>>4) & 15 }
 func (c charEntry) size() int   { return int(c>>8) & 63 }
 func (c charEntry) offset() int { return int(c >> 14) }
 
-// charTable holds the precomputed characters of one set of Options.
+// charTable holds the precomputed characters of one set of Options. The Basic Multilingual
+// Plane is cut into pages of 256 characters; a page is computed the first time a character of
+// it is met (page 0, ASCII and Latin-1, at once), so a tokenizer starts without normalising
+// 65,536 characters, and text in one script touches a few pages.
 type charTable struct {
-	bmp  []charEntry // indexed by rune, 0..0xFFFF
-	pool []byte      // normalised forms that differ from their input
+	opts  *Options
+	pages [0x100]atomic.Pointer[charPage]
+	// latin is page 0, which the ASCII fast path reads without a check.
+	latin *charPage
 	// asciiWord[b] is the normalised byte of an ASCII word character b, 0 for other bytes.
 	asciiWord [utf8.RuneSelf]byte
+}
+
+// charPage holds 256 consecutive characters.
+type charPage struct {
+	entries [0x100]charEntry
+	pool    []byte // normalised forms that differ from their input
 }
 
 // classify decides the kind of a character from its normalised form.
@@ -114,14 +125,46 @@ func classify(out []rune, isolate bool) int {
 	return kindMixed
 }
 
-func newCharTable(o *Options) (*charTable, error) {
-	t := &charTable{bmp: make([]charEntry, 0x10000)}
+func newCharTable(o *Options) *charTable {
+	t := &charTable{opts: o}
+	t.latin = t.page(0)
+	for r := rune(0); r < utf8.RuneSelf; r++ {
+		e := t.latin.entries[r]
+		if e.kind() != kindWord || e.size() > 1 {
+			continue
+		}
+		if e.same() {
+			t.asciiWord[r] = byte(r)
+		} else if e.size() == 1 && t.latin.pool[e.offset()] < utf8.RuneSelf {
+			t.asciiWord[r] = t.latin.pool[e.offset()]
+		}
+	}
+	return t
+}
+
+// page returns the page of r (r <= 0xFFFF), computing it on first use. Two goroutines may
+// both compute a page; they get the same result and one is kept.
+func (t *charTable) page(r rune) *charPage {
+	slot := &t.pages[r>>8]
+	if p := slot.Load(); p != nil {
+		return p
+	}
+	p := newCharPage(r>>8<<8, t.opts)
+	if !slot.CompareAndSwap(nil, p) {
+		return slot.Load()
+	}
+	return p
+}
+
+// newCharPage computes the 256 characters from first.
+func newCharPage(first rune, o *Options) *charPage {
+	p := &charPage{}
 	var out []rune
 	var enc []byte
-	for r := rune(0); r < 0x10000; r++ {
+	for i := range p.entries {
+		r := first + rune(i)
 		if r >= 0xD800 && r <= 0xDFFF {
-			r = 0xDFFF // surrogates never come out of UTF-8 decoding
-			continue
+			continue // surrogates never come out of UTF-8 decoding
 		}
 		var isolate bool
 		out, isolate = normalizeRune(out[:0], r, o)
@@ -134,29 +177,24 @@ func newCharTable(o *Options) (*charTable, error) {
 			for _, c := range out {
 				enc = utf8.AppendRune(enc, c)
 			}
-			if len(out) > 15 || len(enc) > 63 || len(t.pool) >= 1<<18 {
-				// Not reachable with Unicode's mappings (the longest is a few characters).
-				return nil, fmt.Errorf("normalised form of U+%04X does not fit the character table", r)
-			}
-			e |= charEntry(len(enc))<<8 | charEntry(len(t.pool))<<14
-			t.pool = append(t.pool, enc...)
-		}
-		t.bmp[r] = e
-		if r < utf8.RuneSelf && kind == kindWord && len(enc) <= 1 {
-			if e.same() {
-				t.asciiWord[r] = byte(r)
-			} else if len(enc) == 1 && enc[0] < utf8.RuneSelf {
-				t.asciiWord[r] = enc[0]
+			if len(out) > 15 || len(enc) > 63 {
+				// Too long for an entry (no Unicode mapping is): the slow path normalises it.
+				e = kindMixed
+			} else {
+				e |= charEntry(len(enc))<<8 | charEntry(len(p.pool))<<14
+				p.pool = append(p.pool, enc...)
 			}
 		}
+		p.entries[i] = e
 	}
-	return t, nil
+	return p
 }
 
-// appendForm appends the normalised bytes of a character with entry e, found at text[i:i+size].
-func (t *charTable) appendForm(dst []byte, e charEntry, text string, i, size int) []byte {
+// appendForm appends the normalised bytes of a character with entry e of page p, found at
+// text[i:i+size].
+func (p *charPage) appendForm(dst []byte, e charEntry, text string, i, size int) []byte {
 	if e.same() {
 		return append(dst, text[i:i+size]...)
 	}
-	return append(dst, t.pool[e.offset():e.offset()+e.size()]...)
+	return append(dst, p.pool[e.offset():e.offset()+e.size()]...)
 }

@@ -69,11 +69,7 @@ func New(v *Vocab, o Options) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenize: unknown token %q is not in the vocabulary", o.UnkToken)
 	}
 	t := &Tokenizer{vocab: v, opts: o, special: v.special(), unk: unk}
-	chars, err := newCharTable(&t.opts)
-	if err != nil {
-		return nil, fmt.Errorf("tokenize: %w", err)
-	}
-	t.chars = chars
+	t.chars = newCharTable(&t.opts)
 	t.words = newWordTable(v)
 	t.trie = buildTrie(v.tokens)
 	t.contRoot = t.trie.walk(0, o.ContinuingSubwordPrefix)
@@ -229,7 +225,7 @@ func (t *Tokenizer) encode(e *Encoding, text string, word int32) int32 {
 				}
 				continue
 			}
-			entry := ct.bmp[c]
+			entry := ct.latin.entries[c]
 			switch entry.kind() {
 			case kindSpace:
 				if len(w) > 0 {
@@ -264,10 +260,14 @@ func (t *Tokenizer) encode(e *Encoding, text string, word int32) int32 {
 			i += size
 			continue
 		}
-		entry := ct.bmp[r]
+		pg := ct.latin
+		if r >= 0x100 {
+			pg = ct.page(r)
+		}
+		entry := pg.entries[r&0xFF]
 		switch entry.kind() {
 		case kindWord:
-			w = ct.appendForm(w, entry, text, i, size)
+			w = pg.appendForm(w, entry, text, i, size)
 			nchars += entry.nchars()
 		case kindDrop:
 		case kindSpace:
@@ -280,7 +280,7 @@ func (t *Tokenizer) encode(e *Encoding, text string, word int32) int32 {
 				word = t.wordPiece(e, w, nchars, word)
 				w, nchars = w[:0], 0
 			}
-			w = ct.appendForm(w, entry, text, i, size)
+			w = pg.appendForm(w, entry, text, i, size)
 			word = t.wordPiece(e, w, entry.nchars(), word)
 			w = w[:0]
 		default:

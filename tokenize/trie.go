@@ -1,111 +1,234 @@
 package tokenize
 
-import (
-	"math/bits"
-	"slices"
-)
+import "slices"
 
 // trie is a double-array trie over the bytes of the vocabulary's tokens: the transition from
-// state s on byte c goes to t = nodes[s].base + c when nodes[t].check == s. Each state keeps
+// state s on byte c goes to t = nodes[s].base ^ c when nodes[t].check == s. Each state keeps
 // the id of the token that ends there, or -1. Finding the longest token that prefixes a word
 // is one walk down the trie, with no hashing and no allocation.
+//
+// The array is made of blocks of 256 states and a base only ever differs from its children in
+// the low 8 bits (the XOR), so every transition stays inside the array: no bounds to test
+// beyond Go's own.
 type trie struct {
 	nodes []trieNode
 }
 
 type trieNode struct {
 	base  int32
-	check int32
+	check int32 // the parent state; -1 for the root and for unused states
 	id    int32
 }
 
-// buildTrie builds the trie of tokens; tokens[i] gets id i. Empty tokens are skipped. For a
-// token listed twice the last id wins, as in the vocabulary's map.
-func buildTrie(tokens []string) *trie {
-	// First a plain pointer trie, then its states are packed into the double array.
-	type ptrNode struct {
-		labels   []byte
-		children []int32
-		id       int32
-	}
-	ptr := []ptrNode{{id: -1}}
-	for id, tok := range tokens {
-		if tok == "" {
-			continue
-		}
-		s := int32(0)
-		for i := 0; i < len(tok); i++ {
-			c := tok[i]
-			j := slices.Index(ptr[s].labels, c)
-			if j < 0 {
-				ptr = append(ptr, ptrNode{id: -1})
-				ptr[s].labels = append(ptr[s].labels, c)
-				ptr[s].children = append(ptr[s].children, int32(len(ptr)-1))
-				j = len(ptr[s].labels) - 1
-			}
-			s = ptr[s].children[j]
-		}
-		ptr[s].id = int32(id)
-	}
+// trieBlock is the number of states in a block of the array.
+const trieBlock = 256
 
-	t := &trie{nodes: make([]trieNode, 1, 2*len(ptr)+256)}
-	t.nodes[0] = trieNode{check: -1, id: ptr[0].id}
-	used := []uint64{1} // bit i set: slot i is taken (slot 0 is the root)
-	isUsed := func(i int) bool { return i/64 < len(used) && used[i/64]&(1<<(i%64)) != 0 }
-	nextFree := func(i int) int { // the first free slot at or after i
-		for w := i / 64; ; w++ {
-			if w >= len(used) {
-				return max(i, w*64)
-			}
-			free := ^used[w]
-			if w == i/64 {
-				free &= ^uint64(0) << (i % 64)
-			}
-			if free != 0 {
-				return w*64 + bits.TrailingZeros64(free)
+// trieOpenBlocks is how many of the last blocks keep their free states on offer for placing
+// children. Older blocks are closed: their remaining free states stay unused. This bounds the
+// search for a place (as darts-clone does), so building takes time linear in the tokens'
+// bytes whatever their shape: one very long token is a chain of states, each placed at once.
+const trieOpenBlocks = 16
+
+// trieBuilder places states in the double array.
+type trieBuilder struct {
+	nodes []trieNode
+	// The free states of the open blocks, a circular doubly linked list indexed by state
+	// modulo ring (the open blocks are consecutive, so each has its own slots); head is a
+	// free state or -1.
+	next, prev [trieOpenBlocks * trieBlock]int32
+	used       [trieOpenBlocks * trieBlock]bool
+	head       int32
+	// work counts the steps of building: token bytes read, states probed and blocks set up.
+	// Tests check that it stays linear in the tokens' bytes.
+	work int
+}
+
+const trieRing = trieOpenBlocks * trieBlock
+
+// addBlock appends a block of free states, closing the oldest open block when there are too
+// many.
+func (b *trieBuilder) addBlock() {
+	start := int32(len(b.nodes))
+	b.work += 2 * trieBlock
+	if old := start - trieRing; old >= 0 {
+		for u := old; u < old+trieBlock; u++ {
+			if !b.used[u%trieRing] {
+				b.unlink(u)
 			}
 		}
 	}
-	firstFree := 1
-	// Breadth-first: place the children of state `at` (pointer node p).
-	type item struct{ p, at int32 }
-	queue := []item{{0, 0}}
-	for len(queue) > 0 {
-		it := queue[0]
-		queue = queue[1:]
-		p := &ptr[it.p]
-		if len(p.labels) == 0 {
-			continue
-		}
-		minLabel := int(slices.Min(p.labels))
-		firstFree = nextFree(firstFree)
-		base := 0
-	search:
-		for f := nextFree(firstFree + minLabel); ; f = nextFree(f + 1) {
-			base = f - minLabel // f is the slot of the smallest label, free by construction
-			for _, c := range p.labels {
-				if isUsed(base + int(c)) {
-					continue search
+	if cap(b.nodes)-len(b.nodes) < trieBlock {
+		b.nodes = append(make([]trieNode, 0, 2*cap(b.nodes)+trieBlock), b.nodes...)
+	}
+	for range trieBlock {
+		b.nodes = append(b.nodes, trieNode{check: -1, id: -1})
+	}
+	r := start % trieRing
+	clear(b.used[r : r+trieBlock])
+	// Link the new states in order, then splice them in at the end of the list.
+	for i := r; i < r+trieBlock; i++ {
+		b.next[i], b.prev[i] = start+(i-r)+1, start+(i-r)-1
+	}
+	first, last := start, start+trieBlock-1
+	if b.head < 0 {
+		b.head = first
+	} else {
+		h := b.head % trieRing
+		b.next[b.prev[h]%trieRing] = first
+		b.prev[r] = b.prev[h]
+		b.prev[h] = last
+	}
+	b.next[last%trieRing] = b.head
+	if b.head == first {
+		b.prev[r] = last
+	}
+}
+
+// unlink takes the state u out of the free list.
+func (b *trieBuilder) unlink(u int32) {
+	r := u % trieRing
+	n, p := b.next[r], b.prev[r]
+	if n == u {
+		b.head = -1
+		return
+	}
+	b.next[p%trieRing] = n
+	b.prev[n%trieRing] = p
+	if b.head == u {
+		b.head = n
+	}
+}
+
+// take marks the free state u used.
+func (b *trieBuilder) take(u int32) {
+	b.used[u%trieRing] = true
+	b.unlink(u)
+}
+
+// findBase returns a base at which every label's state is free: the first that fits among the
+// open blocks' free states, else the start of a new block.
+func (b *trieBuilder) findBase(labels []byte) int32 {
+	if u := b.head; u >= 0 {
+		for {
+			base := u ^ int32(labels[0])
+			fits := true
+			b.work++
+			for _, c := range labels[1:] {
+				b.work++
+				if b.used[(base^int32(c))%trieRing] {
+					fits = false
+					break
 				}
 			}
-			break
-		}
-		t.nodes[it.at].base = int32(base)
-		for i, c := range p.labels {
-			slot := base + int(c)
-			for len(t.nodes) <= slot {
-				t.nodes = append(t.nodes, trieNode{check: -1, id: -1})
+			if fits {
+				return base
 			}
-			for len(used) <= slot/64 {
-				used = append(used, 0)
+			if u = b.next[u%trieRing]; u == b.head {
+				break
 			}
-			used[slot/64] |= 1 << (slot % 64)
-			child := p.children[i]
-			t.nodes[slot] = trieNode{check: it.at, id: ptr[child].id}
-			queue = append(queue, item{child, int32(slot)})
 		}
 	}
-	return t
+	base := int32(len(b.nodes))
+	b.addBlock()
+	return base
+}
+
+// buildTrie builds the trie of tokens; tokens[i] gets id i. Empty tokens are skipped. For a
+// token listed twice the last id wins, as in the vocabulary's map. It takes time and memory
+// linear in the tokens' total length.
+func buildTrie(tokens []string) *trie {
+	var b trieBuilder
+	return b.build(tokens)
+}
+
+// build builds the trie of tokens with a fresh builder b.
+func (b *trieBuilder) build(tokens []string) *trie {
+	// order holds the ids of the non-empty tokens; the children of each state are found by a
+	// stable counting sort of its run of order on the next byte (an MSD radix sort), so the
+	// tokens below a state are always one run, in id order within it.
+	order := make([]int32, 0, len(tokens))
+	states := 1 // at most one per token byte, and the root
+	for id, tok := range tokens {
+		if tok != "" {
+			order = append(order, int32(id))
+			states += len(tok)
+		}
+	}
+	tmp := make([]int32, len(order))
+	// Shared prefixes make states far fewer than bytes: at most about 2.2 per token in BERT's
+	// vocabularies. The array doubles when that is not enough.
+	b.nodes = make([]trieNode, 0, min(states, 3*len(order))+2*trieBlock)
+
+	b.head = -1
+	b.addBlock()
+	b.take(0)
+
+	// Depth first: place the children of state `at`, whose tokens are order[lo:hi], all
+	// sharing their first depth bytes.
+	type item struct{ at, lo, hi, depth int32 }
+	stack := []item{{0, 0, int32(len(order)), 0}}
+	var count [256]int32
+	var labels []byte
+	var bounds []int32 // bounds[i]: where the run of labels[i] starts; one past the end last
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		d := int(it.depth)
+		run := order[it.lo:it.hi]
+		b.work += 2 * len(run)
+		labels = labels[:0]
+		nEnd := int32(0)
+		for _, id := range run {
+			tok := tokens[id]
+			if len(tok) == d {
+				b.nodes[it.at].id = id // the token ends here; listed twice, the last id wins
+				nEnd++
+				continue
+			}
+			c := tok[d]
+			if count[c] == 0 {
+				labels = append(labels, c)
+			}
+			count[c]++
+		}
+		if len(labels) == 0 {
+			continue
+		}
+		if len(labels) > 1 {
+			slices.Sort(labels)
+		}
+		bounds = bounds[:0]
+		at := it.lo + nEnd
+		for _, c := range labels {
+			bounds = append(bounds, at)
+			at, count[c] = at+count[c], at // count[c] is now where its run is filled from
+		}
+		bounds = append(bounds, it.hi)
+		out := tmp[it.lo:it.hi]
+		for _, id := range run {
+			if tok := tokens[id]; len(tok) > d {
+				c := tok[d]
+				out[count[c]-it.lo] = id
+				count[c]++
+			}
+		}
+		copy(run[nEnd:], out[nEnd:])
+		for _, c := range labels {
+			count[c] = 0
+		}
+
+		base := b.findBase(labels)
+		b.nodes[it.at].base = base
+		for _, c := range labels {
+			slot := base ^ int32(c)
+			b.take(slot)
+			b.nodes[slot].check = it.at
+		}
+		for i := len(labels) - 1; i >= 0; i-- { // the first label is placed first
+			stack = append(stack, item{base ^ int32(labels[i]), bounds[i], bounds[i+1], it.depth + 1})
+		}
+	}
+	return &trie{nodes: b.nodes}
 }
 
 // walk follows the bytes of s from state s0 and returns the state reached, or -1.
@@ -119,9 +242,9 @@ func (t *trie) walk(s0 int32, s string) int32 {
 
 // next is the transition from state s on byte c, or -1.
 func (t *trie) next(s int32, c byte) int32 {
-	n := int(t.nodes[s].base) + int(c)
-	if n < len(t.nodes) && t.nodes[n].check == s {
-		return int32(n)
+	n := t.nodes[s].base ^ int32(c)
+	if t.nodes[n].check == s {
+		return n
 	}
 	return -1
 }
@@ -133,11 +256,11 @@ func (t *trie) longest(s0 int32, w []byte) (id int32, length int) {
 	s := s0
 	id = -1
 	for i, c := range w {
-		n := int(nodes[s].base) + int(c)
-		if n >= len(nodes) || nodes[n].check != s {
+		n := nodes[s].base ^ int32(c)
+		if nodes[n].check != s {
 			break
 		}
-		s = int32(n)
+		s = n
 		if nodes[n].id >= 0 {
 			id, length = nodes[n].id, i+1
 		}

@@ -39,53 +39,81 @@ func LoadVocab(path string) (*Vocab, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load vocab: %w", err)
 	}
-	var tokens []string
-	for line := 1; len(data) > 0; line++ {
-		i := bytes.IndexByte(data, '\n')
-		var tok []byte
+	// One string for the whole file; the tokens are slices of it (one allocation, not one per
+	// token).
+	text := string(data)
+	tokens := make([]string, 0, bytes.Count(data, []byte{'\n'})+1)
+	for line := 1; len(text) > 0; line++ {
+		i := strings.IndexByte(text, '\n')
+		var tok string
 		if i < 0 {
-			tok, data = data, nil
+			tok, text = text, ""
 		} else {
-			tok, data = data[:i], data[i+1:]
+			tok, text = text[:i], text[i+1:]
 		}
-		tok = bytes.TrimRightFunc(tok, unicode.IsSpace) // Rust's str::trim_end
-		if !utf8.Valid(tok) {
+		tok = trimEnd(tok) // Rust's str::trim_end
+		if !utf8.ValidString(tok) {
 			return nil, fmt.Errorf("load vocab %s: line %d: token is not valid UTF-8", path, line)
 		}
-		tokens = append(tokens, string(tok))
+		tokens = append(tokens, tok)
 	}
 	v, err := newVocab(tokens)
 	if err != nil {
 		return nil, fmt.Errorf("load vocab %s: %w", path, err)
 	}
 	v.source = "vocab " + path
-	v.warnings = lineWarnings(v.source, tokens)
+	v.warnings = lineWarnings(v.source, tokens, len(v.ids))
 	v.bom = strings.HasPrefix(tokens[0], byteOrderMark)
 	return v, nil
+}
+
+// trimEnd removes trailing Unicode White_Space, as Rust's str::trim_end.
+func trimEnd(s string) string {
+	for len(s) > 0 {
+		c := s[len(s)-1]
+		if c < utf8.RuneSelf {
+			if c != ' ' && (c < '\t' || c > '\r') {
+				return s
+			}
+			s = s[:len(s)-1]
+			continue
+		}
+		return strings.TrimRightFunc(s, unicode.IsSpace)
+	}
+	return s
 }
 
 // maxExamples is how many line numbers a warning lists.
 const maxExamples = 3
 
-// lineWarnings finds the blank lines, repeated tokens and byte order mark of a vocab.txt.
-func lineWarnings(source string, tokens []string) []string {
+// lineWarnings finds the blank lines, repeated tokens and byte order mark of a vocab.txt;
+// distinct is the number of different tokens.
+func lineWarnings(source string, tokens []string, distinct int) []string {
 	var blank, dup []string
 	nblank, ndup := 0, 0
-	first := make(map[string]int, len(tokens))
 	for i, tok := range tokens {
 		if tok == "" {
 			if nblank++; nblank <= maxExamples {
 				blank = append(blank, fmt.Sprint(i+1))
 			}
-			continue
 		}
-		if j, ok := first[tok]; ok {
-			if ndup++; ndup <= maxExamples {
-				dup = append(dup, fmt.Sprintf("line %d repeats %q of line %d", i+1, tok, j+1))
+	}
+	// Without duplicates, each non-blank line is its own entry of the vocabulary's map, and
+	// the blank lines share one: look for them only when there are fewer entries.
+	if distinct < len(tokens)-nblank+min(nblank, 1) {
+		first := make(map[string]int, len(tokens))
+		for i, tok := range tokens {
+			if tok == "" {
+				continue
 			}
-			continue
+			if j, ok := first[tok]; ok {
+				if ndup++; ndup <= maxExamples {
+					dup = append(dup, fmt.Sprintf("line %d repeats %q of line %d", i+1, tok, j+1))
+				}
+				continue
+			}
+			first[tok] = i
 		}
-		first[tok] = i
 	}
 	more := func(list []string, n int) string {
 		s := strings.Join(list, ", ")
@@ -116,13 +144,17 @@ func newVocab(tokens []string) (*Vocab, error) {
 		return nil, fmt.Errorf("vocabulary has %d tokens, more than int32 ids allow", len(tokens))
 	}
 	v := &Vocab{tokens: tokens, ids: make(map[string]int32, len(tokens)), source: "vocabulary"}
-	h := sha256.New()
+	n := 0
 	for i, tok := range tokens {
 		v.ids[tok] = int32(i)
-		h.Write([]byte(tok))
-		h.Write([]byte{'\n'})
+		n += len(tok) + 1
 	}
-	v.sha256 = hex.EncodeToString(h.Sum(nil))
+	canonical := make([]byte, 0, n)
+	for _, tok := range tokens {
+		canonical = append(append(canonical, tok...), '\n')
+	}
+	sum := sha256.Sum256(canonical)
+	v.sha256 = hex.EncodeToString(sum[:])
 	return v, nil
 }
 

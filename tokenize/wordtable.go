@@ -31,16 +31,17 @@ func newWordTable(v *Vocab) *wordTable {
 		size *= 2
 	}
 	t := &wordTable{slots: make([]wordSlot, size), mask: uint64(size - 1), shift: uint(64 - bits.TrailingZeros(uint(size)))}
-	for tok, id := range v.ids { // the map holds each token once, with its last id
+	var b [maxTableWord]byte
+	for id, tok := range v.tokens { // in id order: a token listed twice keeps its last id
 		if len(tok) == 0 || len(tok) > maxTableWord {
 			continue
 		}
-		b := make([]byte, len(tok), maxTableWord)
-		copy(b, tok)
-		k0, k1 := wordKey(b)
+		n := copy(b[:], tok)
+		k0, k1 := wordKey(b[:n])
 		for i := wordHash(k0, k1) >> t.shift; ; i = (i + 1) & t.mask {
-			if t.slots[i].n == 0 {
-				t.slots[i] = wordSlot{k0: k0, k1: k1, n: int32(len(tok)), id: id}
+			s := &t.slots[i]
+			if s.n == 0 || s.k0 == k0 && s.k1 == k1 && int(s.n) == n {
+				*s = wordSlot{k0: k0, k1: k1, n: int32(n), id: int32(id)}
 				break
 			}
 		}

@@ -8,8 +8,10 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"time"
+	"unsafe"
 
 	"github.com/kiln-bert/kiln/pipeline"
 	"github.com/kiln-bert/kiln/tokenize"
@@ -28,9 +30,10 @@ func loadTokenizer(vocab, tokenizerJSON string, cased bool) (*tokenize.Tokenizer
 
 // tokenizeBatch is a run of input lines tokenized together by one worker.
 type tokenizeBatch struct {
-	first  int64 // line number of lines[0]
-	err    error // the first line that could not be encoded
-	lines  [][]byte
+	first  int64  // line number of the batch's first line
+	err    error  // the first line that could not be encoded
+	text   []byte // the lines' bytes, one after the other, without line ends
+	ends   []int  // ends[i]: where line i ends in text
 	out    []byte // the output lines, ready to write
 	tokens int64
 	unk    int64
@@ -127,15 +130,29 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	const batchLines = 512
+	// A batch is 512 lines or 1 MiB of text, whichever comes first (or one longer line).
+	const batchLines, batchBytes = 512, 1 << 20
+	// Batches written out come back to the reader, buffers and all, so that a run allocates
+	// a few batches instead of one per 512 lines (and the collector has little to do).
+	free := make(chan *tokenizeBatch, 8*workers+8)
+	newBatch := func(first int64) *tokenizeBatch {
+		select {
+		case b := <-free:
+			*b = tokenizeBatch{first: first, text: b.text[:0], ends: b.ends[:0], out: b.out[:0]}
+			return b
+		default:
+			return &tokenizeBatch{first: first}
+		}
+	}
 	batches := make(chan *tokenizeBatch)
 	var lines int64
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(batches)
-		b := &tokenizeBatch{first: 1}
+		b := newBatch(1)
 		for {
-			line, err := readFullLine(ctx, br, maxLine)
+			var err error
+			b.text, err = appendLine(ctx, b.text, br, maxLine)
 			if err == io.EOF {
 				break
 			}
@@ -148,18 +165,18 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 				return
 			}
 			lines++
-			b.lines = append(b.lines, line)
-			if len(b.lines) == batchLines {
+			b.ends = append(b.ends, len(b.text))
+			if len(b.ends) == batchLines || len(b.text) >= batchBytes {
 				select {
 				case batches <- b:
 				case <-ctx.Done():
 					readErr <- ctx.Err()
 					return
 				}
-				b = &tokenizeBatch{first: lines + 1}
+				b = newBatch(lines + 1)
 			}
 		}
-		if len(b.lines) > 0 {
+		if len(b.ends) > 0 {
 			select {
 			case batches <- b:
 			case <-ctx.Done():
@@ -173,8 +190,15 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 	vocab := tok.Vocab()
 	results := pipeline.OrderedMap(ctx, batches, workers, 4*workers, func(b *tokenizeBatch) *tokenizeBatch {
 		var enc tokenize.Encoding
-		for i, line := range b.lines {
-			tok.Encode(&enc, string(line))
+		// The lines are read as slices of b.text without a copy: Encode keeps nothing of
+		// its text, and b.text is reused only after the writer is done with this batch.
+		text := unsafe.String(unsafe.SliceData(b.text), len(b.text))
+		b.out = slices.Grow(b.out[:0], len(text)+len(text)/2+64)
+		start := 0
+		for i, end := range b.ends {
+			line := text[start:end]
+			start = end
+			tok.Encode(&enc, line)
 			if enc.Err != nil && b.err == nil {
 				b.err = fmt.Errorf("%s: line %d: %w", display, b.first+int64(i), enc.Err)
 			}
@@ -196,7 +220,6 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 			}
 			b.out = append(b.out, '\n')
 		}
-		b.lines = nil
 		return b
 	})
 	// stop ends the run early: the reader's count of lines is read only once it has stopped.
@@ -218,6 +241,10 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 		sum.unk += b.unk
 		sum.bytes += b.bytes
 		sum.bad += b.bad
+		select { // for the reader to reuse
+		case free <- b:
+		default:
+		}
 	}
 	if err := <-readErr; err != nil {
 		return lines, err
@@ -225,44 +252,45 @@ func tokenizeFile(ctx context.Context, tok *tokenize.Tokenizer, name string, wor
 	return lines, ctx.Err()
 }
 
-// readFullLine reads one line without its line ending ("\n" or "\r\n"). A line longer than
-// max bytes is an error. ctx is checked every MiB of a long line, so that a cancelled run
-// stops promptly, whatever the line's length.
-func readFullLine(ctx context.Context, br *bufio.Reader, max int) ([]byte, error) {
-	var line []byte
+// appendLine reads one line and appends it to dst without its line ending ("\n" or "\r\n").
+// A line longer than max bytes is an error; at the end of the input it returns io.EOF. ctx is
+// checked every MiB of a long line, so that a cancelled run stops promptly, whatever the line's
+// length.
+func appendLine(ctx context.Context, dst []byte, br *bufio.Reader, max int) ([]byte, error) {
+	start := len(dst)
 	unchecked := 0
 	for {
 		chunk, err := br.ReadSlice('\n')
 		if unchecked += len(chunk); unchecked >= 1<<20 {
 			unchecked = 0
 			if cerr := ctx.Err(); cerr != nil {
-				return nil, cerr
+				return dst[:start], cerr
 			}
 		}
-		if len(line)+len(chunk) > max+2 {
-			return nil, fmt.Errorf("line longer than %d bytes (see --max-line-bytes)", max)
+		if len(dst)-start+len(chunk) > max+2 {
+			return dst[:start], fmt.Errorf("line longer than %d bytes (see --max-line-bytes)", max)
 		}
-		line = append(line, chunk...)
+		dst = append(dst, chunk...)
 		if err == bufio.ErrBufferFull {
 			continue
 		}
 		if err == io.EOF {
-			if len(line) == 0 {
-				return nil, io.EOF
+			if len(dst) == start {
+				return dst, io.EOF
 			}
 			break
 		}
 		if err != nil {
-			return nil, err
+			return dst[:start], err
 		}
 		break
 	}
-	n := len(line)
-	if n > 0 && line[n-1] == '\n' {
+	n := len(dst)
+	if n > start && dst[n-1] == '\n' {
 		n--
-		if n > 0 && line[n-1] == '\r' {
+		if n > start && dst[n-1] == '\r' {
 			n--
 		}
 	}
-	return line[:n], nil
+	return dst[:n], nil
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/kiln-bert/kiln/internal/fileio"
 )
 
 // arrowMagic opens (and ends) an Arrow IPC file; streams start otherwise.
@@ -45,7 +47,7 @@ func recoverInto(err *error, path string) {
 // Open opens a shard, detecting file or stream format.
 func Open(path string) (_ *Reader, err error) {
 	defer recoverInto(&err, path)
-	f, err := os.Open(path)
+	f, err := fileio.OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kiln-bert/kiln/internal/fileio"
 	"github.com/kiln-bert/kiln/shards"
 )
 
@@ -58,7 +59,7 @@ func LoadModel(dir string) (*Model, error) {
 		return nil, fmt.Errorf("load model: model config %s: %w", cpath, err)
 	}
 	var st trainerState
-	if b, err := os.ReadFile(filepath.Join(dir, StateFile)); err == nil {
+	if b, err := fileio.ReadRegular(filepath.Join(dir, StateFile), fileio.MaxConfig); err == nil {
 		if err := json.Unmarshal(b, &st); err != nil {
 			return nil, fmt.Errorf("load model: %s: %w", filepath.Join(dir, StateFile), err)
 		}
@@ -190,7 +191,7 @@ func listCheckpoints(out string) ([]string, error) {
 func readState(dir string) (trainerState, error) {
 	var st trainerState
 	path := filepath.Join(dir, StateFile)
-	b, err := os.ReadFile(path)
+	b, err := fileio.ReadRegular(path, fileio.MaxConfig)
 	if err != nil {
 		return st, err
 	}

@@ -13,10 +13,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"sort"
 	"unicode/utf8"
 
+	"github.com/kiln-bert/kiln/internal/fileio"
 	"github.com/kiln-bert/kiln/shards"
 )
 
@@ -192,7 +192,7 @@ type stEntry struct {
 // (they must tile the data section with no gap or overlap, as the format requires). Errors
 // name the file and the tensor.
 func ReadSafetensors(path string) ([]Tensor, map[string]string, error) {
-	f, err := os.Open(path)
+	f, err := fileio.OpenRegular(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("safetensors: %w", err)
 	}
@@ -553,7 +553,7 @@ func (c HFConfig) Validate() error {
 // BertConfig's defaults (as transformers does), fields kiln does not use are ignored, and the
 // result is validated.
 func ReadHFConfig(path string) (HFConfig, error) {
-	b, err := os.ReadFile(path)
+	b, err := fileio.ReadRegular(path, fileio.MaxConfig)
 	if err != nil {
 		return HFConfig{}, fmt.Errorf("config: %w", err)
 	}

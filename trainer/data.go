@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 
@@ -44,10 +43,10 @@ func CheckShards(dir string) (*shards.Manifest, error) {
 	if len(m.Shards) == 0 {
 		return nil, fmt.Errorf("%s lists no shards", mpath)
 	}
+	if err := m.CheckListing(); err != nil {
+		return nil, fmt.Errorf("%s: %w (run kiln verify %s)", mpath, err, dir)
+	}
 	for _, sh := range m.Shards {
-		if path.IsAbs(sh.File) || path.Clean(sh.File) != sh.File || sh.File == ".." || strings.HasPrefix(sh.File, "../") {
-			return nil, fmt.Errorf("%s: unsafe shard file name %q", mpath, sh.File)
-		}
 		p := filepath.Join(dir, filepath.FromSlash(sh.File))
 		st, err := os.Stat(p)
 		if err != nil {

@@ -216,7 +216,8 @@ func epochRows(ctx context.Context, cfg LoaderConfig, man *shards.Manifest, epoc
 				path, filepath.Join(cfg.Dir, shards.ManifestName), infoDiff(man.Info, r.Info()), cfg.Dir)
 		}
 		var msgs []string
-		for i := int64(0); ; i++ {
+		var i int64
+		for ; ; i++ {
 			if i%1024 == 0 && ctx.Err() != nil {
 				r.Close()
 				return ctx.Err()
@@ -253,6 +254,9 @@ func epochRows(ctx context.Context, cfg LoaderConfig, man *shards.Manifest, epoc
 		}
 		if err := r.Close(); err != nil {
 			return fmt.Errorf("loader: %s: %w", path, err)
+		}
+		if i != sh.Rows {
+			return fmt.Errorf("loader: %s holds %d rows, but %s says %d (run kiln verify %s)", path, i, filepath.Join(cfg.Dir, shards.ManifestName), sh.Rows, cfg.Dir)
 		}
 	}
 	if rng != nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kiln-bert/kiln/shards"
+	"github.com/kiln-bert/kiln/shards/shardvocab"
 )
 
 // CheckShards reads DIR/manifest.json and checks, without reading any row, that the trainer
@@ -39,6 +40,12 @@ func CheckShards(dir string) (*shards.Manifest, error) {
 	}
 	if err := m.Info.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", mpath, err)
+	}
+	// The model is sized by vocab_size: it must be the size of the vocabulary the manifest
+	// names (when that is still where the manifest says; shards moved without it are held to
+	// shards.MaxVocabSize only).
+	if err := shardvocab.Check(dir, m); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
 	}
 	if len(m.Shards) == 0 {
 		return nil, fmt.Errorf("%s lists no shards", mpath)

@@ -2,6 +2,7 @@ package shards
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -400,29 +401,50 @@ func (a *boundedAllocator) Reallocate(size int, b []byte) []byte {
 
 func (a *boundedAllocator) Free(b []byte) { a.inner.Free(b) }
 
-// checkFileLayout checks the footer of a file-format shard and every record batch it lists
-// (see checkRecordBatch), and returns the batches' bounds. Every batch but the last must hold
-// rows_per_batch rows, as the writer makes them (row indexing depends on it).
-func checkFileLayout(src ipcSource, in Info) ([]batchBounds, error) {
+// checkFooter reads and checks the footer of a file-format shard (its length against the
+// file, its schema with checkSchemaFB, no dictionaries), before Arrow parses it, and returns
+// the footer table and where it starts.
+func checkFooter(src ipcSource) (fbTable, int64, error) {
 	tail, err := src.read(src.size-10, 10)
 	if err != nil {
-		return nil, fmt.Errorf("footer: %v", err)
+		return fbTable{}, 0, fmt.Errorf("footer: %v", err)
+	}
+	if !bytes.Equal(tail[4:], arrowMagic) {
+		return fbTable{}, 0, errors.New("the file does not end with the Arrow magic (truncated?)")
 	}
 	flen := int64(int32(binary.LittleEndian.Uint32(tail)))
 	fstart := src.size - 10 - flen
 	if flen <= 0 || fstart < 8 {
-		return nil, fmt.Errorf("footer of %d bytes does not fit the %d-byte file", flen, src.size)
+		return fbTable{}, 0, fmt.Errorf("footer of %d bytes does not fit the %d-byte file", flen, src.size)
 	}
 	fb, err := src.read(fstart, flen)
 	if err != nil {
-		return nil, fmt.Errorf("footer: %v", err)
+		return fbTable{}, 0, fmt.Errorf("footer: %v", err)
 	}
 	footer, err := fbRoot(fb)
 	if err != nil {
-		return nil, fmt.Errorf("footer: %w", err)
+		return fbTable{}, 0, fmt.Errorf("footer: %w", err)
 	}
 	if _, nd, err := footer.structs(2, 24); err != nil || nd != 0 {
-		return nil, fmt.Errorf("footer lists %d dictionaries (kiln shards have none) (%v)", nd, err)
+		return fbTable{}, 0, fmt.Errorf("footer lists %d dictionaries (kiln shards have none) (%v)", nd, err)
+	}
+	s, ok, err := footer.table(1)
+	if err != nil || !ok {
+		return fbTable{}, 0, fmt.Errorf("footer has no schema (%v)", err)
+	}
+	if err := checkSchemaFB(s); err != nil {
+		return fbTable{}, 0, fmt.Errorf("footer: %w", err)
+	}
+	return footer, fstart, nil
+}
+
+// checkFileLayout checks every record batch the footer of a file-format shard lists (see
+// checkRecordBatch), and returns the batches' bounds. Every batch but the last must hold
+// rows_per_batch rows, as the writer makes them (row indexing depends on it).
+func checkFileLayout(src ipcSource, in Info) ([]batchBounds, error) {
+	footer, fstart, err := checkFooter(src)
+	if err != nil {
+		return nil, err
 	}
 	blocks, nb, err := footer.structs(3, 24)
 	if err != nil {
@@ -522,8 +544,17 @@ func walkStream(src ipcSource) ([]streamMessage, error) {
 		if body < 0 || body > src.size-start {
 			return nil, fmt.Errorf("message at byte %d declares a %d-byte body, past the end of the %d-byte file", pos, body, src.size)
 		}
-		if len(msgs) == 0 && typ != 1 {
-			return nil, fmt.Errorf("stream starts with a message of type %d, not a schema", typ)
+		if len(msgs) == 0 {
+			if typ != 1 {
+				return nil, fmt.Errorf("stream starts with a message of type %d, not a schema", typ)
+			}
+			s, ok, err := msg.table(2)
+			if err != nil || !ok {
+				return nil, fmt.Errorf("schema message without a schema (%v)", err)
+			}
+			if err := checkSchemaFB(s); err != nil {
+				return nil, err
+			}
 		}
 		if len(msgs) > 0 && typ != 3 {
 			return nil, fmt.Errorf("message at byte %d of type %d: after the schema, a kiln stream holds only record batches", pos, typ)

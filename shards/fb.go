@@ -135,3 +135,109 @@ func (t fbTable) structs(i, elemSize int) ([]byte, int, error) {
 
 // le64 reads the little-endian int64 at b[at:].
 func le64(b []byte, at int) int64 { return int64(binary.LittleEndian.Uint64(b[at:])) }
+
+// Limits on a shard's schema flatbuffer, far above kiln's own (3 or 5 columns of depth 2,
+// a few metadata keys), checked before Arrow, which allocates by the declared vector lengths.
+const (
+	maxSchemaFields   = 16
+	maxSchemaMetadata = 1024
+	maxFieldMetadata  = 64
+)
+
+// checkSchemaFB checks the Arrow Schema table s: at most maxSchemaFields columns, each of
+// nesting depth at most 2 (a list and its item), none dictionary-encoded, and bounded
+// metadata; every vector inside the bytes.
+func checkSchemaFB(s fbTable) error {
+	n, err := s.offsets(1)
+	if err != nil {
+		return fmt.Errorf("schema fields: %w", err)
+	}
+	if len(n) > maxSchemaFields {
+		return fmt.Errorf("schema declares %d columns (kiln shards have at most 5)", len(n))
+	}
+	md, err := s.offsets(2)
+	if err != nil {
+		return fmt.Errorf("schema metadata: %w", err)
+	}
+	if len(md) > maxSchemaMetadata {
+		return fmt.Errorf("schema declares %d metadata keys (at most %d)", len(md), maxSchemaMetadata)
+	}
+	if err := checkKeyValues(s.b, md); err != nil {
+		return fmt.Errorf("schema metadata: %w", err)
+	}
+	for i, p := range n {
+		f, err := fbAt(s.b, p)
+		if err != nil {
+			return fmt.Errorf("schema column %d: %w", i, err)
+		}
+		if err := checkFieldFB(f, 2); err != nil {
+			return fmt.Errorf("schema column %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// checkFieldFB checks a Field table and its children, down to depth more levels.
+func checkFieldFB(f fbTable, depth int) error {
+	if p, err := f.field(4); err != nil || p != 0 {
+		return fmt.Errorf("dictionary-encoded column (kiln shards have none) (%v)", err)
+	}
+	md, err := f.offsets(6)
+	if err != nil {
+		return err
+	}
+	if len(md) > maxFieldMetadata {
+		return fmt.Errorf("%d metadata keys (at most %d)", len(md), maxFieldMetadata)
+	}
+	if err := checkKeyValues(f.b, md); err != nil {
+		return err
+	}
+	kids, err := f.offsets(5)
+	if err != nil {
+		return err
+	}
+	if len(kids) > 1 || len(kids) > 0 && depth <= 1 {
+		return fmt.Errorf("%d child columns at depth %d (kiln's columns are lists of integers or integers)", len(kids), 3-depth)
+	}
+	for _, p := range kids {
+		c, err := fbAt(f.b, p)
+		if err != nil {
+			return err
+		}
+		if err := checkFieldFB(c, depth-1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkKeyValues checks that each KeyValue table's key and value strings lie inside b.
+func checkKeyValues(b []byte, kvs []int64) error {
+	for _, p := range kvs {
+		kv, err := fbAt(b, p)
+		if err != nil {
+			return err
+		}
+		for i := 0; i < 2; i++ {
+			if _, _, err := kv.structs(i, 1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// offsets returns the targets of the vector of tables (or strings) in field i.
+func (t fbTable) offsets(i int) ([]int64, error) {
+	v, n, err := t.structs(i, 4)
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	start := int64(cap(t.b) - cap(v)) // v is t.b[start:...]: both capacities run to the same end
+	out := make([]int64, n)
+	for k := range out {
+		at := start + 4*int64(k)
+		out[k] = at + int64(binary.LittleEndian.Uint32(v[4*k:]))
+	}
+	return out, nil
+}

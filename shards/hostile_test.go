@@ -224,6 +224,13 @@ func TestHostileShardLengths(t *testing.T) {
 	batchMsg, _ := fbRoot(streamBytes[batch+8:])
 	bodyField, _ := batchMsg.field(3)
 
+	// The footer schema's metadata vector, whose length Arrow allocates by.
+	fsize := int64(len(fileBytes))
+	fstart := fsize - 10 - int64(binary.LittleEndian.Uint32(fileBytes[fsize-10:]))
+	footer, _ := fbRoot(fileBytes[fstart : fsize-10])
+	schema, _, _ := footer.table(1)
+	schemaMeta, _ := schema.ref(2)
+
 	put := func(b []byte, at, v int64) { binary.LittleEndian.PutUint64(b[at:], uint64(v)) }
 	for _, tc := range []struct {
 		name   string
@@ -236,6 +243,7 @@ func TestHostileShardLengths(t *testing.T) {
 		{"row count", false, func(b []byte) { put(b, rowsAt, tera) }, "rows_per_batch"},
 		{"footer block body length", false, func(b []byte) { put(b, l.blocksAt+16, tera) }, "footer block 0"},
 		{"footer block offset past the data", false, func(b []byte) { put(b, l.blocksAt+24*int64(len(l.blocks)-1), int64(len(b))+8) }, "footer block"},
+		{"schema metadata count", false, func(b []byte) { binary.LittleEndian.PutUint32(b[fstart+schemaMeta:], 0x7ffffff0) }, "schema metadata"},
 		{"stream body length", true, func(b []byte) { put(b, batch+8+int64(bodyField), tera) }, "body"},
 		{"stream metadata length", true, func(b []byte) { binary.LittleEndian.PutUint32(b[batch+4:], 0x7ffffff0) }, "metadata"},
 	} {

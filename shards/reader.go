@@ -85,6 +85,9 @@ func Open(path string) (_ *Reader, err error) {
 	var stream []streamMessage
 	r.alloc.reset(0, 0) // opening reads no batch
 	if bytes.Equal(head, arrowMagic) {
+		if _, _, err := checkFooter(src); err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
 		r.fr, err = ipc.NewFileReader(f, ipc.WithAllocator(r.alloc))
 		if err == nil {
 			r.schema = r.fr.Schema()

@@ -63,6 +63,12 @@ func CheckWeights(path string, c Config) error {
 	if err != nil {
 		return err
 	}
+	// A config of many layers must not make the check itself allocate: the header holds at
+	// least one entry a parameter, so count first (14 parameters outside the layers, 16 in each).
+	if need := 14 + 16*int64(c.NumLayers); int64(len(entries)) < need {
+		return fmt.Errorf("%s: %d tensors, but the model its config describes (%d layers) has %d parameters (config.json and model.safetensors disagree)",
+			path, len(entries), c.NumLayers, need)
+	}
 	names, shapes := paramShapes(c)
 	want := make(map[string][]int, len(names))
 	for i, n := range names {

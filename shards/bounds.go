@@ -457,7 +457,7 @@ func checkFileLayout(src ipcSource, in Info) ([]batchBounds, error) {
 		case off < 8 || off%8 != 0 || meta < 8 || meta%8 != 0 || meta > maxMessageMeta || body < 0 || body%8 != 0:
 			return nil, fmt.Errorf("footer block %d: offset %d, metadata %d bytes, body %d bytes: invalid", i, off, meta, body)
 		case off > fstart || meta > fstart-off || body > fstart-off-meta:
-			return nil, fmt.Errorf("footer block %d: %d+%d+%d bytes at offset %d run past the data's end at %d", i, meta, body, off, off, fstart)
+			return nil, fmt.Errorf("footer block %d: %d bytes of metadata and %d of body at offset %d run past the data's end at %d", i, meta, body, off, fstart)
 		}
 		m, err := src.read(off, meta)
 		if err != nil {

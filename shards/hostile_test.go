@@ -263,6 +263,7 @@ func TestHostileShardLengths(t *testing.T) {
 			if n := allocated(func() { err = readShard(p) }); n > 64<<20 {
 				t.Errorf("reading allocated %d bytes", n)
 			}
+			t.Logf("read: %v", err)
 			if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("read: %v; want an error naming %s and saying %q", err, p, tc.want)
 			}
@@ -331,6 +332,7 @@ func TestZstdBombs(t *testing.T) {
 			if n := allocated(func() { err = readShard(p) }); n > 32<<20 {
 				t.Errorf("reading allocated %d bytes", n)
 			}
+			t.Logf("read: %v", err)
 			if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("read: %v; want an error naming %s and saying %q", err, p, tc.want)
 			}

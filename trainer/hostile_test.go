@@ -100,6 +100,7 @@ func TestCheckpointConfigCheckedFirst(t *testing.T) {
 	if n := allocatedBy(func() { _, err = LoadModel(dir) }); n > 32<<20 {
 		t.Errorf("LoadModel allocated %d bytes before refusing", n)
 	}
+	t.Logf("LoadModel: %v", err)
 	wantErr(t, err, filepath.Join(dir, WeightsFile), "config.json and model.safetensors disagree")
 }
 
@@ -125,6 +126,7 @@ func TestCheckpointSpecialFiles(t *testing.T) {
 			}
 			var err error
 			within(t, "LoadModel", func() { _, err = LoadModel(dir) })
+			t.Logf("LoadModel: %v", err)
 			wantErr(t, err, p, "not a regular file")
 		})
 	}
@@ -208,6 +210,7 @@ func TestShardsVocabulary(t *testing.T) {
 			}
 			var err error
 			within(t, "CheckShards", func() { _, err = CheckShards(dir) })
+			t.Logf("CheckShards: %v", err)
 			wantErr(t, err, tc.want...)
 		})
 	}
@@ -231,6 +234,7 @@ func TestManifestListedTwiceAndRows(t *testing.T) {
 	}
 	write(&twice)
 	_, err := CheckShards(dir)
+	t.Logf("CheckShards: %v", err)
 	wantErr(t, err, "listed twice")
 
 	more := *m
@@ -252,6 +256,7 @@ func TestManifestListedTwiceAndRows(t *testing.T) {
 	if errors.Is(err, io.EOF) {
 		t.Fatalf("the loader read the shards to the end without noticing %d missing rows", 7)
 	}
+	t.Logf("loader: %v", err)
 	wantErr(t, err, filepath.Join(dir, m.Shards[0].File), "holds 100 rows", "says 107")
 	if strings.Contains(err.Error(), "data ended") {
 		t.Errorf("error reads as the end of the data: %v", err)

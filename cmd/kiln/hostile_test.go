@@ -108,6 +108,7 @@ func TestSpecialFiles(t *testing.T) {
 		{[]string{"inspect", shardFifo}, shard2},
 	} {
 		code, stdout, stderr := kilnWithin(t, tc.args...)
+		t.Logf("kiln %s: exit %d: %s%s", strings.Join(tc.args, " "), code, stdout, stderr)
 		if code != 1 || !strings.Contains(stdout+stderr, tc.file) || !strings.Contains(stdout+stderr, "not a regular file") {
 			t.Errorf("kiln %s: exit %d, %s%s; want exit 1 naming %s as not a regular file", strings.Join(tc.args, " "), code, stdout, stderr, tc.file)
 		}
@@ -138,11 +139,14 @@ func TestManifestVocabulary(t *testing.T) {
 			m.Config, _ = json.Marshal(cfg)
 		})
 		code, stdout, stderr := kilnWithin(t, "inspect", dir)
+		t.Logf("kiln inspect (vocab %s): exit %d: %s", tc.vocab, code, stderr)
 		if code != 0 || strings.Contains(stdout, "root:x") || !strings.Contains(stderr, tc.want) || !strings.Contains(stdout, "<101?>") {
 			t.Errorf("inspect with vocab %s: exit %d; stderr %s; stdout shows the file: %v, ids: %v", tc.vocab, code, stderr,
 				strings.Contains(stdout, "root:x"), strings.Contains(stdout, "<101?>"))
 		}
-		if code, stdout, _ := kilnWithin(t, "verify", dir); code != 1 || !strings.Contains(stdout, tc.want) {
+		code, stdout, _ = kilnWithin(t, "verify", dir)
+		t.Logf("kiln verify (vocab %s): exit %d: %s", tc.vocab, code, stdout)
+		if code != 1 || !strings.Contains(stdout, tc.want) {
 			t.Errorf("verify with vocab %s: exit %d: %s", tc.vocab, code, stdout)
 		}
 	}
@@ -156,6 +160,7 @@ func TestInspectOutsideDir(t *testing.T) {
 	rel, _ := filepath.Rel(dir, filepath.Join(outside, "shard-00000.arrow"))
 	editManifest(t, dir, func(m *shards.Manifest) { m.Shards[0].File = filepath.ToSlash(rel) })
 	code, stdout, stderr := kilnWithin(t, "inspect", dir)
+	t.Logf("kiln inspect: exit %d: %s", code, stderr)
 	if code != 1 || !strings.Contains(stderr, "leads outside the manifest's directory") {
 		t.Errorf("inspect: exit %d: %s %s", code, stdout, stderr)
 	}
@@ -210,6 +215,7 @@ func TestFooterPastTheData(t *testing.T) {
 		{"train", "--data", dir, "--out", filepath.Join(t.TempDir(), "run2"), "--steps", "2", "--batch-size", "4"},
 	} {
 		code, stdout, stderr := kilnWithin(t, args...)
+		t.Logf("kiln %s: exit %d: %s", args[0], code, stderr)
 		if code != 1 || !strings.Contains(stderr, shard) || strings.Contains(stderr, "data ended") {
 			t.Errorf("kiln %s: exit %d: %s %s; want exit 1 naming %s", strings.Join(args, " "), code, stdout, stderr, shard)
 		}

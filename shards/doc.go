@@ -26,5 +26,6 @@
 // Reader opens one shard in file or stream format; Verify checks a directory
 // against its manifest and every row invariant; Stats and FormatRow back
 // `kiln inspect`. The package knows rows and the schema only: it does not
-// tokenize, pair or mask, and imports no other kiln package.
+// tokenize, pair or mask, and imports no other kiln package but internal/fileio (every
+// file it reads is opened regular-file-only, metadata size-capped).
 package shards

@@ -3,9 +3,10 @@ package shards
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/kiln-bert/kiln/internal/fileio"
 )
 
 // ManifestName is the file, in the output directory, that lists the shards.
@@ -67,7 +68,7 @@ func ReadManifest(dir string) (*Manifest, error) {
 }
 
 func readManifestFile(path string) (*Manifest, error) {
-	b, err := os.ReadFile(path)
+	b, err := fileio.ReadRegular(path, fileio.MaxManifest)
 	if err != nil {
 		return nil, err
 	}

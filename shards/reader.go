@@ -10,7 +10,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
-	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/kiln-bert/kiln/internal/fileio"
 )
 
 // arrowMagic opens (and ends) an Arrow IPC file; streams start otherwise.
@@ -32,6 +33,11 @@ type Reader struct {
 	row      int          // next row within rec
 	nextRec  int          // next record batch to load for Next (file format)
 	rowIndex int64        // rows returned by Next so far
+
+	alloc   *boundedAllocator // all the Arrow library allocates for this shard
+	batches []batchBounds     // every record batch, as checked at Open
+	total   int64             // rows of all batches
+	nextIn  int               // stream format: index of the next batch sr.Next reads
 }
 
 // recoverInto turns a panic inside the Arrow library, which a corrupt
@@ -42,43 +48,92 @@ func recoverInto(err *error, path string) {
 	}
 }
 
-// Open opens a shard, detecting file or stream format.
+// corrupt wraps an error met while reading a shard's rows, naming the shard. The cause is
+// kept as text only: an Arrow error that wraps io.EOF (a block pointing past the data) must
+// not read as the end of the rows.
+func corrupt(path string, rows int64, err error) error {
+	return fmt.Errorf("%s: after row %d: %v", path, rows, err)
+}
+
+// Open opens a shard, detecting file or stream format. Only a regular file is opened, and its
+// layout is checked before the Arrow library reads it: every length the file declares is
+// compared with its size and its settings (see MaxBatchTokens), and what Arrow allocates is
+// bounded by what the checked layout needs.
 func Open(path string) (_ *Reader, err error) {
-	defer recoverInto(&err, path)
-	f, err := os.Open(path)
+	f, err := fileio.OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
-	r := &Reader{path: path, f: f, recIndex: -1}
+	r := &Reader{path: path, f: f, recIndex: -1, alloc: newBoundedAllocator()}
+	defer func() {
+		if e := recover(); e != nil {
+			err = fmt.Errorf("%s: corrupt shard: %v", path, e)
+		}
+		if err != nil {
+			r.Close()
+		}
+	}()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	src := ipcSource{r: f, size: st.Size()}
 	head := make([]byte, len(arrowMagic))
 	if _, err := io.ReadFull(f, head); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: too short for Arrow IPC: %w", path, err)
+		return nil, fmt.Errorf("%s: too short for Arrow IPC: %v", path, err)
 	}
-	mem := memory.NewGoAllocator()
+	var stream []streamMessage
+	r.alloc.reset(0, 0) // opening reads no batch
 	if bytes.Equal(head, arrowMagic) {
-		r.fr, err = ipc.NewFileReader(f, ipc.WithAllocator(mem))
+		if _, _, err := checkFooter(src); err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+		r.fr, err = ipc.NewFileReader(f, ipc.WithAllocator(r.alloc))
 		if err == nil {
 			r.schema = r.fr.Schema()
 		}
 	} else {
+		if stream, err = walkStream(src); err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
 		if _, err = f.Seek(0, io.SeekStart); err == nil {
-			r.sr, err = ipc.NewReader(bufio.NewReaderSize(f, 1<<20), ipc.WithAllocator(mem))
+			r.alloc.reset(padded(stream[0].bodyLen), padded(stream[0].bodyLen))
+			r.sr, err = ipc.NewReader(bufio.NewReaderSize(f, 1<<20), ipc.WithAllocator(r.alloc))
 			if err == nil {
 				r.schema = r.sr.Schema()
 			}
 		}
 	}
 	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	if r.info, err = infoFromSchema(r.schema); err == nil {
 		err = checkSchema(r.schema, r.info)
 	}
 	if err != nil {
-		r.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if r.fr != nil {
+		r.batches, err = checkFileLayout(src, r.info)
+	} else {
+		for i, m := range stream[1:] {
+			bb, err1 := checkRecordBatch(src, m.meta, m.bodyStart, m.bodyLen, r.info)
+			if err1 != nil {
+				err = fmt.Errorf("record batch %d at byte %d: %w", i, m.bodyStart, err1)
+				break
+			}
+			bb.budget += padded(int64(len(m.meta)))
+			r.batches = append(r.batches, bb)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if r.fr != nil && len(r.batches) != r.fr.NumRecords() {
+		return nil, fmt.Errorf("%s: footer lists %d record batches, Arrow reads %d", path, len(r.batches), r.fr.NumRecords())
+	}
+	for _, b := range r.batches {
+		r.total += b.rows
 	}
 	return r, nil
 }
@@ -131,43 +186,22 @@ func (r *Reader) Batch(i int) (_ arrow.Record, err error) {
 	if i < 0 || i >= r.fr.NumRecords() {
 		return nil, fmt.Errorf("%s: batch %d out of range [0,%d)", r.path, i, r.fr.NumRecords())
 	}
+	b := r.batches[i]
+	r.alloc.reset(b.maxBuf, b.budget)
 	rec, err := r.fr.RecordAt(i)
 	if err != nil {
-		return nil, fmt.Errorf("%s: batch %d: %w", r.path, i, err)
+		return nil, fmt.Errorf("%s: batch %d: %v", r.path, i, err)
+	}
+	if rec.NumRows() != b.rows {
+		rec.Release()
+		return nil, fmt.Errorf("%s: batch %d: %d rows, its header says %d", r.path, i, rec.NumRows(), b.rows)
 	}
 	return rec, nil
 }
 
-// NumRows returns the number of rows of the shard. For the file format it
-// reads only the last batch (every other batch holds Info.RowsPerBatch rows);
-// for a stream it reads the whole stream once through a separate handle.
-func (r *Reader) NumRows() (int64, error) {
-	if r.fr != nil {
-		n := r.fr.NumRecords()
-		if n == 0 {
-			return 0, nil
-		}
-		last, err := r.Batch(n - 1)
-		if err != nil {
-			return 0, err
-		}
-		defer last.Release()
-		return int64(n-1)*int64(r.info.RowsPerBatch) + last.NumRows(), nil
-	}
-	o, err := Open(r.path)
-	if err != nil {
-		return 0, err
-	}
-	defer o.Close()
-	var rows int64
-	for o.sr.Next() {
-		rows += o.sr.Record().NumRows()
-	}
-	if err := o.sr.Err(); err != nil {
-		return 0, fmt.Errorf("%s: %w", r.path, err)
-	}
-	return rows, nil
-}
+// NumRows returns the number of rows of the shard, as its record batch headers (checked at
+// Open) say; Next fails should the batches hold other counts.
+func (r *Reader) NumRows() (int64, error) { return r.total, nil }
 
 // ReadRow reads row i of a file-format shard into row, reusing its slices.
 func (r *Reader) ReadRow(i int64, row *Row) (err error) {
@@ -217,7 +251,7 @@ func (r *Reader) setRecord(rec arrow.Record) error {
 			rec.Release()
 		}
 		r.rec = nil
-		return fmt.Errorf("%s: after row %d: %w", r.path, r.rowIndex, err)
+		return corrupt(r.path, r.rowIndex, err)
 	}
 	return nil
 }
@@ -226,22 +260,35 @@ func (r *Reader) setRecord(rec arrow.Record) error {
 // after the last row.
 func (r *Reader) Next(row *Row) (err error) {
 	defer recoverInto(&err, r.path)
+	if r.f == nil {
+		return fmt.Errorf("%s: reader is closed", r.path)
+	}
 	for r.rec == nil || r.row >= r.batch.n {
 		if r.fr != nil {
 			if r.nextRec >= r.fr.NumRecords() {
-				return io.EOF
+				return r.end()
 			}
 			if err := r.load(r.nextRec); err != nil {
 				return err
 			}
 			r.nextRec++
 		} else {
+			if r.nextIn < len(r.batches) {
+				b := r.batches[r.nextIn]
+				r.alloc.reset(b.maxBuf, b.budget)
+			} else {
+				r.alloc.reset(0, 0)
+			}
 			if !r.sr.Next() {
 				if err := r.sr.Err(); err != nil {
-					return fmt.Errorf("%s: after row %d: %w", r.path, r.rowIndex, err)
+					return corrupt(r.path, r.rowIndex, err)
 				}
-				return io.EOF
+				return r.end()
 			}
+			if r.nextIn >= len(r.batches) || r.sr.Record().NumRows() != r.batches[r.nextIn].rows {
+				return corrupt(r.path, r.rowIndex, fmt.Errorf("record batch %d is not the one the stream's framing showed", r.nextIn))
+			}
+			r.nextIn++
 			if err := r.setRecord(r.sr.Record()); err != nil {
 				return err
 			}
@@ -254,6 +301,14 @@ func (r *Reader) Next(row *Row) (err error) {
 	return nil
 }
 
+// end returns io.EOF when every row the batch headers count has been read, else an error.
+func (r *Reader) end() error {
+	if r.rowIndex != r.total {
+		return fmt.Errorf("%s: read %d rows, but its record batches hold %d", r.path, r.rowIndex, r.total)
+	}
+	return io.EOF
+}
+
 // Close releases the shard.
 func (r *Reader) Close() error {
 	if r.rec != nil && r.fr != nil {
@@ -262,11 +317,18 @@ func (r *Reader) Close() error {
 	r.rec = nil
 	if r.fr != nil {
 		r.fr.Close()
+		r.fr = nil
 	}
 	if r.sr != nil {
 		r.sr.Release()
+		r.sr = nil
 	}
-	return r.f.Close()
+	if r.f == nil {
+		return nil
+	}
+	err := r.f.Close()
+	r.f = nil
+	return err
 }
 
 // batchView gives typed access to the columns of one record batch.

@@ -57,6 +57,11 @@ type Info struct {
 	RowsPerBatch   int     `json:"rows_per_batch"`
 }
 
+// MaxVocabSize bounds a shard's vocab_size: four times the largest WordPiece vocabularies in
+// use (about 250,000 tokens). The trainer sizes its model by vocab_size, and also requires it
+// to equal the size of the vocabulary the manifest names.
+const MaxVocabSize = 1 << 20
+
 // wide reports whether ids need 32 bits.
 func (in Info) wide() bool { return in.VocabSize > 1<<16 }
 
@@ -75,8 +80,12 @@ func (in Info) Validate() error {
 		return fmt.Errorf("max_seq_len %d: at most 65536", in.MaxSeqLen)
 	case in.Task != "nsp" && in.Task != "sop" && in.Task != "none":
 		return fmt.Errorf("task %q: want nsp, sop or none", in.Task)
+	case in.VocabSize > MaxVocabSize:
+		return fmt.Errorf("vocab size %d: at most %d", in.VocabSize, MaxVocabSize)
 	case in.RowsPerBatch <= 0:
 		return fmt.Errorf("rows per batch %d: must be positive", in.RowsPerBatch)
+	case int64(in.RowsPerBatch)*int64(in.MaxSeqLen) > MaxBatchTokens:
+		return fmt.Errorf("rows per batch %d × max_seq_len %d: at most %d tokens a record batch", in.RowsPerBatch, in.MaxSeqLen, MaxBatchTokens)
 	}
 	for name, id := range map[string]int32{"PAD": in.Special.PAD, "CLS": in.Special.CLS, "SEP": in.Special.SEP, "MASK": in.Special.MASK} {
 		if id < 0 || int(id) >= in.VocabSize {

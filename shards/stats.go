@@ -94,8 +94,8 @@ func Stats(path string) (*Summary, error) {
 	}
 	s := &Summary{}
 	var row Row
-	for i, p := range paths {
-		r, err := Open(p)
+	for i, sf := range paths {
+		r, err := Open(sf.path)
 		if err != nil {
 			return nil, fmt.Errorf("stats: %w", err)
 		}
@@ -106,6 +106,7 @@ func Stats(path string) (*Summary, error) {
 			s.Bytes += st.Size()
 		}
 		s.Shards++
+		var n int64
 		for {
 			err := r.Next(&row)
 			if errors.Is(err, io.EOF) {
@@ -116,8 +117,12 @@ func Stats(path string) (*Summary, error) {
 				return nil, fmt.Errorf("stats: %w", err)
 			}
 			s.Add(&row)
+			n++
 		}
 		r.Close()
+		if sf.rows >= 0 && n != sf.rows {
+			return nil, fmt.Errorf("stats: %s holds %d rows, but its %s says %d (run kiln verify)", sf.path, n, ManifestName, sf.rows)
+		}
 	}
 	return s, nil
 }
@@ -176,8 +181,8 @@ func Sample(path string, n int) ([]Row, Info, error) {
 	}
 	var rows []Row
 	var info Info
-	for _, p := range paths {
-		r, err := Open(p)
+	for _, sf := range paths {
+		r, err := Open(sf.path)
 		if err != nil {
 			return nil, info, fmt.Errorf("sample: %w", err)
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -121,8 +120,8 @@ func verifyShard(dir string, m *Manifest, sh ShardInfo, rep *Report) {
 	fail := func(row int64, format string, args ...any) {
 		rep.Failures = append(rep.Failures, Failure{File: sh.File, Row: row, Msg: fmt.Sprintf(format, args...)})
 	}
-	if path.IsAbs(sh.File) || path.Clean(sh.File) != sh.File || sh.File == ".." || len(sh.File) > 2 && sh.File[:3] == "../" {
-		fail(-1, "unsafe file name in the manifest")
+	if err := CheckShardName(sh.File); err != nil {
+		fail(-1, "unsafe file name in the manifest: %v", err)
 		return
 	}
 	p := filepath.Join(dir, filepath.FromSlash(sh.File))
@@ -145,7 +144,7 @@ func verifyShard(dir string, m *Manifest, sh ShardInfo, rep *Report) {
 	}()
 	r, err := Open(p)
 	if err != nil {
-		fail(-1, "%v", err)
+		fail(-1, "reading: %v", err)
 		return
 	}
 	defer r.Close()
@@ -311,21 +310,30 @@ func CheckRow(r *Row, in Info, dst []string) []string {
 	return dst
 }
 
+// shardFile is a shard to read and the rows its manifest records (-1 without a manifest).
+type shardFile struct {
+	path string
+	rows int64
+}
+
 // shardPaths lists the shards at p: one shard file, the shards listed in a
-// directory's manifest, or else the shard files found in it.
-func shardPaths(p string) ([]string, error) {
+// directory's manifest (checked with CheckListing), or else the shard files found in it.
+func shardPaths(p string) ([]shardFile, error) {
 	st, err := os.Stat(p)
 	if err != nil {
 		return nil, err
 	}
 	if !st.IsDir() {
-		return []string{p}, nil
+		return []shardFile{{p, -1}}, nil
 	}
 	m, err := ReadManifest(p)
 	if err == nil {
-		var out []string
+		if err := m.CheckListing(); err != nil {
+			return nil, fmt.Errorf("%s: %w (kiln verify %s lists every problem)", filepath.Join(p, ManifestName), err, p)
+		}
+		var out []shardFile
 		for _, sh := range m.Shards {
-			out = append(out, filepath.Join(p, filepath.FromSlash(sh.File)))
+			out = append(out, shardFile{filepath.Join(p, filepath.FromSlash(sh.File)), sh.Rows})
 		}
 		return out, nil
 	}
@@ -334,10 +342,14 @@ func shardPaths(p string) ([]string, error) {
 	}
 	a, _ := filepath.Glob(filepath.Join(p, "shard-*.arrow"))
 	b, _ := filepath.Glob(filepath.Join(p, "bin-*", "shard-*.arrow"))
-	out := append(a, b...)
-	sort.Strings(out)
-	if len(out) == 0 {
+	found := append(a, b...)
+	sort.Strings(found)
+	if len(found) == 0 {
 		return nil, fmt.Errorf("%s: no manifest and no shard-*.arrow files", p)
+	}
+	out := make([]shardFile, len(found))
+	for i, f := range found {
+		out[i] = shardFile{f, -1}
 	}
 	return out, nil
 }

@@ -21,6 +21,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/zeebo/xxh3"
+
+	"github.com/kiln-bert/kiln/internal/fileio"
 )
 
 // Defaults for Options.
@@ -706,7 +708,7 @@ func (w *Writer) abort() error {
 
 // fileSHA256 returns the size and hex sha256 of a file.
 func fileSHA256(p string) (int64, string, error) {
-	f, err := os.Open(p)
+	f, err := fileio.OpenRegular(p)
 	if err != nil {
 		return 0, "", err
 	}

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/kiln-bert/kiln/internal/fileio"
 	sugarme "github.com/sugarme/tokenizer"
 	"github.com/sugarme/tokenizer/pretrained"
 )
@@ -31,7 +31,7 @@ import (
 // Truncation, padding and the post-processor are ignored either way: Encode adds no special
 // tokens and never truncates.
 func LoadJSON(path string) (*Tokenizer, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileio.ReadRegular(path, fileio.MaxTokenizerJSON)
 	if err != nil {
 		return nil, fmt.Errorf("load tokenizer.json: %w", err)
 	}

@@ -5,10 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/kiln-bert/kiln/internal/fileio"
 )
 
 // Vocab maps word pieces to ids and back. It is immutable and safe for concurrent use.
@@ -35,7 +36,7 @@ const byteOrderMark = "\ufeff"
 // stays part of the first token, a blank line is the token "", and a token listed twice keeps
 // the id of its last line. Warnings reports such lines.
 func LoadVocab(path string) (*Vocab, error) {
-	data, err := os.ReadFile(path)
+	data, err := fileio.ReadRegular(path, fileio.MaxVocab)
 	if err != nil {
 		return nil, fmt.Errorf("load vocab: %w", err)
 	}

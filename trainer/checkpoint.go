@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kiln-bert/kiln/internal/fileio"
 	"github.com/kiln-bert/kiln/shards"
 )
 
@@ -45,7 +46,9 @@ func (m *Model) Save(dir string) error {
 // LoadModel reads a model directory: config.json (Hugging Face BertConfig) and
 // model.safetensors (BertForPreTraining names), as written by Save or by transformers. A
 // model whose weights would not fit in this machine's memory is refused before anything is
-// allocated (see Config.CheckMemory), and so are weights that are not finite. When dir is a
+// allocated (see Config.CheckMemory), and so is a model.safetensors whose header does not hold
+// the tensors of the model config.json describes (see CheckWeights), and weights that are not
+// finite. When dir is a
 // kiln training checkpoint whose trainer_state.json records the vocabulary of its training
 // data, evaluation (Eval) refuses shards made with another vocabulary.
 func LoadModel(dir string) (*Model, error) {
@@ -58,16 +61,23 @@ func LoadModel(dir string) (*Model, error) {
 		return nil, fmt.Errorf("load model: model config %s: %w", cpath, err)
 	}
 	var st trainerState
-	if b, err := os.ReadFile(filepath.Join(dir, StateFile)); err == nil {
+	if b, err := fileio.ReadRegular(filepath.Join(dir, StateFile), fileio.MaxConfig); err == nil {
 		if err := json.Unmarshal(b, &st); err != nil {
 			return nil, fmt.Errorf("load model: %s: %w", filepath.Join(dir, StateFile), err)
 		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("load model: %w", err)
+	}
+	// The weights file's header must describe the model the config does before either is
+	// allocated.
+	path := filepath.Join(dir, WeightsFile)
+	if err := CheckWeights(path, cfg); err != nil {
+		return nil, fmt.Errorf("load model: %w", err)
 	}
 	m, err := NewModel(cfg, rand.New(rand.NewPCG(0, 0)))
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", dir, err)
 	}
-	path := filepath.Join(dir, WeightsFile)
 	ts, _, err := ReadSafetensors(path)
 	if err != nil {
 		return nil, fmt.Errorf("load model: %w", err)
@@ -190,7 +200,7 @@ func listCheckpoints(out string) ([]string, error) {
 func readState(dir string) (trainerState, error) {
 	var st trainerState
 	path := filepath.Join(dir, StateFile)
-	b, err := os.ReadFile(path)
+	b, err := fileio.ReadRegular(path, fileio.MaxConfig)
 	if err != nil {
 		return st, err
 	}

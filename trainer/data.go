@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 
 	"github.com/kiln-bert/kiln/shards"
+	"github.com/kiln-bert/kiln/shards/shardvocab"
 )
 
 // CheckShards reads DIR/manifest.json and checks, without reading any row, that the trainer
@@ -41,13 +41,19 @@ func CheckShards(dir string) (*shards.Manifest, error) {
 	if err := m.Info.Validate(); err != nil {
 		return nil, fmt.Errorf("%s: %w", mpath, err)
 	}
+	// The model is sized by vocab_size: it must be the size of the vocabulary the manifest
+	// names (when that is still where the manifest says; shards moved without it are held to
+	// shards.MaxVocabSize only).
+	if err := shardvocab.Check(dir, m); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
 	if len(m.Shards) == 0 {
 		return nil, fmt.Errorf("%s lists no shards", mpath)
 	}
+	if err := m.CheckListing(); err != nil {
+		return nil, fmt.Errorf("%s: %w (run kiln verify %s)", mpath, err, dir)
+	}
 	for _, sh := range m.Shards {
-		if path.IsAbs(sh.File) || path.Clean(sh.File) != sh.File || sh.File == ".." || strings.HasPrefix(sh.File, "../") {
-			return nil, fmt.Errorf("%s: unsafe shard file name %q", mpath, sh.File)
-		}
 		p := filepath.Join(dir, filepath.FromSlash(sh.File))
 		st, err := os.Stat(p)
 		if err != nil {

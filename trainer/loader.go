@@ -216,7 +216,8 @@ func epochRows(ctx context.Context, cfg LoaderConfig, man *shards.Manifest, epoc
 				path, filepath.Join(cfg.Dir, shards.ManifestName), infoDiff(man.Info, r.Info()), cfg.Dir)
 		}
 		var msgs []string
-		for i := int64(0); ; i++ {
+		var i, tokens int64
+		for ; ; i++ {
 			if i%1024 == 0 && ctx.Err() != nil {
 				r.Close()
 				return ctx.Err()
@@ -228,6 +229,7 @@ func epochRows(ctx context.Context, cfg LoaderConfig, man *shards.Manifest, epoc
 				r.Close()
 				return fmt.Errorf("loader: %s row %d: %w", path, i, err)
 			}
+			tokens += int64(len(row.InputIDs))
 			if msgs = shards.CheckRow(row, man.Info, msgs[:0]); len(msgs) > 0 {
 				r.Close()
 				return fmt.Errorf("loader: %s row %d: %s (kiln verify %s checks every row)", path, i, strings.Join(msgs, "; "), cfg.Dir)
@@ -253,6 +255,10 @@ func epochRows(ctx context.Context, cfg LoaderConfig, man *shards.Manifest, epoc
 		}
 		if err := r.Close(); err != nil {
 			return fmt.Errorf("loader: %s: %w", path, err)
+		}
+		if i != sh.Rows || tokens != sh.Tokens {
+			return fmt.Errorf("loader: %s holds %d rows and %d tokens, but %s says %d and %d (run kiln verify %s)",
+				path, i, tokens, filepath.Join(cfg.Dir, shards.ManifestName), sh.Rows, sh.Tokens, cfg.Dir)
 		}
 	}
 	if rng != nil {

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"unicode/utf8"
 
+	"github.com/kiln-bert/kiln/internal/fileio"
 	"github.com/kiln-bert/kiln/shards"
 )
 
@@ -192,46 +193,15 @@ type stEntry struct {
 // (they must tile the data section with no gap or overlap, as the format requires). Errors
 // name the file and the tensor.
 func ReadSafetensors(path string) ([]Tensor, map[string]string, error) {
-	f, err := os.Open(path)
+	f, err := fileio.OpenRegular(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("safetensors: %w", err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
+	entries, meta, dataStart, err := readSafetensorsHeader(f, path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("safetensors %s: %w", path, err)
+		return nil, nil, err
 	}
-	size := uint64(st.Size())
-	if size < 8 {
-		return nil, nil, fmt.Errorf("safetensors %s: file is %d bytes, shorter than the 8-byte header length", path, size)
-	}
-	var prefix [8]byte
-	if _, err := io.ReadFull(f, prefix[:]); err != nil {
-		return nil, nil, fmt.Errorf("safetensors %s: read header length: %w", path, err)
-	}
-	n := binary.LittleEndian.Uint64(prefix[:])
-	if n > maxSafetensorsHeader {
-		return nil, nil, fmt.Errorf("safetensors %s: header length %d exceeds the %d-byte limit (corrupt file?)", path, n, maxSafetensorsHeader)
-	}
-	if n > size-8 {
-		return nil, nil, fmt.Errorf("safetensors %s: header length %d runs past the end of the %d-byte file", path, n, size)
-	}
-	header := make([]byte, n)
-	if _, err := io.ReadFull(f, header); err != nil {
-		return nil, nil, fmt.Errorf("safetensors %s: read header: %w", path, err)
-	}
-	if !utf8.Valid(header) {
-		return nil, nil, fmt.Errorf("safetensors %s: header is not valid UTF-8", path)
-	}
-	entries, meta, err := parseSafetensorsHeader(header)
-	if err != nil {
-		return nil, nil, fmt.Errorf("safetensors %s: %w", path, err)
-	}
-	dataStart := 8 + n
-	if err := checkSafetensorsLayout(entries, size-dataStart); err != nil {
-		return nil, nil, fmt.Errorf("safetensors %s: %w", path, err)
-	}
-
 	out := make([]Tensor, len(entries))
 	var raw []byte
 	for i, e := range entries {
@@ -255,6 +225,47 @@ func ReadSafetensors(path string) ([]Tensor, map[string]string, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, meta, nil
+}
+
+// readSafetensorsHeader reads and checks the header of the safetensors file f (at path, for
+// messages) as ReadSafetensors describes, reading none of the data: it returns the entries,
+// the metadata and where the data section starts.
+func readSafetensorsHeader(f *os.File, path string) (entries []stEntry, meta map[string]string, dataStart uint64, err error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("safetensors %s: %w", path, err)
+	}
+	size := uint64(st.Size())
+	if size < 8 {
+		return nil, nil, 0, fmt.Errorf("safetensors %s: file is %d bytes, shorter than the 8-byte header length", path, size)
+	}
+	var prefix [8]byte
+	if _, err := io.ReadFull(f, prefix[:]); err != nil {
+		return nil, nil, 0, fmt.Errorf("safetensors %s: read header length: %w", path, err)
+	}
+	n := binary.LittleEndian.Uint64(prefix[:])
+	if n > maxSafetensorsHeader {
+		return nil, nil, 0, fmt.Errorf("safetensors %s: header length %d exceeds the %d-byte limit (corrupt file?)", path, n, maxSafetensorsHeader)
+	}
+	if n > size-8 {
+		return nil, nil, 0, fmt.Errorf("safetensors %s: header length %d runs past the end of the %d-byte file", path, n, size)
+	}
+	header := make([]byte, n)
+	if _, err := io.ReadFull(f, header); err != nil {
+		return nil, nil, 0, fmt.Errorf("safetensors %s: read header: %w", path, err)
+	}
+	if !utf8.Valid(header) {
+		return nil, nil, 0, fmt.Errorf("safetensors %s: header is not valid UTF-8", path)
+	}
+	entries, meta, err = parseSafetensorsHeader(header)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("safetensors %s: %w", path, err)
+	}
+	dataStart = 8 + n
+	if err := checkSafetensorsLayout(entries, size-dataStart); err != nil {
+		return nil, nil, 0, fmt.Errorf("safetensors %s: %w", path, err)
+	}
+	return entries, meta, dataStart, nil
 }
 
 // parseSafetensorsHeader decodes the JSON header strictly: an object whose keys are unique,
@@ -553,7 +564,7 @@ func (c HFConfig) Validate() error {
 // BertConfig's defaults (as transformers does), fields kiln does not use are ignored, and the
 // result is validated.
 func ReadHFConfig(path string) (HFConfig, error) {
-	b, err := os.ReadFile(path)
+	b, err := fileio.ReadRegular(path, fileio.MaxConfig)
 	if err != nil {
 		return HFConfig{}, fmt.Errorf("config: %w", err)
 	}

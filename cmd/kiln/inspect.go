@@ -2,15 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
-	"github.com/kiln-bert/kiln/pipeline"
 	"github.com/kiln-bert/kiln/shards"
-	"github.com/kiln-bert/kiln/tokenize"
+	"github.com/kiln-bert/kiln/shards/shardvocab"
 )
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -64,57 +63,49 @@ func interruptedNote(dir string) string {
 		dir, shards.ManifestName, shards.ProgressName)
 }
 
-// decoder returns a token lookup for printing: from vocabPath if given, else from the
-// vocabulary recorded in the shards' config when it is still readable, else ids in brackets.
+// decoder returns a token lookup for printing: from vocabPath if given (with a warning when it
+// is not the vocabulary the manifest records), else from the vocabulary the shards' manifest
+// names when its sha256 is the one the manifest records (a manifest alone cannot make inspect
+// print another file), else ids in brackets.
 func decoder(path, vocabPath string) (func(int32) string, string) {
-	if vocabPath == "" {
-		vocabPath = configVocab(path)
-	}
+	m, dir := manifestOf(path)
 	if vocabPath != "" {
-		v, err := tokenize.LoadVocab(vocabPath)
-		if err == nil {
-			if want := manifestVocabSHA(path); want != "" && want != v.SHA256() {
+		v, err := shardvocab.LoadFile(vocabPath)
+		if err != nil {
+			return shards.VocabLookup(nil), fmt.Sprintf("kiln inspect: cannot decode: %v (ids shown instead)", err)
+		}
+		if m != nil {
+			if want := m.Metadata[shards.MetaVocabSHA256]; want != "" && want != v.SHA256() {
 				return shards.VocabLookup(v.Tokens()), fmt.Sprintf("kiln inspect: warning: %s is not the vocabulary the shards were made with (sha256 %s, the manifest says %s): the text below may be wrong", vocabPath, v.SHA256(), want)
 			}
-			return shards.VocabLookup(v.Tokens()), ""
 		}
+		return shards.VocabLookup(v.Tokens()), ""
+	}
+	if m == nil {
+		return shards.VocabLookup(nil), "kiln inspect: no vocabulary known: ids shown (give --vocab)"
+	}
+	v, _, err := shardvocab.Load(dir, m)
+	switch {
+	case errors.Is(err, shardvocab.ErrNotNamed):
+		return shards.VocabLookup(nil), "kiln inspect: no vocabulary known: ids shown (give --vocab)"
+	case err != nil:
 		return shards.VocabLookup(nil), fmt.Sprintf("kiln inspect: cannot decode: %v (ids shown instead; give --vocab)", err)
 	}
-	return shards.VocabLookup(nil), "kiln inspect: no vocabulary known: ids shown (give --vocab)"
+	return shards.VocabLookup(v.Tokens()), ""
 }
 
-// manifestOf reads the manifest of path (a shards directory, or a shard in one), or nil.
-func manifestOf(path string) *shards.Manifest {
+// manifestOf reads the manifest of path (a shards directory, or a shard in one) and returns
+// it with its directory, or nil.
+func manifestOf(path string) (*shards.Manifest, string) {
 	dir := path
 	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
 		dir = filepath.Dir(path)
 	}
 	m, err := shards.ReadManifest(dir)
 	if err != nil {
-		return nil
+		return nil, dir
 	}
-	return m
-}
-
-// manifestVocabSHA returns the vocabulary sha256 recorded in the manifest of path, or "".
-func manifestVocabSHA(path string) string {
-	if m := manifestOf(path); m != nil {
-		return m.Metadata[shards.MetaVocabSHA256]
-	}
-	return ""
-}
-
-// configVocab returns the vocabulary path stored in the manifest of path's directory.
-func configVocab(path string) string {
-	m := manifestOf(path)
-	if m == nil {
-		return ""
-	}
-	var cfg pipeline.ExampleConfig
-	if json.Unmarshal(m.Config, &cfg) != nil {
-		return ""
-	}
-	return cfg.Vocab
+	return m, dir
 }
 
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -135,6 +126,15 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	rep, err := shards.Verify(fs.Arg(0))
 	if err != nil {
 		return err
+	}
+	// vocab_size sizes the trainer's model: it must be the size of the vocabulary the shards
+	// were made with.
+	if m, err := shards.ReadManifest(fs.Arg(0)); err == nil {
+		if err := shardvocab.Check(fs.Arg(0), m); errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(stderr, "kiln verify: warning: %v: vocab_size %d not checked against it\n", err, m.Info.VocabSize)
+		} else if err != nil {
+			rep.Failures = append(rep.Failures, shards.Failure{Row: -1, Msg: err.Error()})
+		}
 	}
 	for _, f := range rep.Failures {
 		where := f.File

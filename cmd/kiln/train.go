@@ -16,6 +16,7 @@ import (
 	"github.com/kiln-bert/kiln/masking"
 	"github.com/kiln-bert/kiln/pipeline"
 	"github.com/kiln-bert/kiln/shards"
+	"github.com/kiln-bert/kiln/shards/shardvocab"
 	"github.com/kiln-bert/kiln/tokenize"
 	"github.com/kiln-bert/kiln/trainer"
 )
@@ -263,6 +264,9 @@ func dynamicMasker(dir string, m *shards.Manifest, vocabPath string) (*masking.M
 	}
 	if want := m.Metadata[shards.MetaVocabSHA256]; want != "" && want != v.SHA256() {
 		return nil, fmt.Errorf("%s is not the vocabulary the shards in %s were made with (sha256 %s, want %s)", path, dir, v.SHA256(), want)
+	}
+	if err := shardvocab.CheckSize(dir, m, path, v); err != nil {
+		return nil, err
 	}
 	mv, err := pipeline.MaskingVocab(v)
 	if err != nil {

@@ -40,7 +40,7 @@ func trainFlags(fs *flag.FlagSet) *trainFlagValues {
 	fs.StringVar(&v.model, "model", "tiny", "model size: tiny (L2/H128), mini (L4/H256), small (L4/H512), base (L12/H768), or a Hugging Face config.json (with --resume: the checkpoint's, unless given)")
 	fs.Var(&intFlag{&v.steps, 1}, "steps", "optimizer steps in the whole run (`N` >= 1)")
 	fs.Var(&intFlag{&v.batchSize, 1}, "batch-size", "rows per step (`B` >= 1)")
-	fs.Var(&floatFlag{&v.lr, false}, "lr", "peak learning rate `LR` > 0 (linear warm-up, then linear decay to 0)")
+	fs.Var(&floatFlag{&v.lr, false}, "lr", "peak learning rate `LR` > 0 (linear warm-up from 0 at the first step, then linear decay to 0, as Hugging Face)")
 	fs.Var(&intFlag{&v.warmup, 0}, "warmup", "warm-up steps (`N` >= 0)")
 	fs.Var(&floatFlag{&v.weightDecay, true}, "weight-decay", "AdamW's decoupled weight decay `W` >= 0 (not on biases and LayerNorm)")
 	fs.Uint64Var(&v.seed, "seed", 42, "random seed: initial weights, dropout, data order, dynamic masks")

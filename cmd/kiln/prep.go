@@ -36,6 +36,7 @@ func exampleFlags(fs *flag.FlagSet, forPretrain bool) (*pipeline.ExampleConfig, 
 	fs.IntVar(&cfg.MaxSeqLen, "max-seq-len", cfg.MaxSeqLen, "longest sequence, [CLS] and [SEP]s included")
 	fs.IntVar(&cfg.MaxPredictions, "max-predictions", cfg.MaxPredictions, "most masked positions per sequence")
 	fs.Float64Var(&cfg.MaskedLMProb, "masked-lm-prob", cfg.MaskedLMProb, "share of tokens to mask")
+	maskSplitFlags(fs, &cfg)
 	fs.Float64Var(&cfg.ShortSeqProb, "short-seq-prob", cfg.ShortSeqProb, "probability of a shorter target length for a document pass")
 	fs.IntVar(&cfg.DupeFactor, "dupe-factor", cfg.DupeFactor, "passes over each document, each with other pairs and masks")
 	fs.StringVar(&cfg.Task, "task", cfg.Task, "pair task: nsp (next sentence prediction), sop (sentence order prediction) or none (MLM only)")
@@ -102,7 +103,7 @@ func finishExampleFlags(fs *flag.FlagSet, cfg *pipeline.ExampleConfig, inputs *m
 	case cfg.ShuffleBuffer < 0:
 		return badFlag("--shuffle-buffer %d: want 0 (document order) or more", cfg.ShuffleBuffer)
 	}
-	return nil
+	return checkMaskSplit(cfg)
 }
 
 func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error {

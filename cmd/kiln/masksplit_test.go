@@ -111,3 +111,21 @@ func TestMaskSplitTrainDynamic(t *testing.T) {
 		}
 	}
 }
+
+// TestMaskSplitPretrainResume: pretrain's checkpoints record the split with the rest of the
+// prep settings, so a resume with another split is refused and names it.
+func TestMaskSplitPretrainResume(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "model")
+	args := []string{"pretrain", "--input", "sample/corpus/moby_dick_chapter_001.txt", "--vocab", sampleVocab, "--out", out,
+		"--max-seq-len", "32", "--max-predictions", "5", "--steps", "2", "--batch-size", "4", "--warmup", "1",
+		"--mask-token-prob", "0.5", "--random-token-prob", "0.3"}
+	if code, _, stderr := kiln(t, args...); code != 0 {
+		t.Fatalf("pretrain: exit %d: %s", code, stderr)
+	}
+	other := append(args[:len(args)-4:len(args)-4], "--resume") // the same run without the split flags
+	code, _, stderr := kiln(t, other...)
+	t.Logf("resume without the split: exit %d: %s", code, stderr)
+	if code == 0 || !strings.Contains(stderr, "mask_token_prob") {
+		t.Errorf("resume without the split: exit %d, stderr %q; want a refusal naming mask_token_prob", code, stderr)
+	}
+}

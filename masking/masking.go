@@ -8,7 +8,11 @@
 //   - candidates are all positions but [CLS], [SEP] and [PAD], in random order;
 //   - each chosen position: with probability 0.8 [MASK]; else with probability
 //     0.5 the original token kept, else a random token (the draws in Google's
-//     order: one for 0.8, then one for 0.5, then the token);
+//     order: one for 0.8, then one for 0.5, then the token). Config.Split
+//     makes the shares configurable, as Hugging Face's mask_replace_prob and
+//     random_replace_prob (transformers #35251): [MASK] with probability
+//     Split.Mask, a random token with Split.Random, the token kept otherwise,
+//     with the same draws (the second against kept/(kept+random));
 //   - positions sorted; the labels are the original ids.
 //
 // With WholeWord, a token whose string starts with "##" joins the word before
@@ -51,6 +55,53 @@ type Config struct {
 	MaxPredictions int
 	// WholeWord masks whole words (Google's do_whole_word_mask).
 	WholeWord bool
+	// Split is how a chosen position is replaced; nil is DefaultSplit, Google's
+	// 80/10/10.
+	Split *Split
+}
+
+// Split is the replacement of a chosen position: [MASK] with probability
+// Mask, a random token with probability Random, the original token kept
+// with probability 1 - Mask - Random (Hugging Face's mask_replace_prob and
+// random_replace_prob).
+type Split struct {
+	Mask   float64
+	Random float64
+}
+
+// DefaultSplit returns Google's 80/10/10: 0.8 [MASK], 0.1 random, 0.1 kept.
+func DefaultSplit() Split { return Split{Mask: 0.8, Random: 0.1} }
+
+// splitSlack is how far above 1 Mask + Random may add up: shares written in
+// decimal are not exact in float64, and their sum may round above 1.
+const splitSlack = 1e-12
+
+// Validate reports a share outside [0, 1] (or NaN) or shares that add up to
+// more than 1.
+func (s Split) Validate() error {
+	switch {
+	case !(s.Mask >= 0 && s.Mask <= 1):
+		return fmt.Errorf("masking: [MASK] share %v not in [0, 1]", s.Mask)
+	case !(s.Random >= 0 && s.Random <= 1):
+		return fmt.Errorf("masking: random-token share %v not in [0, 1]", s.Random)
+	case s.Mask+s.Random > 1+splitSlack:
+		return fmt.Errorf("masking: [MASK] share %v and random-token share %v add up to more than 1", s.Mask, s.Random)
+	}
+	return nil
+}
+
+// keepCut returns the threshold of the second draw: a chosen position not
+// replaced by [MASK] keeps its token when the draw is below kept/(kept+random).
+// It is rounded to a multiple of 2^-40 (a change of the shares below 1e-12),
+// so that Google's 80/10/10 gives exactly Google's 0.5 although 1-0.8-0.1 is
+// not 0.1 in float64.
+func (s Split) keepCut() float64 {
+	kept := math.Max(0, 1-s.Mask-s.Random)
+	if kept+s.Random == 0 {
+		return 1 // every position gets [MASK]; the second draw is never made
+	}
+	const grid = 1 << 40
+	return math.Round(kept/(kept+s.Random)*grid) / grid
 }
 
 // DefaultConfig returns Google's defaults: 0.15, 20 predictions, no whole-word masking.
@@ -125,10 +176,12 @@ func isSpecial(t string) bool {
 
 // Masker applies masking. It is immutable and safe for concurrent use.
 type Masker struct {
-	cfg   Config
-	v     Vocab
-	size  int32
-	never []bool // by id: not a candidate ([CLS], [SEP], [PAD])
+	cfg     Config
+	v       Vocab
+	size    int32
+	never   []bool  // by id: not a candidate ([CLS], [SEP], [PAD])
+	maskCut float64 // first draw below it: [MASK]
+	keepCut float64 // else second draw below it: kept; else a random token
 }
 
 // New checks cfg and v and returns a Masker. It keeps its own copies of v's
@@ -139,6 +192,8 @@ func New(cfg Config, v Vocab) (*Masker, error) {
 		return nil, fmt.Errorf("masking: masked LM probability %v not in (0, 1]", cfg.MaskedLMProb)
 	case cfg.MaxPredictions < 1:
 		return nil, fmt.Errorf("masking: max predictions %d, want at least 1", cfg.MaxPredictions)
+	case cfg.Split != nil && cfg.Split.Validate() != nil:
+		return nil, cfg.Split.Validate()
 	case v.Size <= 0 || v.Size > math.MaxInt32 || v.Size != len(v.Continuation):
 		return nil, fmt.Errorf("masking: vocabulary size %d with %d continuation flags", v.Size, len(v.Continuation))
 	case len(v.Random) == 0:
@@ -155,7 +210,13 @@ func New(cfg Config, v Vocab) (*Masker, error) {
 	if int(v.PAD) >= v.Size {
 		return nil, fmt.Errorf("masking: [PAD] id %d outside the vocabulary of %d", v.PAD, v.Size)
 	}
-	m := &Masker{cfg: cfg, v: v, size: int32(v.Size), never: make([]bool, v.Size)}
+	split := DefaultSplit()
+	if cfg.Split != nil {
+		split = *cfg.Split
+		cfg.Split = &split // the Masker's own copy
+	}
+	m := &Masker{cfg: cfg, v: v, size: int32(v.Size), never: make([]bool, v.Size),
+		maskCut: split.Mask, keepCut: split.keepCut()}
 	m.v.Continuation = append([]bool(nil), v.Continuation...)
 	m.v.Random = append([]int32(nil), v.Random...)
 	m.never[v.CLS], m.never[v.SEP] = true, true
@@ -231,9 +292,9 @@ func (m *Masker) Mask(rng *rand.Rand, ids []int32, out *Masked) {
 			out.Positions = append(out.Positions, pos)
 			out.Labels = append(out.Labels, orig)
 			switch {
-			case rng.Float64() < 0.8:
+			case rng.Float64() < m.maskCut:
 				out.IDs[pos] = m.v.MASK
-			case rng.Float64() < 0.5:
+			case rng.Float64() < m.keepCut:
 				out.IDs[pos] = orig
 			default:
 				out.IDs[pos] = m.v.Random[rng.IntN(len(m.v.Random))]
@@ -248,6 +309,15 @@ func (m *Masker) Mask(rng *rand.Rand, ids []int32, out *Masked) {
 			l[j], l[j-1] = l[j-1], l[j]
 		}
 	}
+}
+
+// Split returns the masker's replacement shares (DefaultSplit when its Config
+// left Split nil).
+func (m *Masker) Split() Split {
+	if m.cfg.Split != nil {
+		return *m.cfg.Split
+	}
+	return DefaultSplit()
 }
 
 func (m *Masker) isNever(id int32) bool {

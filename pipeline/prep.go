@@ -40,6 +40,14 @@ type ExampleConfig struct {
 	ShuffleBuffer  int     `json:"shuffle_buffer"` // rows; 0 keeps document order
 	Seed           uint64  `json:"seed"`
 
+	// MaskTokenProb and RandomTokenProb are the shares of the chosen positions replaced by
+	// [MASK] and by a random token (the rest keep their token); nil is Google's 0.8 and 0.1.
+	// NewExamples leaves both nil for 0.8 and 0.1, so that the JSON (and shard bytes) of a
+	// default run are those kiln wrote before the split was configurable, and sets both
+	// otherwise.
+	MaskTokenProb   *float64 `json:"mask_token_prob,omitempty"`
+	RandomTokenProb *float64 `json:"random_token_prob,omitempty"`
+
 	MaxLineBytes int `json:"max_line_bytes"`
 	MaxDocBytes  int `json:"max_doc_bytes"`
 
@@ -131,6 +139,9 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 	if cfg.Workers < 1 {
 		cfg.Workers = 1
 	}
+	if err := cfg.normalizeSplit(); err != nil {
+		return nil, err
+	}
 	// The vocabulary is recorded by absolute path, so that inspect, train and loss find it
 	// from any directory.
 	for _, p := range []*string{&cfg.Vocab, &cfg.Tokenizer} {
@@ -209,7 +220,39 @@ func MaskingVocab(v *tokenize.Vocab) (masking.Vocab, error) {
 // MaskingConfig returns the masking settings of c (also what dynamic masking uses at
 // training time).
 func (c ExampleConfig) MaskingConfig() masking.Config {
-	return masking.Config{MaskedLMProb: c.MaskedLMProb, MaxPredictions: c.MaxPredictions, WholeWord: c.WholeWordMask}
+	mc := masking.Config{MaskedLMProb: c.MaskedLMProb, MaxPredictions: c.MaxPredictions, WholeWord: c.WholeWordMask}
+	if c.MaskTokenProb != nil || c.RandomTokenProb != nil {
+		s := c.MaskSplit()
+		mc.Split = &s
+	}
+	return mc
+}
+
+// MaskSplit returns the replacement shares of c, absent ones filled with Google's 0.8 and 0.1.
+func (c ExampleConfig) MaskSplit() masking.Split {
+	s := masking.DefaultSplit()
+	if c.MaskTokenProb != nil {
+		s.Mask = *c.MaskTokenProb
+	}
+	if c.RandomTokenProb != nil {
+		s.Random = *c.RandomTokenProb
+	}
+	return s
+}
+
+// normalizeSplit checks the replacement shares and records them as MaskTokenProb's comment
+// says: both absent for Google's 80/10/10, both present otherwise.
+func (c *ExampleConfig) normalizeSplit() error {
+	s := c.MaskSplit()
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if s == masking.DefaultSplit() {
+		c.MaskTokenProb, c.RandomTokenProb = nil, nil
+	} else {
+		c.MaskTokenProb, c.RandomTokenProb = &s.Mask, &s.Random
+	}
+	return nil
 }
 
 // MaskingConfig returns the masking settings of the run.

@@ -10,7 +10,9 @@ import (
 
 // OptimizerConfig holds BERT's optimisation recipe: AdamW with decoupled weight decay (none on
 // biases and LayerNorm weights), global-norm gradient clipping, and a learning rate that rises
-// linearly over Warmup steps to LR and then falls linearly to 0 at TotalSteps.
+// linearly over Warmup steps from 0 to LR and then falls linearly to 0 at TotalSteps, as Hugging
+// Face's get_linear_schedule_with_warmup. tools/torchref's step command runs the same recipe
+// with torch.optim.AdamW, clip_grad_norm_ and LambdaLR; TestTorchOptimizerParity compares them.
 type OptimizerConfig struct {
 	LR          float64 // peak learning rate
 	Beta1       float64 // 0.9
@@ -49,11 +51,14 @@ func (c OptimizerConfig) Validate() error {
 	return nil
 }
 
-// LRAt returns the learning rate of update number step (0 for the first update): a linear
-// warm-up to LR over Warmup updates, then a linear decay to 0 at TotalSteps.
+// LRAt returns the learning rate of update number step (0 for the first update), as Hugging
+// Face's get_linear_schedule_with_warmup with LambdaLR (and Google's optimization.py): LR·step/
+// Warmup during the warm-up, so 0 for the first update, then LR·(TotalSteps-step)/(TotalSteps-
+// Warmup) down to 0 at TotalSteps. TotalSteps 0 (or not above Warmup) keeps LR after the
+// warm-up.
 func (c OptimizerConfig) LRAt(step int) float64 {
 	if c.Warmup > 0 && step < c.Warmup {
-		return c.LR * float64(step+1) / float64(c.Warmup)
+		return c.LR * float64(step) / float64(c.Warmup)
 	}
 	if c.TotalSteps <= 0 || c.TotalSteps <= c.Warmup {
 		return c.LR
@@ -124,8 +129,8 @@ func (m *Model) TrainStep(ctx context.Context, rows []Example, opt *AdamW, rng *
 		return res, fmt.Errorf("step %d: gradient norm %v: %w", opt.step+1, res.GradNorm, ErrNonFinite)
 	}
 	scale := 1.0
-	if c := opt.cfg.ClipNorm; c > 0 && res.GradNorm > c {
-		scale = c / (res.GradNorm + 1e-6) // as torch.nn.utils.clip_grad_norm_
+	if c := opt.cfg.ClipNorm; c > 0 {
+		scale = min(1, c/(res.GradNorm+1e-6)) // as torch.nn.utils.clip_grad_norm_
 	}
 	opt.step++
 	b1, b2 := opt.cfg.Beta1, opt.cfg.Beta2

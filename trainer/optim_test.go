@@ -7,13 +7,16 @@ import (
 	"testing"
 )
 
+// TestLRSchedule pins Hugging Face's get_linear_schedule_with_warmup: 0 at the first update,
+// LR·step/warmup during the warm-up, then linear decay to 0 (TestTorchOptimizerParity runs
+// the real LambdaLR).
 func TestLRSchedule(t *testing.T) {
 	c := DefaultOptimizer(1e-3, 10, 110)
 	for _, tc := range []struct {
 		step int
 		want float64
 	}{
-		{0, 1e-4}, {4, 5e-4}, {9, 1e-3}, {10, 1e-3}, {60, 5e-4}, {110, 0}, {200, 0},
+		{0, 0}, {1, 1e-4}, {4, 4e-4}, {9, 9e-4}, {10, 1e-3}, {60, 5e-4}, {110, 0}, {200, 0},
 	} {
 		if got := c.LRAt(tc.step); math.Abs(got-tc.want) > 1e-12 {
 			t.Errorf("LRAt(%d) = %g, want %g", tc.step, got, tc.want)

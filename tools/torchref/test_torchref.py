@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 import bert
+import optim
 import safetensors_io
 
 torch.set_num_threads(2)
@@ -173,6 +174,44 @@ class TestReference(unittest.TestCase):
         per_batch = [bert.evaluate(p, cfg, rows[i:i + 2], 2) for i in range(0, 5, 2)]
         got = bert.evaluate(p, cfg, rows, 2, batch_mean=True)
         self.assertAlmostEqual(got["mlm_loss"], sum(r["mlm_loss"] for r in per_batch) / 3, places=12)
+
+    def test_step_matches_handwritten_adamw(self):
+        """optim.train (torch.optim.AdamW, clip_grad_norm_, LambdaLR) equals AdamW written out
+        from its paper's formulas (Loshchilov & Hutter, decoupled decay), clipping and the
+        schedule by hand, on torch's gradients: 3 steps, warm-up 1 of 3 (lr 0, LR, LR/2),
+        biases and LayerNorm weights undecayed, clipping active."""
+        cfg = small_cfg()
+        p0 = bert.init_params(cfg, torch.Generator().manual_seed(9), random_biases=True, dtype=torch.float64)
+        p0 = {k: v * (3 if k.endswith("weight") and "LayerNorm" not in k else 1) for k, v in p0.items()}
+        rows = random_rows(6, cfg, random.Random(10))
+        lr, wd, b1, b2, eps, clip = 0.01, 0.1, 0.9, 0.999, 1e-6, 0.5
+        got = {k: v.clone() for k, v in p0.items()}
+        log = optim.train(got, cfg, rows, 3, 2, lr, 1, 3, wd, (b1, b2), eps, clip)
+        self.assertEqual([e["lr"] for e in log], [0.0, lr, lr / 2])
+        self.assertTrue(any(e["grad_norm"] > clip for e in log), log)
+        want = {k: v.clone() for k, v in p0.items()}
+        m = {k: torch.zeros_like(v) for k, v in want.items()}
+        v2 = {k: torch.zeros_like(v) for k, v in want.items()}
+        for s in range(3):
+            for t in want.values():
+                t.requires_grad_(True)
+            mlm, nsp = optim.batch_loss(want, cfg, rows[2 * s:2 * s + 2])
+            grads = torch.autograd.grad(mlm + nsp, list(want.values()))
+            norm = math.sqrt(sum(float((g * g).sum()) for g in grads))
+            self.assertAlmostEqual(norm, log[s]["grad_norm"], places=9)
+            scale = min(1.0, clip / (norm + 1e-6))
+            step_lr = lr * [0, 1, 0.5][s]
+            with torch.no_grad():
+                for (k, w), g in zip(list(want.items()), grads):
+                    g = g * scale
+                    m[k] = b1 * m[k] + (1 - b1) * g
+                    v2[k] = b2 * v2[k] + (1 - b2) * g * g
+                    decay = 0.0 if k.endswith("bias") or "LayerNorm" in k else wd
+                    mh, vh = m[k] / (1 - b1 ** (s + 1)), v2[k] / (1 - b2 ** (s + 1))
+                    want[k] = w * (1 - step_lr * decay) - step_lr * mh / (vh.sqrt() + eps)
+        for k in want:
+            self.assertLess(float((got[k] - want[k]).abs().max()), 1e-12, k)
+            self.assertGreater(float((got[k] - p0[k]).abs().max()), 1e-4 if "key.bias" not in k else -1, k)
 
     def test_cli_init_and_loss(self):
         """init writes a checkpoint that loss reads; the file is a valid safetensors file and

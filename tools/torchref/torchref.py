@@ -13,6 +13,15 @@
       transformers initialises BertForPreTraining, for testing kiln on a checkpoint written
       by another tool.
 
+  torchref.py step --checkpoint DIR --rows ROWS.jsonl --out FILE.safetensors [--steps N]
+                   [--batch-size B] [--lr LR] [--warmup W] [--total-steps T]
+                   [--weight-decay D] [--eps E] [--clip-norm C] [--dtype float64|float32]
+      Trains DIR for N steps (no dropout) with torch.optim.AdamW (no decay on biases and
+      LayerNorm weights), clip_grad_norm_ and LambdaLR with transformers' linear schedule
+      with warm-up (learning rate 0 at the first step); writes every parameter after the last
+      step to FILE.safetensors in --dtype and prints one JSON line per step
+      {"step", "lr", "loss", "mlm_loss", "nsp_loss", "grad_norm"}.
+
 ROWS.jsonl holds one row per line: {"input_ids": [...], "token_type_ids": [...],
 "next_sentence_label": 0|1|-1, "masked_lm_positions": [...], "masked_lm_ids": [...]}, unpadded.
 """
@@ -24,6 +33,8 @@ import sys
 import torch
 
 import bert
+import optim
+import safetensors_io
 
 
 def read_rows(path, cfg, limit):
@@ -56,6 +67,21 @@ def main(argv=None):
     lo.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     lo.add_argument("--batch-mean", action="store_true",
                     help="average per-batch means instead of means over all positions/rows")
+    st = sub.add_parser("step", help="train a checkpoint for a few steps with torch.optim.AdamW")
+    st.add_argument("--checkpoint", required=True)
+    st.add_argument("--rows", required=True)
+    st.add_argument("--out", required=True, help="safetensors file for the parameters after the last step")
+    st.add_argument("--steps", type=int, default=3)
+    st.add_argument("--batch-size", type=int, default=32)
+    st.add_argument("--lr", type=float, default=1e-3)
+    st.add_argument("--warmup", type=int, default=1)
+    st.add_argument("--total-steps", type=int, default=3)
+    st.add_argument("--weight-decay", type=float, default=0.01)
+    st.add_argument("--beta1", type=float, default=0.9)
+    st.add_argument("--beta2", type=float, default=0.999)
+    st.add_argument("--eps", type=float, default=1e-6, help="AdamW epsilon (BERT's 1e-6, as kiln)")
+    st.add_argument("--clip-norm", type=float, default=1.0, help="global gradient norm limit (0: none)")
+    st.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     ini = sub.add_parser("init", help="write a randomly initialised checkpoint")
     ini.add_argument("--out", required=True)
     ini.add_argument("--preset", choices=sorted(bert.PRESETS), default="tiny")
@@ -79,6 +105,23 @@ def main(argv=None):
             if a.batch_size < 1:
                 raise ValueError("--batch-size must be positive")
             print(json.dumps(bert.evaluate(params, cfg, rows, a.batch_size, a.batch_mean)))
+        elif a.cmd == "step":
+            dtype = torch.float64 if a.dtype == "float64" else torch.float32
+            cfg, params = bert.load_checkpoint(a.checkpoint, dtype)
+            rows = read_rows(a.rows, cfg, 0)
+            if not rows:
+                raise ValueError(f"{a.rows}: no rows")
+            if a.steps < 1 or a.batch_size < 1 or a.warmup < 0 or a.total_steps < 0:
+                raise ValueError("--steps and --batch-size must be positive, --warmup and --total-steps not negative")
+            if not (a.lr > 0 and a.weight_decay >= 0 and a.eps > 0 and a.clip_norm >= 0):
+                raise ValueError("--lr and --eps must be positive, --weight-decay and --clip-norm not negative")
+            log = optim.train(params, cfg, rows, a.steps, a.batch_size, a.lr, a.warmup, a.total_steps,
+                              a.weight_decay, (a.beta1, a.beta2), a.eps, a.clip_norm)
+            for entry in log:
+                print(json.dumps(entry))
+            safetensors_io.save(a.out, {k: v.detach().contiguous() for k, v in params.items()},
+                                {"format": "pt", "writer": "kiln tools/torchref step (torch " + torch.__version__ + ")",
+                                 "steps": str(a.steps)})
         else:
             cfg = bert.preset_config(a.preset, a.vocab_size, a.max_position)
             cfg["initializer_range"] = a.initializer_range

@@ -1,0 +1,188 @@
+package wordpiece
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kiln-bert/kiln/pipeline"
+	"github.com/kiln-bert/kiln/tokenize"
+)
+
+// CountOptions configures Count.
+type CountOptions struct {
+	// Splitter normalises and pre-tokenizes the text (the tokenizer's own rules).
+	Splitter *tokenize.WordSplitter
+	// Workers count chunks of text in parallel; 0 means 1.
+	Workers int
+	// MaxWords bounds the distinct words kept (see Counter); 0 means no bound.
+	MaxWords int
+	// ChunkBytes is the text per unit of parallel work; 0 means 1 MiB.
+	ChunkBytes int
+}
+
+// CountStats describes a count.
+type CountStats struct {
+	Words       int64 `json:"words"`        // word occurrences counted
+	Distinct    int   `json:"distinct"`     // distinct words kept at the end
+	Invalid     int64 `json:"invalid"`      // bytes of invalid UTF-8 (read as U+FFFD, removed)
+	Prunes      int   `json:"prunes"`       // times the table was full and pruned
+	PrunedWords int64 `json:"pruned_words"` // distinct words removed by pruning (a word can be removed more than once)
+	PrunedCount int64 `json:"pruned_count"` // occurrences those words had when removed
+	Threshold   int64 `json:"threshold"`    // the highest prune threshold: words seen fewer times were removed
+}
+
+// Counter is a word-count table bounded to MaxWords distinct words. Chunks of counts are
+// added in order; when the table holds more than MaxWords words it is pruned: the words seen
+// fewer than t times so far are removed, t the smallest threshold (from 2) that leaves at
+// most 3/4 of MaxWords. A removed word that comes back starts again from zero, so a rare
+// word's count is a lower bound (or the word is missing); a word is counted exactly when it
+// was never below the threshold at a prune, which holds for the frequent words a vocabulary
+// is made of. The table, not the corpus, bounds the memory. Chunks added in the same order
+// give the same counts whatever the number of workers that counted them.
+type Counter struct {
+	max    int
+	counts map[string]int64
+	stats  CountStats
+}
+
+// NewCounter returns an empty table for at most maxWords words (0: no bound).
+func NewCounter(maxWords int) *Counter {
+	return &Counter{max: maxWords, counts: make(map[string]int64)}
+}
+
+// Chunk is the word counts of one piece of text.
+type Chunk struct {
+	index   map[string]int32
+	words   []string
+	counts  []int64
+	total   int64
+	invalid int64
+}
+
+// CountChunk counts the words of texts.
+func CountChunk(sp *tokenize.WordSplitter, texts []string) *Chunk {
+	c := &Chunk{index: make(map[string]int32)}
+	add := func(w []byte) {
+		c.total++
+		if i, ok := c.index[string(w)]; ok { // no allocation for a word already seen
+			c.counts[i]++
+			return
+		}
+		s := string(w)
+		c.index[s] = int32(len(c.words))
+		c.words = append(c.words, s)
+		c.counts = append(c.counts, 1)
+	}
+	for _, t := range texts {
+		c.invalid += int64(sp.Words(t, add))
+	}
+	return c
+}
+
+// Add merges a chunk into the table, then prunes it if it is over its bound.
+func (t *Counter) Add(c *Chunk) {
+	for i, w := range c.words {
+		t.counts[w] += c.counts[i]
+	}
+	t.stats.Words += c.total
+	t.stats.Invalid += c.invalid
+	if t.max > 0 && len(t.counts) > t.max {
+		t.prune()
+	}
+}
+
+// prune removes the words below the smallest threshold that leaves at most 3/4 of max.
+func (t *Counter) prune() {
+	target := max(t.max*3/4, 1)
+	// hist[c] is the number of words seen c times, c capped.
+	const capCount = 1 << 16
+	hist := make([]int, capCount+1)
+	for _, c := range t.counts {
+		hist[min(c, capCount)]++
+	}
+	keep := len(t.counts)
+	th := int64(1)
+	for keep > target && th < capCount {
+		keep -= hist[th]
+		th++
+	}
+	// Words seen fewer than th times go.
+	for w, c := range t.counts {
+		if c < th {
+			t.stats.PrunedWords++
+			t.stats.PrunedCount += c
+			delete(t.counts, w)
+		}
+	}
+	t.stats.Prunes++
+	t.stats.Threshold = max(t.stats.Threshold, th)
+}
+
+// Counts returns the table (owned by the Counter: do not change it).
+func (t *Counter) Counts() map[string]int64 { return t.counts }
+
+// Stats returns the counts so far.
+func (t *Counter) Stats() CountStats {
+	s := t.stats
+	s.Distinct = len(t.counts)
+	return s
+}
+
+// Count reads texts from read (which calls emit for each text, in order, and stops when emit
+// returns an error), counts their words in parallel, chunk by chunk, and adds the chunks to
+// a Counter in order. Memory is bounded by MaxWords, the chunk size and the workers, never
+// by the corpus.
+func Count(ctx context.Context, read func(emit func(string) error) error, o CountOptions) (*Counter, error) {
+	if o.Splitter == nil {
+		return nil, fmt.Errorf("wordpiece: count: no word splitter")
+	}
+	workers := max(o.Workers, 1)
+	chunkBytes := o.ChunkBytes
+	if chunkBytes <= 0 {
+		chunkBytes = 1 << 20
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	in := make(chan []string)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(in)
+		var batch []string
+		n := 0
+		send := func() error {
+			select {
+			case in <- batch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			batch, n = nil, 0
+			return nil
+		}
+		err := read(func(s string) error {
+			batch = append(batch, s)
+			n += len(s)
+			if n >= chunkBytes {
+				return send()
+			}
+			return ctx.Err()
+		})
+		if err == nil && len(batch) > 0 {
+			err = send()
+		}
+		readErr <- err
+	}()
+	out := pipeline.OrderedMap(ctx, in, workers, 2*workers, func(texts []string) *Chunk {
+		return CountChunk(o.Splitter, texts)
+	})
+	t := NewCounter(o.MaxWords)
+	for c := range out {
+		t.Add(c)
+	}
+	if err := <-readErr; err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}

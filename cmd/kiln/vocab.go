@@ -143,8 +143,8 @@ func runVocab(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "  alphabet: %d rare characters left out by --limit-alphabet %d (words are split without them)\n", res.Dropped, *limitAlphabet)
 	}
 	if cs.Prunes > 0 {
-		fmt.Fprintf(stdout, "  word table full (--max-words %d): pruned %d times, words seen fewer than %d times dropped (%d words, %d occurrences); rare words' counts are lower bounds\n",
-			*maxWords, cs.Prunes, cs.Threshold, cs.PrunedWords, cs.PrunedCount)
+		fmt.Fprintf(stdout, "  word table full (--max-words %d): pruned %d times (threshold up to %d), %d occurrences of rare words dropped; every word seen more than %d times is kept, its count at most %d short\n",
+			*maxWords, cs.Prunes, cs.Threshold, cs.PrunedCount, cs.MaxLoss, cs.MaxLoss)
 	}
 	if n := ss.SkippedBinary + ss.SkippedLongLine + ss.SkippedBadJSON; n > 0 || cs.Invalid > 0 {
 		fmt.Fprintf(stdout, "  set aside: %d binary documents, %d long lines, %d bad JSON lines; %d invalid UTF-8 bytes removed\n",

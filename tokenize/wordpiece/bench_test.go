@@ -12,16 +12,15 @@ func BenchmarkCount(b *testing.B) {
 	if err != nil || len(files) == 0 {
 		b.Fatal("no sample corpus")
 	}
-	t := &testing.T{}
 	for b.Loop() {
-		countFiles(t, false, files, 2, 0)
+		countFiles(b, false, files, 2, 0)
 	}
 }
 
 // BenchmarkTrain trains on the bundled sample's word counts with Hugging Face's defaults.
 func BenchmarkTrain(b *testing.B) {
 	files, _ := filepath.Glob(filepath.Join(sampleDir, "*.txt"))
-	counts := countFiles(&testing.T{}, false, files, 2, 0).Counts()
+	counts := countFiles(b, false, files, 2, 0).Counts()
 	for b.Loop() {
 		if _, err := Train(context.Background(), counts, HFDefaults()); err != nil {
 			b.Fatal(err)

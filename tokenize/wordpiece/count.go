@@ -29,16 +29,21 @@ type CountStats struct {
 	PrunedWords int64 `json:"pruned_words"` // distinct words removed by pruning (a word can be removed more than once)
 	PrunedCount int64 `json:"pruned_count"` // occurrences those words had when removed
 	Threshold   int64 `json:"threshold"`    // the highest prune threshold: words seen fewer times were removed
+	// MaxLoss bounds what pruning took: every word seen more than MaxLoss times is in the
+	// table, and its count is at most MaxLoss below the true one (a prune at threshold t
+	// takes at most t-1 occurrences of any word; MaxLoss is the sum of t-1 over the prunes).
+	MaxLoss int64 `json:"max_loss"`
 }
 
 // Counter is a word-count table bounded to MaxWords distinct words. Chunks of counts are
 // added in order; when the table holds more than MaxWords words it is pruned: the words seen
 // fewer than t times so far are removed, t the smallest threshold (from 2) that leaves at
-// most 3/4 of MaxWords. A removed word that comes back starts again from zero, so a rare
-// word's count is a lower bound (or the word is missing); a word is counted exactly when it
-// was never below the threshold at a prune, which holds for the frequent words a vocabulary
-// is made of. The table, not the corpus, bounds the memory. Chunks added in the same order
-// give the same counts whatever the number of workers that counted them.
+// most 3/4 of MaxWords. A removed word that comes back starts again from zero, so counts are
+// lower bounds, off by at most Stats().MaxLoss, and every word seen more often than that is
+// kept: the frequent words a vocabulary is made of are kept with nearly exact counts, while
+// words rarer than MaxLoss may be missing (fewer merges are found among them). The table,
+// not the corpus, bounds the memory. Chunks added in the same order give the same counts
+// whatever the number of workers that counted them.
 type Counter struct {
 	max    int
 	counts map[string]int64
@@ -116,6 +121,7 @@ func (t *Counter) prune() {
 	}
 	t.stats.Prunes++
 	t.stats.Threshold = max(t.stats.Threshold, th)
+	t.stats.MaxLoss += th - 1
 }
 
 // Counts returns the table (owned by the Counter: do not change it).

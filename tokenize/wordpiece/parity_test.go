@@ -54,7 +54,7 @@ func hfTrain(t *testing.T, cased bool, files []string) []string {
 }
 
 // countFiles counts the words of files as kiln vocab does (format lines).
-func countFiles(t *testing.T, cased bool, files []string, workers, maxWords int) *Counter {
+func countFiles(t testing.TB, cased bool, files []string, workers, maxWords int) *Counter {
 	t.Helper()
 	sp, err := tokenize.NewWordSplitter(tokenize.BertOptions(cased))
 	if err != nil {

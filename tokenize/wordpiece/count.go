@@ -2,6 +2,7 @@ package wordpiece
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 
 	"github.com/kiln-bert/kiln/pipeline"
@@ -57,31 +58,80 @@ func NewCounter(maxWords int) *Counter {
 
 // Chunk is the word counts of one piece of text.
 type Chunk struct {
-	index   map[string]int32
 	words   []string
 	counts  []int64
 	total   int64
 	invalid int64
+
+	// slots is an open-addressing hash table (linear probing) over words: each slot holds
+	// the top 32 bits of the word's hash and its index+1 (0: empty).
+	slots []uint64
 }
 
 // CountChunk counts the words of texts.
 func CountChunk(sp *tokenize.WordSplitter, texts []string) *Chunk {
-	c := &Chunk{index: make(map[string]int32)}
-	add := func(w []byte) {
-		c.total++
-		if i, ok := c.index[string(w)]; ok { // no allocation for a word already seen
-			c.counts[i]++
+	c := &Chunk{slots: make([]uint64, 1<<12)}
+	for _, t := range texts {
+		c.invalid += int64(sp.Words(t, c.add))
+	}
+	c.slots = nil
+	return c
+}
+
+// add counts one occurrence of w.
+func (c *Chunk) add(w []byte) {
+	c.total++
+	h := hashWord(w)
+	tag := h &^ (1<<32 - 1)
+	mask := uint64(len(c.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := c.slots[i]
+		if s == 0 {
+			c.words = append(c.words, string(w))
+			c.counts = append(c.counts, 1)
+			c.slots[i] = tag | uint64(len(c.words))
+			if 2*len(c.words) > len(c.slots) {
+				c.grow()
+			}
 			return
 		}
-		s := string(w)
-		c.index[s] = int32(len(c.words))
-		c.words = append(c.words, s)
-		c.counts = append(c.counts, 1)
+		if s&^(1<<32-1) == tag {
+			if e := uint32(s) - 1; c.words[e] == string(w) {
+				c.counts[e]++
+				return
+			}
+		}
 	}
-	for _, t := range texts {
-		c.invalid += int64(sp.Words(t, add))
+}
+
+// grow doubles the hash table.
+func (c *Chunk) grow() {
+	c.slots = make([]uint64, 2*len(c.slots))
+	mask := uint64(len(c.slots) - 1)
+	for e, w := range c.words {
+		h := hashWord([]byte(w))
+		i := h & mask
+		for c.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		c.slots[i] = h&^(1<<32-1) | uint64(e+1)
 	}
-	return c
+}
+
+// hashWord mixes the bytes of w, eight at a time.
+func hashWord(w []byte) uint64 {
+	h := uint64(len(w)) * 0x9E3779B97F4A7C15
+	for len(w) >= 8 {
+		h = (h ^ binary.LittleEndian.Uint64(w)) * 0xBF58476D1CE4E5B9
+		h ^= h >> 31
+		w = w[8:]
+	}
+	var tail uint64
+	for i, b := range w {
+		tail |= uint64(b) << (8 * i)
+	}
+	h = (h ^ tail) * 0x94D049BB133111EB
+	return h ^ h>>29
 }
 
 // Add merges a chunk into the table, then prunes it if it is over its bound.

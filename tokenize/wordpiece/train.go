@@ -1,7 +1,6 @@
 package wordpiece
 
 import (
-	"container/heap"
 	"context"
 	"fmt"
 	"slices"
@@ -60,30 +59,117 @@ type pair uint64
 
 func mkPair(a, b int32) pair { return pair(uint64(uint32(a))<<32 | uint64(uint32(b))) }
 
-// merge is a queue entry: a pair, its count when queued, and the words to update.
+// merge is a queue entry: a pair, its count when queued, the words to update, and the
+// pair's number in the pairTable.
 type merge struct {
 	p     pair
 	count int64
 	pos   []int32
+	k     int32
+}
+
+// pairTable numbers pairs from 0 in the order they are added: an open-addressing hash table
+// (linear probing) from pair to number, and the pairs by number.
+type pairTable struct {
+	slots []int32 // number+1 of the pair in the slot; 0: empty
+	keys  []pair  // by number
+	mask  uint64
+}
+
+func newPairTable(size int) *pairTable {
+	return &pairTable{slots: make([]int32, size), mask: uint64(size - 1)}
+}
+
+// index returns the number of p, adding it when it is new (added).
+func (t *pairTable) index(p pair) (k int32, added bool) {
+	h := (uint64(p) * 0x9E3779B97F4A7C15) >> 20
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		n := t.slots[i]
+		if n == 0 {
+			k = int32(len(t.keys))
+			t.slots[i] = k + 1
+			t.keys = append(t.keys, p)
+			if 2*len(t.keys) > len(t.slots) {
+				t.grow()
+			}
+			return k, true
+		}
+		if t.keys[n-1] == p {
+			return n - 1, false
+		}
+	}
+}
+
+// grow doubles the table.
+func (t *pairTable) grow() {
+	t.slots = make([]int32, 2*len(t.slots))
+	t.mask = uint64(len(t.slots) - 1)
+	for k, p := range t.keys {
+		h := (uint64(p) * 0x9E3779B97F4A7C15) >> 20
+		i := h & t.mask
+		for t.slots[i] != 0 {
+			i = (i + 1) & t.mask
+		}
+		t.slots[i] = int32(k) + 1
+	}
 }
 
 // mergeQueue is a max-heap on count, then the smaller pair first (Hugging Face's order).
 type mergeQueue []merge
 
-func (q mergeQueue) Len() int { return len(q) }
-func (q mergeQueue) Less(i, j int) bool {
+func (q mergeQueue) less(i, j int) bool {
 	if q[i].count != q[j].count {
 		return q[i].count > q[j].count
 	}
 	return q[i].p < q[j].p
 }
-func (q mergeQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *mergeQueue) Push(x any)   { *q = append(*q, x.(merge)) }
-func (q *mergeQueue) Pop() any {
-	old := *q
-	x := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return x
+
+func (q *mergeQueue) push(m merge) {
+	*q = append(*q, m)
+	h := *q
+	for i := len(h) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !h.less(i, parent) {
+			break
+		}
+		h[i], h[parent] = h[parent], h[i]
+		i = parent
+	}
+}
+
+func (q *mergeQueue) pop() merge {
+	h := *q
+	top := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
+	h.down(0)
+	*q = h
+	return top
+}
+
+func (q mergeQueue) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(q) {
+			return
+		}
+		j := l
+		if r := l + 1; r < len(q) && q.less(r, l) {
+			j = r
+		}
+		if !q.less(j, i) {
+			return
+		}
+		q[i], q[j] = q[j], q[i]
+		i = j
+	}
+}
+
+func (q mergeQueue) init() {
+	for i := len(q)/2 - 1; i >= 0; i-- {
+		q.down(i)
+	}
 }
 
 // Train builds a WordPiece vocabulary from word counts with Hugging Face's WordPieceTrainer
@@ -128,12 +214,16 @@ func Train(ctx context.Context, counts map[string]int64, cfg Config) (*Result, e
 		}
 	}
 	slices.Sort(words)
+	freq := make([]int64, len(words))
+	for i, w := range words {
+		freq[i] = counts[w]
+	}
 
 	// 2. The alphabet.
 	chars := map[rune]int64{}
-	for _, w := range words {
+	for i, w := range words {
 		for _, r := range w {
-			chars[r] += counts[w]
+			chars[r] += freq[i]
 		}
 	}
 	kept := make([]rune, 0, len(chars))
@@ -187,19 +277,35 @@ func Train(ctx context.Context, counts map[string]int64, cfg Config) (*Result, e
 	for _, r := range cont {
 		t.add(cfg.Prefix + string(r))
 	}
+	// The symbol ids of each character, as the first of a word and as a continuation.
+	firstID, contID := map[rune]int32{}, map[rune]int32{}
+	for _, r := range kept {
+		if id, ok := t.ids[string(r)]; ok {
+			firstID[r] = id
+		}
+		if id, ok := t.ids[cfg.Prefix+string(r)]; ok {
+			contID[r] = id
+		}
+	}
+	for _, s := range cfg.SpecialTokens { // a one-character special token is in the alphabet too
+		if r, n := utf8.DecodeRuneInString(s); n == len(s) && n > 0 {
+			firstID[r] = t.ids[s]
+			if id, ok := t.ids[cfg.Prefix+s]; ok {
+				contID[r] = id
+			}
+		}
+	}
 	syms := make([][]int32, len(words))
-	freq := make([]int64, len(words))
 	for i, w := range words {
-		freq[i] = counts[w]
 		s := make([]int32, 0, len(w))
 		first := true
 		for _, r := range w {
-			c := string(r)
-			if _, ok := t.ids[c]; ok {
-				if !first {
-					c = cfg.Prefix + c
+			if _, ok := firstID[r]; ok {
+				if first {
+					s = append(s, firstID[r])
+				} else {
+					s = append(s, contID[r])
 				}
-				s = append(s, t.ids[c])
 			}
 			first = false
 		}
@@ -209,35 +315,47 @@ func Train(ctx context.Context, counts map[string]int64, cfg Config) (*Result, e
 		return nil, fmt.Errorf("wordpiece: %w", err)
 	}
 
-	// 4. Count the pairs and merge.
-	pairCounts := make(map[pair]int64)
-	where := make(map[pair][]int32)
+	// 4. Count the pairs and merge. Pairs are numbered as they are first seen (pairs), with
+	// their counts (counts) and the words where they appeared since they were last queued
+	// (pos).
+	pairs := newPairTable(1 << 16)
+	var counts64 []int64
+	var pos [][]int32
+	index := func(p pair) int32 {
+		i, added := pairs.index(p)
+		if added {
+			counts64 = append(counts64, 0)
+			pos = append(pos, nil)
+		}
+		return i
+	}
 	for i, s := range syms {
 		for j := 0; j+1 < len(s); j++ {
-			p := mkPair(s[j], s[j+1])
-			pairCounts[p] += freq[i]
-			if l := where[p]; len(l) == 0 || l[len(l)-1] != int32(i) {
-				where[p] = append(l, int32(i))
+			k := index(mkPair(s[j], s[j+1]))
+			counts64[k] += freq[i]
+			if l := pos[k]; len(l) == 0 || l[len(l)-1] != int32(i) {
+				pos[k] = append(l, int32(i))
 			}
 		}
 	}
-	q := make(mergeQueue, 0, len(where))
-	for p, pos := range where {
-		if c := pairCounts[p]; c > 0 {
-			q = append(q, merge{p, c, pos})
+	q := make(mergeQueue, 0, len(pos))
+	for k, l := range pos {
+		if c := counts64[k]; c > 0 {
+			q = append(q, merge{pairs.keys[k], c, l, int32(k)})
 		}
+		pos[k] = nil
 	}
-	clear(where)
-	heap.Init(&q)
+	q.init()
+	var fresh []int32 // the pairs given positions in this merge, in the order they came
 	var changes []change
-	for len(t.tokens) < cfg.VocabSize && q.Len() > 0 {
+	for len(t.tokens) < cfg.VocabSize && len(q) > 0 {
 		if res.Merges%1024 == 0 && ctx.Err() != nil {
 			return nil, fmt.Errorf("wordpiece: %w", ctx.Err())
 		}
-		top := heap.Pop(&q).(merge)
-		if c := pairCounts[top.p]; top.count != c {
+		top := q.pop()
+		if c := counts64[top.k]; top.count != c {
 			top.count = c
-			heap.Push(&q, top)
+			q.push(top)
 			continue
 		}
 		if top.count < 1 || cfg.MinFrequency > top.count {
@@ -251,20 +369,26 @@ func Train(ctx context.Context, counts map[string]int64, cfg Config) (*Result, e
 		for _, i := range top.pos {
 			changes = mergeWord(&syms[i], a, b, id, changes[:0])
 			for _, ch := range changes {
-				pairCounts[ch.p] += int64(ch.delta) * freq[i]
+				k := index(ch.p)
+				counts64[k] += int64(ch.delta) * freq[i]
 				if ch.delta > 0 {
-					if l := where[ch.p]; len(l) == 0 || l[len(l)-1] != i {
-						where[ch.p] = append(l, i)
+					l := pos[k]
+					if len(l) == 0 {
+						fresh = append(fresh, k)
+					}
+					if len(l) == 0 || l[len(l)-1] != i {
+						pos[k] = append(l, i)
 					}
 				}
 			}
 		}
-		for p, pos := range where {
-			if c := pairCounts[p]; c > 0 {
-				heap.Push(&q, merge{p, c, pos})
+		for _, k := range fresh {
+			if c := counts64[k]; c > 0 {
+				q.push(merge{pairs.keys[k], c, pos[k], k})
 			}
+			pos[k] = nil
 		}
-		clear(where)
+		fresh = fresh[:0]
 	}
 	res.Tokens = t.tokens
 	return res, nil

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,6 +86,8 @@ func runVocab(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return badFlag("--max-words %d: want at least 1", *maxWords)
 	case *maxLineBytes < 1:
 		return badFlag("--max-line-bytes %d: want at least 1", *maxLineBytes)
+	case *tokJSON != "" && !slices.Contains(cfg.SpecialTokens, "[UNK]"):
+		return badFlag("--tokenizer-json needs [UNK] among --special-tokens (%q): a WordPiece tokenizer.json names its unknown token", *specials)
 	case f == pipeline.JSONL && strings.TrimSpace(*jsonField) == "":
 		return badFlag("--json-field is empty: name the field that holds each document's text")
 	}

@@ -174,6 +174,7 @@ func TestVocabBadFlags(t *testing.T) {
 		{[]string{"--special-tokens", "[CLS],,[SEP]"}, "--special-tokens"},
 		{[]string{"--special-tokens", "[CLS],[CLS]"}, "[CLS] is listed twice"},
 		{[]string{"--max-line-bytes", "0"}, "--max-line-bytes 0"},
+		{[]string{"--special-tokens", "[PAD],[CLS]", "--tokenizer-json", "t.json"}, "--tokenizer-json needs [UNK]"},
 	} {
 		code, _, errOut := kiln(t, append(slices.Clone(base), tc.args...)...)
 		if code != 2 || !strings.Contains(errOut, tc.want) {
@@ -268,5 +269,57 @@ func TestCheckpointHoldsTokenizer(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(ck, "special_tokens_map.json")); err != nil {
 		t.Error(err)
+	}
+}
+
+// Bad input is set aside and counted, with the file named; a truncated .gz is an error naming
+// the file; nothing is written then.
+func TestVocabBadInput(t *testing.T) {
+	dir := t.TempDir()
+	text, err := os.ReadFile("sample/corpus/moby_dick_chapter_001.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{
+		"good.txt":    text,
+		"invalid.txt": []byte("The café was open late that night, and the naïve visitor ordered caf\xe9 au lait.\nShe said it was na\xefve to think so, and the waiter agreed with her.\n"),
+		"binary.txt":  append([]byte("ELF\x00\x00\x00\x01\x02"), bytes.Repeat([]byte{0}, 64)...),
+		"long.txt":    append(bytes.Repeat([]byte("word "), 2000), '\n'),
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "vocab.txt")
+	code, stdout, errOut := kiln(t, "vocab", "--input", dir, "--output", out, "--max-line-bytes", "5000", "--no-progress")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(stdout, "set aside: 1 binary documents, 1 long lines") || !strings.Contains(stdout, "2 invalid UTF-8 bytes removed") ||
+		!strings.Contains(stdout, "binary.txt") || !strings.Contains(stdout, "long.txt") {
+		t.Errorf("summary does not count what was set aside:\n%s", stdout)
+	}
+	var gz bytes.Buffer
+	gz.Write([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255, 1, 2, 3}) // a gzip header, then garbage
+	bad := filepath.Join(dir, "truncated.txt.gz")
+	if err := os.WriteFile(bad, gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out2 := filepath.Join(t.TempDir(), "vocab.txt")
+	code, _, errOut = kiln(t, "vocab", "--input", bad, "--output", out2, "--no-progress")
+	if code != 1 || !strings.Contains(errOut, "truncated.txt.gz") {
+		t.Errorf("truncated .gz: exit %d: %s", code, errOut)
+	}
+	if _, err := os.Stat(out2); err == nil {
+		t.Error("a failed run left a vocab.txt")
+	}
+	// Nothing but blank lines: no words, an error that says so.
+	empty := filepath.Join(dir, "empty")
+	os.Mkdir(empty, 0o755)
+	os.WriteFile(filepath.Join(empty, "blank.txt"), []byte("\n\n   \n"), 0o644)
+	code, _, errOut = kiln(t, "vocab", "--input", empty, "--output", out2, "--no-progress")
+	if code != 1 || !strings.Contains(errOut, "no words") {
+		t.Errorf("no words: exit %d: %s", code, errOut)
 	}
 }

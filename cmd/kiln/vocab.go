@@ -123,7 +123,9 @@ func runVocab(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cs.Words == 0 {
 		return fmt.Errorf("no words in %d file(s) (%d documents): nothing to train a vocabulary on", ss.Files, ss.Documents)
 	}
+	stop = startMergeProgress(&cfg, stderr, *noProgress)
 	res, err := wordpiece.Train(ctx, counter.Counts(), cfg)
+	stop()
 	if err != nil {
 		return err
 	}
@@ -192,5 +194,23 @@ func startVocabProgress(ins []pipeline.Input, src *pipeline.Source, stderr io.Wr
 		progressbar.OptionSetDescription("counting words"),
 	)
 	src.SetProgress(func(n int64) { bar.Add64(n) })
+	return func() { bar.Finish() }
+}
+
+// startMergeProgress shows a progress bar of the vocabulary's size during the merges, on a
+// terminal, until the returned function is called.
+func startMergeProgress(cfg *wordpiece.Config, stderr io.Writer, disabled bool) (stop func()) {
+	f, ok := stderr.(*os.File)
+	if disabled || !ok || !term.IsTerminal(int(f.Fd())) {
+		return func() {}
+	}
+	bar := progressbar.NewOptions(cfg.VocabSize,
+		progressbar.OptionSetWriter(stderr),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(200*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetDescription("merging"),
+	)
+	cfg.Progress = func(tokens int) { bar.Set(tokens) }
 	return func() { bar.Finish() }
 }

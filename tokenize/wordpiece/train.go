@@ -22,6 +22,9 @@ type Config struct {
 	SpecialTokens []string
 	// Prefix marks a piece that continues a word; "" means "##".
 	Prefix string
+	// Progress, when set, is called now and then during the merges with the vocabulary
+	// size so far.
+	Progress func(tokens int)
 
 	// contOrder, when set, gives the order in which the continuation tokens of single
 	// characters ("##a") get their ids; the rest follow in code point order. Hugging Face
@@ -349,8 +352,13 @@ func Train(ctx context.Context, counts map[string]int64, cfg Config) (*Result, e
 	var fresh []int32 // the pairs given positions in this merge, in the order they came
 	var changes []change
 	for len(t.tokens) < cfg.VocabSize && len(q) > 0 {
-		if res.Merges%1024 == 0 && ctx.Err() != nil {
-			return nil, fmt.Errorf("wordpiece: %w", ctx.Err())
+		if res.Merges%1024 == 0 {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("wordpiece: %w", ctx.Err())
+			}
+			if cfg.Progress != nil {
+				cfg.Progress(len(t.tokens))
+			}
 		}
 		top := q.pop()
 		if c := counts64[top.k]; top.count != c {

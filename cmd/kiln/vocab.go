@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kiln-bert/kiln/pipeline"
 	"github.com/kiln-bert/kiln/tokenize"
@@ -33,6 +34,7 @@ func runVocab(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	minFreq := fs.Int64("min-frequency", def.MinFrequency, "merge only pairs seen at least this many times")
 	limitAlphabet := fs.Int("limit-alphabet", def.LimitAlphabet, "keep only this many of the most frequent characters (0: no limit)")
 	specials := fs.String("special-tokens", strings.Join(def.SpecialTokens, ","), "comma-separated special tokens, first in the vocabulary (\"\": none)")
+	initial := fs.String("initial-alphabet", "", "characters kept in the alphabet even if the corpus lacks them (they count as the most frequent)")
 	cased := fs.Bool("cased", false, "keep case and accents (a cased vocabulary; use --cased with prep too)")
 	workers := fs.Int("workers", runtime.NumCPU(), "goroutines that count words (the vocabulary does not depend on it)")
 	maxWords := fs.Int("max-words", defaultMaxWords, "most distinct words kept while counting; when full, the rarest are pruned")
@@ -57,6 +59,14 @@ func runVocab(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return badFlag("--format %q: want one of lines, text, jsonl", *format)
 	}
 	cfg := wordpiece.Config{VocabSize: *vocabSize, MinFrequency: *minFreq, LimitAlphabet: *limitAlphabet, Prefix: "##"}
+	if !utf8.ValidString(*initial) {
+		return badFlag("--initial-alphabet %q: not valid UTF-8", *initial)
+	}
+	for _, r := range *initial {
+		if !slices.Contains(cfg.InitialAlphabet, r) {
+			cfg.InitialAlphabet = append(cfg.InitialAlphabet, r)
+		}
+	}
 	if *specials != "" {
 		seen := map[string]bool{}
 		for _, s := range strings.Split(*specials, ",") {

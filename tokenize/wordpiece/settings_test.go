@@ -93,6 +93,14 @@ func TestTrainSmall(t *testing.T) {
 			want:   "w x y ##w ##y xy xw",
 		},
 		{
+			// An initial alphabet is kept before the corpus's characters: with a limit of 3,
+			// q (never seen) and z (rarest) stay, y (more frequent than z) goes.
+			name:   "initial alphabet",
+			counts: map[string]int64{"xy": 5, "xz": 1},
+			cfg:    Config{VocabSize: 100, LimitAlphabet: 3, InitialAlphabet: []rune{'q', 'z'}},
+			want:   "q x z ##z xz",
+		},
+		{
 			name:   "special tokens first, repeated ones once",
 			counts: map[string]int64{"ab": 2},
 			cfg:    Config{VocabSize: 100, SpecialTokens: []string{"[UNK]", "b", "[UNK]"}},

@@ -3,6 +3,7 @@ package wordpiece
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -20,6 +21,9 @@ type Config struct {
 	LimitAlphabet int
 	// SpecialTokens come first in the vocabulary, in this order.
 	SpecialTokens []string
+	// InitialAlphabet are characters kept in the alphabet whether or not the corpus has them
+	// (they count as the most frequent for LimitAlphabet), as Hugging Face's initial_alphabet.
+	InitialAlphabet []rune
 	// Prefix marks a piece that continues a word; "" means "##".
 	Prefix string
 	// Progress, when set, is called now and then during the merges with the vocabulary
@@ -203,6 +207,7 @@ func Train(ctx context.Context, counts map[string]int64, cfg Config) (*Result, e
 	}
 	t := &trainer{ids: make(map[string]int32, cfg.VocabSize)}
 	res := &Result{}
+	// 1. The special tokens.
 	for _, s := range cfg.SpecialTokens {
 		if t.add(s) {
 			res.Specials++
@@ -228,6 +233,9 @@ func Train(ctx context.Context, counts map[string]int64, cfg Config) (*Result, e
 		for _, r := range w {
 			chars[r] += freq[i]
 		}
+	}
+	for _, r := range cfg.InitialAlphabet {
+		chars[r] = math.MaxInt64
 	}
 	kept := make([]rune, 0, len(chars))
 	for r := range chars {

@@ -1,9 +1,11 @@
 package wordpiece
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
+	"strings"
 
 	"github.com/kiln-bert/kiln/pipeline"
 	"github.com/kiln-bert/kiln/tokenize"
@@ -58,45 +60,88 @@ func NewCounter(maxWords int) *Counter {
 
 // Chunk is the word counts of one piece of text.
 type Chunk struct {
-	words   []string
+	words   []string // substrings of one string holding them all; Counter.Add copies those it keeps
 	counts  []int64
 	total   int64
 	invalid int64
 
-	// slots is an open-addressing hash table (linear probing) over words: each slot holds
-	// the top 32 bits of the word's hash and its index+1 (0: empty).
-	slots []uint64
+	arena []byte  // the bytes of the words, while counting
+	ends  []int32 // where each word ends in arena
+
+	// slots is an open-addressing hash table (linear probing) over words. A word of up to 8
+	// bytes is found by its bytes alone (key, with its length in info); a longer one by its
+	// hash (key), then compared.
+	slots []slot
+}
+
+// slot is one entry of Chunk's table: info holds the word's index+1 (0: empty) in its low
+// 32 bits and, for a word of up to 8 bytes, 1+its length above them.
+type slot struct {
+	key, info uint64
 }
 
 // CountChunk counts the words of texts.
 func CountChunk(sp *tokenize.WordSplitter, texts []string) *Chunk {
-	c := &Chunk{slots: make([]uint64, 1<<12)}
+	c := &Chunk{slots: make([]slot, 1<<12)}
 	for _, t := range texts {
 		c.invalid += int64(sp.Words(t, c.add))
 	}
 	c.slots = nil
+	all := string(c.arena) // one allocation for every word of the chunk
+	c.words = make([]string, len(c.ends))
+	start := int32(0)
+	for i, end := range c.ends {
+		c.words[i] = all[start:end]
+		start = end
+	}
+	c.arena, c.ends = nil, nil
 	return c
+}
+
+// word returns the bytes of word e while counting.
+func (c *Chunk) word(e uint32) []byte {
+	start := int32(0)
+	if e > 0 {
+		start = c.ends[e-1]
+	}
+	return c.arena[start:c.ends[e]]
+}
+
+// slotKey returns the key of w, the hash that places it, and the length tag of a short word
+// (0 for a long one).
+func slotKey(w []byte) (key, h, short uint64) {
+	if len(w) <= 8 {
+		var k uint64
+		for i, b := range w {
+			k |= uint64(b) << (8 * i)
+		}
+		h = (k ^ uint64(len(w))<<59) * 0x9E3779B97F4A7C15
+		return k, h ^ h>>29, uint64(len(w)+1) << 32
+	}
+	h = hashWord(w)
+	return h, h, 0
 }
 
 // add counts one occurrence of w.
 func (c *Chunk) add(w []byte) {
 	c.total++
-	h := hashWord(w)
-	tag := h &^ (1<<32 - 1)
+	key, h, short := slotKey(w)
 	mask := uint64(len(c.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
-		s := c.slots[i]
-		if s == 0 {
-			c.words = append(c.words, string(w))
+		s := &c.slots[i]
+		if s.info == 0 {
+			c.arena = append(c.arena, w...)
+			c.ends = append(c.ends, int32(len(c.arena)))
 			c.counts = append(c.counts, 1)
-			c.slots[i] = tag | uint64(len(c.words))
-			if 2*len(c.words) > len(c.slots) {
+			s.key, s.info = key, short|uint64(len(c.ends))
+			if 2*len(c.ends) > len(c.slots) {
 				c.grow()
 			}
 			return
 		}
-		if s&^(1<<32-1) == tag {
-			if e := uint32(s) - 1; c.words[e] == string(w) {
+		if s.key == key && s.info>>32 == short>>32 {
+			e := uint32(s.info) - 1
+			if short != 0 || bytes.Equal(c.word(e), w) {
 				c.counts[e]++
 				return
 			}
@@ -106,15 +151,15 @@ func (c *Chunk) add(w []byte) {
 
 // grow doubles the hash table.
 func (c *Chunk) grow() {
-	c.slots = make([]uint64, 2*len(c.slots))
+	c.slots = make([]slot, 2*len(c.slots))
 	mask := uint64(len(c.slots) - 1)
-	for e, w := range c.words {
-		h := hashWord([]byte(w))
+	for e := range c.ends {
+		key, h, short := slotKey(c.word(uint32(e)))
 		i := h & mask
-		for c.slots[i] != 0 {
+		for c.slots[i].info != 0 {
 			i = (i + 1) & mask
 		}
-		c.slots[i] = h&^(1<<32-1) | uint64(e+1)
+		c.slots[i] = slot{key, short | uint64(e+1)}
 	}
 }
 
@@ -137,7 +182,11 @@ func hashWord(w []byte) uint64 {
 // Add merges a chunk into the table, then prunes it if it is over its bound.
 func (t *Counter) Add(c *Chunk) {
 	for i, w := range c.words {
-		t.counts[w] += c.counts[i]
+		if n, ok := t.counts[w]; ok {
+			t.counts[w] = n + c.counts[i]
+		} else {
+			t.counts[strings.Clone(w)] = c.counts[i] // not the chunk's string, which holds all its words
+		}
 	}
 	t.stats.Words += c.total
 	t.stats.Invalid += c.invalid

@@ -1,48 +1,58 @@
 package tokenize
 
 import (
-	"fmt"
 	"unicode/utf8"
 )
 
 // WordSplitter runs the normaliser and the pre-tokenizer alone (BertNormalizer, then
-// BertPreTokenizer, with the same character tables as Tokenizer) and yields the normalised
-// words: what Hugging Face's trainers count. It needs no vocabulary and matches no special
-// tokens (Hugging Face's trainer on a new tokenizer has none). It is immutable and safe for
-// concurrent use.
+// BertPreTokenizer, with the same character rules as Tokenizer: normalizeRune and preClass)
+// and yields the normalised words: what Hugging Face's trainers count. It needs no vocabulary
+// and matches no special tokens (Hugging Face's trainer on a new tokenizer has none). It is
+// immutable and safe for concurrent use.
 type WordSplitter struct {
-	opts  Options
-	chars *charTable
+	opts Options
+	// ascii[b] is the normalised byte of an ASCII word character b, 0 for other bytes.
+	ascii [utf8.RuneSelf]byte
+	// bmp holds, for every character of the Basic Multilingual Plane, its kind (kindWord,
+	// ...) and, for kindWord and kindIsolate, its normalised form.
+	kinds []uint8
+	forms []string
 }
 
 // NewWordSplitter builds a splitter for the normaliser settings of o (CleanText,
 // HandleChineseChars, StripAccents, Lowercase); the other fields are ignored.
 func NewWordSplitter(o Options) (*WordSplitter, error) {
-	o = o.withDefaults()
-	chars, err := newCharTable(&o)
-	if err != nil {
-		return nil, fmt.Errorf("tokenize: %w", err)
+	s := &WordSplitter{opts: o.withDefaults(), kinds: make([]uint8, 0x10000), forms: make([]string, 0x10000)}
+	var out []rune
+	for r := rune(0); r < 0x10000; r++ {
+		if r >= 0xD800 && r <= 0xDFFF {
+			s.kinds[r] = kindMixed // never decoded from UTF-8; the slow path handles it anyway
+			continue
+		}
+		var isolate bool
+		out, isolate = normalizeRune(out[:0], r, &s.opts)
+		kind := classify(out, isolate)
+		s.kinds[r] = uint8(kind)
+		if kind == kindWord || kind == kindIsolate {
+			s.forms[r] = string(out)
+		}
+		if r < utf8.RuneSelf && kind == kindWord && len(s.forms[r]) == 1 {
+			s.ascii[r] = s.forms[r][0]
+		}
 	}
-	return &WordSplitter{opts: o, chars: chars}, nil
+	return s, nil
 }
 
 // Words calls fn with each normalised word of text, in order. The slice passed to fn is valid
 // only during the call (fn must copy it to keep it). Invalid UTF-8 is read as U+FFFD, which
 // clean text removes; Words returns the number of invalid bytes.
 func (s *WordSplitter) Words(text string, fn func(word []byte)) (invalid int) {
-	ct := s.chars
 	var stack [64]byte
 	w := stack[:0]
-	flush := func() {
-		if len(w) > 0 {
-			fn(w)
-			w = w[:0]
-		}
-	}
 	for i := 0; i < len(text); {
 		c := text[i]
 		if c < utf8.RuneSelf {
-			if b := ct.asciiWord[c]; b != 0 {
+			if b := s.ascii[c]; b != 0 {
 				w = append(w, b)
 				i++
 				continue
@@ -56,27 +66,32 @@ func (s *WordSplitter) Words(text string, fn func(word []byte)) (invalid int) {
 			}
 		}
 		kind := kindMixed
-		var entry charEntry
 		if r <= 0xFFFF {
-			entry = ct.bmp[r]
-			kind = entry.kind()
+			kind = int(s.kinds[r])
 		}
 		switch kind {
 		case kindWord:
-			w = ct.appendForm(w, entry, text, i, size)
+			w = append(w, s.forms[r]...)
 		case kindDrop:
 		case kindSpace:
-			flush()
+			if len(w) > 0 {
+				fn(w)
+				w = w[:0]
+			}
 		case kindIsolate:
-			flush()
-			w = ct.appendForm(w, entry, text, i, size)
-			flush()
+			if len(w) > 0 {
+				fn(w)
+				w = w[:0]
+			}
+			fn(append(w, s.forms[r]...))
 		default:
 			w = s.slowRune(w, r, fn)
 		}
 		i += size
 	}
-	flush()
+	if len(w) > 0 {
+		fn(w)
+	}
 	return invalid
 }
 

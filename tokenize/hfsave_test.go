@@ -21,7 +21,7 @@ import (
 // kiln gives, laid out as kiln's pairing lays out a row ([CLS] A [SEP] B [SEP], type ids 0
 // then 1), with the same special tokens.
 
-const sampleVocab = "../cmd/kiln/sample/vocab.txt"
+const bundledVocab = "../cmd/kiln/sample/vocab.txt"
 
 // samplePairs returns pairs of consecutive sentences from the bundled sample corpus, with a
 // few edge cases (special tokens written in the text, accents, CJK, an empty second part is
@@ -130,7 +130,7 @@ func TestTokenizerJSONPairsMatchHuggingFace(t *testing.T) {
 	pairs := samplePairs(t, 1500)
 	for _, cased := range []bool{false, true} {
 		t.Run(fmt.Sprintf("cased=%v", cased), func(t *testing.T) {
-			tok, err := Load(sampleVocab, cased)
+			tok, err := Load(bundledVocab, cased)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -198,7 +198,7 @@ func readJSON(t *testing.T, path string) map[string]any {
 func TestWriteHFFields(t *testing.T) {
 	for _, cased := range []bool{false, true} {
 		t.Run(fmt.Sprintf("cased=%v", cased), func(t *testing.T) {
-			tok, err := Load(sampleVocab, cased)
+			tok, err := Load(bundledVocab, cased)
 			if err != nil {
 				t.Fatal(err)
 			}

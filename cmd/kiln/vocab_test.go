@@ -323,3 +323,33 @@ func TestVocabBadInput(t *testing.T) {
 		t.Errorf("no words: exit %d: %s", code, errOut)
 	}
 }
+
+// pretrain's checkpoints hold the tokenizer it read the corpus with.
+func TestPretrainCheckpointHoldsTokenizer(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	code, _, errOut := kiln(t, "pretrain", "--input", "sample/corpus/moby_dick_chapter_001.txt", "--format", "text",
+		"--vocab", sampleVocab, "--max-seq-len", "32", "--out", out, "--steps", "1", "--batch-size", "2")
+	if code != 0 {
+		t.Fatalf("pretrain: exit %d: %s", code, errOut)
+	}
+	ckpts, _ := filepath.Glob(filepath.Join(out, "checkpoint-*"))
+	if len(ckpts) != 1 {
+		t.Fatalf("checkpoints %v", ckpts)
+	}
+	tok, err := tokenize.Load(sampleVocab, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := tokenize.TokenizerJSON(tok.Vocab(), tok.Options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"vocab.txt", "tokenizer_config.json", "special_tokens_map.json"} {
+		if _, err := os.Stat(filepath.Join(ckpts[0], f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if got, err := os.ReadFile(filepath.Join(ckpts[0], "tokenizer.json")); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("pretrain checkpoint tokenizer.json (%v) is not the corpus's tokenizer", err)
+	}
+}

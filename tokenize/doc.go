@@ -39,8 +39,13 @@
 // WordPiece one gets the fast tokenizer, anything else runs, slowly, through
 // github.com/sugarme/tokenizer.
 //
+// WriteVocab, WriteTokenizerJSON and WriteHF write a vocabulary back out: vocab.txt, a
+// tokenizer.json with the whole BERT pipeline, and the files transformers' save_pretrained
+// writes for a BertTokenizerFast (for checkpoints). WordSplitter runs the normaliser and the
+// pre-tokenizer alone, for the vocabulary trainer (tokenize/wordpiece).
+//
 // This package is not: a sentence splitter (see tokenize/sentence), a post-processor (it adds
-// no [CLS]/[SEP], pads and truncates nothing: pairing/ does that), a trainer of vocabularies,
-// or a general tokenizer for BPE or Unigram models at speed. Offsets into the text are not
+// no [CLS]/[SEP], pads and truncates nothing: pairing/ does that), a trainer of vocabularies
+// (see tokenize/wordpiece), or a general tokenizer for BPE or Unigram models at speed. Offsets into the text are not
 // kept.
 package tokenize

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kiln-bert/kiln/internal/fileio"
 	"github.com/kiln-bert/kiln/shards"
+	"github.com/kiln-bert/kiln/tokenize"
 )
 
 // Checkpoint files. A model directory (config.json + model.safetensors) loads in Hugging Face
@@ -111,8 +112,9 @@ type trainerState struct {
 
 // saveCheckpoint writes OUT/checkpoint-STEP: it is built under a temporary name, synced and
 // renamed, so a checkpoint directory either is complete or does not exist. Older checkpoints
-// beyond the last keepCkpts are removed afterwards.
-func saveCheckpoint(out string, m *Model, opt *AdamW, st trainerState) (string, error) {
+// beyond the last keepCkpts are removed afterwards. With tok, the checkpoint also holds the
+// tokenizer files (see TrainConfig.Tokenizer).
+func saveCheckpoint(out string, m *Model, opt *AdamW, st trainerState, tok *tokenize.Tokenizer) (string, error) {
 	final := filepath.Join(out, fmt.Sprintf("%s%08d", ckptPrefix, st.Step))
 	tmp := filepath.Join(out, fmt.Sprintf(".%s%08d.tmp", ckptPrefix, st.Step))
 	if err := os.RemoveAll(tmp); err != nil {
@@ -120,6 +122,11 @@ func saveCheckpoint(out string, m *Model, opt *AdamW, st trainerState) (string, 
 	}
 	if err := m.Save(tmp); err != nil {
 		return "", fmt.Errorf("checkpoint: %w", err)
+	}
+	if tok != nil {
+		if err := tok.WriteHF(tmp, m.cfg.MaxPositions); err != nil {
+			return "", fmt.Errorf("checkpoint: %w", err)
+		}
 	}
 	var ts []Tensor
 	for i, p := range m.params {

@@ -482,8 +482,10 @@ type HFConfig struct {
 	// TieWordEmbeddings, when present, must be true: the MLM decoder is the word embeddings.
 	TieWordEmbeddings *bool  `json:"tie_word_embeddings,omitempty"`
 	TorchDtype        string `json:"torch_dtype,omitempty"`
-	TypeVocabSize     int    `json:"type_vocab_size"`
-	VocabSize         int    `json:"vocab_size"`
+	// TransformersVersion is the transformers version whose config.json layout kiln writes.
+	TransformersVersion string `json:"transformers_version,omitempty"`
+	TypeVocabSize       int    `json:"type_vocab_size"`
+	VocabSize           int    `json:"vocab_size"`
 }
 
 // DefaultHFConfig returns BertConfig's defaults (bert-base-uncased), which transformers uses
@@ -579,15 +581,22 @@ func ReadHFConfig(path string) (HFConfig, error) {
 	return c, nil
 }
 
+// TransformersVersion is the transformers release whose config.json and tokenizer files kiln
+// writes (and was checked against).
+const TransformersVersion = "4.31.0"
+
 // WriteHFConfig validates c and writes it to path as transformers does (sorted keys, two-space
-// indent, final newline), atomically. An empty Architectures or ModelType is filled in with
-// ["BertForPreTraining"] and "bert".
+// indent, final newline), atomically. An empty Architectures, ModelType or TransformersVersion
+// is filled in with ["BertForPreTraining"], "bert" and TransformersVersion.
 func WriteHFConfig(path string, c HFConfig) error {
 	if len(c.Architectures) == 0 {
 		c.Architectures = []string{"BertForPreTraining"}
 	}
 	if c.ModelType == "" {
 		c.ModelType = "bert"
+	}
+	if c.TransformersVersion == "" {
+		c.TransformersVersion = TransformersVersion
 	}
 	if err := c.Validate(); err != nil {
 		return fmt.Errorf("config %s: %w", path, err)

@@ -359,6 +359,7 @@ func TestSafetensorsHFConfig(t *testing.T) {
 	}
 	want := DefaultHFConfig()
 	want.Architectures = []string{"BertForMaskedLM"}
+	want.TransformersVersion = "4.6.0.dev0"
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("read %+v\nwant %+v", c, want)
 	}
@@ -366,6 +367,7 @@ func TestSafetensorsHFConfig(t *testing.T) {
 	// Round trip a tiny config; the file is what transformers writes (sorted keys, indent 2).
 	tiny := DefaultHFConfig()
 	tiny.HiddenSize, tiny.NumHiddenLayers, tiny.NumAttentionHeads, tiny.IntermediateSize = 128, 2, 2, 512
+	tiny.TransformersVersion = TransformersVersion // WriteHFConfig fills it in
 	path := filepath.Join(t.TempDir(), "config.json")
 	if err := WriteHFConfig(path, tiny); err != nil {
 		t.Fatal(err)

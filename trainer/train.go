@@ -16,6 +16,7 @@ import (
 
 	"github.com/kiln-bert/kiln/masking"
 	"github.com/kiln-bert/kiln/shards"
+	"github.com/kiln-bert/kiln/tokenize"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
@@ -71,6 +72,11 @@ type TrainConfig struct {
 	EvalData string
 	EvalRows int64
 	Log      io.Writer // one line per logging step; nil: none
+	// Tokenizer, when set, is the tokenizer of the training data: every checkpoint then also
+	// holds its files as transformers saves a BertTokenizerFast (vocab.txt, tokenizer.json,
+	// tokenizer_config.json, special_tokens_map.json), so that AutoTokenizer.from_pretrained
+	// and pipeline("fill-mask") load the checkpoint directory as it is.
+	Tokenizer *tokenize.Tokenizer
 }
 
 // Metrics is one logging step, as written to metrics.jsonl.
@@ -118,6 +124,11 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 	}
 	if err := cfg.Optimizer.Validate(); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
+	}
+	if cfg.Tokenizer != nil { // fail now, not at the first checkpoint
+		if err := cfg.Tokenizer.CanWriteHF(); err != nil {
+			return nil, fmt.Errorf("train: the checkpoints' tokenizer: %w", err)
+		}
 	}
 	// The data's manifests, checked before anything is written.
 	var man, evalMan *shards.Manifest
@@ -286,7 +297,7 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 		if st.DropoutRNG, err = drng.MarshalBinary(); err != nil {
 			return err
 		}
-		path, err := saveCheckpoint(cfg.Out, model, opt, st)
+		path, err := saveCheckpoint(cfg.Out, model, opt, st, cfg.Tokenizer)
 		if err != nil {
 			return err
 		}

@@ -38,6 +38,7 @@ func commands() []command {
 		{"verify", "check shards against their manifest and every row invariant", runVerify},
 		{"train", "train BERT (MLM + NSP) on shards", runTrain},
 		{"loss", "evaluate a checkpoint on shards: MLM, NSP and total loss as JSON", runLoss},
+		{"vocab", "train a WordPiece vocabulary (vocab.txt) on a corpus, as Hugging Face's WordPieceTrainer", runVocab},
 		{"tokenize", "print WordPiece ids (or pieces) for each input line", runTokenize},
 		{"version", "print kiln's version", runVersion},
 	}

@@ -55,6 +55,7 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	var stream *pipeline.Stream
 	tc := tv.config(model, stderr)
 	tc.SeqLen = cfg.MaxSeqLen // for the memory check: the data comes from the stream, not shards
+	tc.Tokenizer = checkpointTokenizer("pretrain", ex.Tokenizer(), stderr)
 	// A resume must read the same corpus the same way: the checkpoints record how.
 	if tc.SourceConfig, err = json.Marshal(ex.Config()); err != nil {
 		return err

@@ -207,6 +207,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg := tv.config(model, stderr)
 	cfg.Data, cfg.Masker = *data, masker
+	if cfg.Tokenizer, err = dataTokenizer(*data, m, *vocab); err != nil {
+		fmt.Fprintf(stderr, "kiln train: warning: the checkpoints will hold no tokenizer files (AutoTokenizer will not find one there): %v\n", err)
+	}
 	if tv.evalData != "" {
 		if _, cfg.EvalMasker, err = shardsMasker(tv.evalData, *vocab); err != nil {
 			return fmt.Errorf("--eval-data: %w", err)

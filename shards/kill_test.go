@@ -3,6 +3,7 @@ package shards
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"reflect"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kiln-bert/kiln/internal/testenv"
 )
@@ -58,7 +60,9 @@ func killChild(dir string) error {
 		}
 	}
 	os.Stdout.WriteString("written\n")
-	select {} // killed here, mid-shard
+	for {
+		time.Sleep(time.Hour) // killed here, mid-shard (a sleep, not select{}: the runtime would call that a deadlock and exit)
+	}
 }
 
 // killArgsEnv carries the vocabulary and corpus files to the child, as JSON.
@@ -90,9 +94,13 @@ func TestResumeAfterKill(t *testing.T) {
 	}
 	line, err := bufio.NewReader(out).ReadString('\n')
 	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	werr := cmd.Wait()
 	if err != nil || line != "written\n" {
 		t.Fatalf("child: %q %v", line, err)
+	}
+	var ee *exec.ExitError
+	if !errors.As(werr, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("the child was not killed mid-shard: it ended with %v", werr)
 	}
 	if tmps, _ := filepath.Glob(filepath.Join(dir, ".shard-*.tmp")); len(tmps) != 1 {
 		t.Fatalf("after the kill: temporary shards %v, want one", tmps)

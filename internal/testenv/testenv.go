@@ -101,7 +101,7 @@ func NodeModules(t testing.TB, pkgs ...string) (node, modules string) {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		Missing(t, "node is not on PATH (install Node.js 18 or later, then npm ci --prefix tools/peers --no-audit --no-fund): %v", err)
+		Missing(t, "node is not on PATH (install Node.js, then npm ci --prefix tools/peers --no-audit --no-fund): %v", err)
 	}
 	modules = filepath.Join(Root(t), "tools", "peers", "node_modules")
 	for _, pkg := range pkgs {

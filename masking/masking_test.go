@@ -14,22 +14,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/kiln-bert/kiln/internal/testenv"
 	"github.com/kiln-bert/kiln/masking"
 )
-
-// sharedData returns the shared data folder (../../shared/data from the
-// package); it skips the test when absent, and fails under CI.
-func sharedData(t testing.TB) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "data")
-	if _, err := os.Stat(filepath.Join(dir, "vocab", "bert-base-uncased-vocab.txt")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("shared data missing under CI: %v", err)
-		}
-		t.Skipf("shared data not found (%v); it sits beside the repository as shared/", err)
-	}
-	return dir
-}
 
 var fixture struct {
 	sync.Once
@@ -38,13 +25,13 @@ var fixture struct {
 	err    error
 }
 
-// load reads the real vocabulary and the real-text fixture (token ids made by
-// Hugging Face tokenizers; ../pairing/testdata/README.md).
+// load reads the real vocabulary (the bundled sample's bert-base-uncased) and the real-text
+// fixture (token ids made by Hugging Face tokenizers; ../pairing/testdata/README.md).
 func load(t testing.TB) ([]string, []int32) {
 	t.Helper()
-	dir := sharedData(t)
+	vocab := testenv.Vocab(t)
 	fixture.Do(func() {
-		fixture.tokens, fixture.err = readVocab(filepath.Join(dir, "vocab", "bert-base-uncased-vocab.txt"))
+		fixture.tokens, fixture.err = readVocab(vocab)
 		if fixture.err == nil {
 			fixture.stream, fixture.err = readStream(filepath.Join("..", "pairing", "testdata", "corpus.ids.gz"))
 		}

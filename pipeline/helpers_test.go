@@ -4,44 +4,65 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"testing"
 
+	"github.com/kiln-bert/kiln/internal/testenv"
 	"github.com/kiln-bert/kiln/shards"
 )
 
-// sharedData returns the shared data directory (../../shared/data from the package, beside
-// the repository). It skips the test when the directory is absent, and fails it when CI is
-// set.
-func sharedData(t testing.TB) string {
-	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "shared", "data"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "vocab", "bert-base-uncased-vocab.txt")); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("shared data missing (required in CI): %v", err)
-		}
-		t.Skipf("shared data not found at %s: %v", dir, err)
-	}
-	return dir
-}
-
-// vocabFile is the bert-base-uncased vocabulary of the shared data.
+// vocabFile is the bert-base-uncased vocabulary of the bundled sample (cmd/kiln/sample).
 func vocabFile(t testing.TB) string {
-	return filepath.Join(sharedData(t), "vocab", "bert-base-uncased-vocab.txt")
+	t.Helper()
+	return testenv.Vocab(t)
 }
 
-// sotuFiles returns every k-th State of the Union address file (k=1: all 233), sorted.
-func sotuFiles(t testing.TB, k int) []string {
+// sotuFiles returns the sample's 21 State of the Union addresses (2001-2021), sorted.
+func sotuFiles(t testing.TB) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(sharedData(t), "corpora", "sotu", "*.txt"))
+	return testenv.SOTU(t)
+}
+
+// sampleCorpus returns the sample's corpus directory: the 21 addresses and 30 chapters of
+// Moby Dick, 51 documents, 986 KB.
+func sampleCorpus(t testing.TB) string {
+	t.Helper()
+	return testenv.Corpus(t)
+}
+
+// sampleCopies returns a directory of n copies of the sample's corpus (copy-000/, copy-001/,
+// ...: links to the sample's files), n times its documents: text enough where a test needs more
+// than the sample, without shipping more. Each copy's files are documents of their own: their
+// pairs and masks differ from the other copies'.
+func sampleCopies(t testing.TB, n int) string {
+	t.Helper()
+	root := t.TempDir()
+	files := testenv.CorpusFiles(t)
+	for i := range n {
+		sub := filepath.Join(root, fmt.Sprintf("copy-%03d", i))
+		if err := os.Mkdir(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if err := os.Symlink(f, filepath.Join(sub, filepath.Base(f))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return root
+}
+
+// benchSOTU returns every k-th State of the Union address of the benchmark corpora (k=1: all
+// 233; see testenv.BenchData), sorted. Benchmarks only.
+func benchSOTU(b testing.TB, k int) []string {
+	b.Helper()
+	files, err := filepath.Glob(filepath.Join(testenv.BenchData(b), "corpora", "sotu", "*.txt"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no SOTU files: %v", err)
+		b.Fatalf("no SOTU files in the benchmark corpora: %v", err)
 	}
 	sort.Strings(files)
 	var out []string
@@ -51,12 +72,7 @@ func sotuFiles(t testing.TB, k int) []string {
 	return out
 }
 
-// mobyDick returns the Moby Dick chapter directory.
-func mobyDick(t testing.TB) string {
-	return filepath.Join(sharedData(t), "corpora", "moby-dick")
-}
-
-// testConfig is the default configuration over inputs, with the shared vocabulary.
+// testConfig is the default configuration over inputs, with the sample's vocabulary.
 func testConfig(t testing.TB, format string, inputs ...string) ExampleConfig {
 	cfg := DefaultExampleConfig()
 	cfg.Inputs = inputs

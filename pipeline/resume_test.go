@@ -211,9 +211,10 @@ func checkKept(t *testing.T, kept map[string]os.FileInfo) {
 // seed: not on the number of workers, and not on an interruption (kill -9 of a real process,
 // or a cancelled context) followed by the same run again.
 func TestPrepDeterminism(t *testing.T) {
-	cfg := testConfig(t, "text", sotuFiles(t, 3)...)
+	cfg := testConfig(t, "text", sampleCorpus(t))
+	cfg.DupeFactor = 6 // six passes over the sample: about 8,000 rows
 	cfg.Workers = 1
-	cfg.ShuffleBuffer = 1000 // a tenth of the rows: shards complete while the source reads
+	cfg.ShuffleBuffer = 800 // a tenth of the rows: shards complete while the source reads
 	// Small shards and batches, so that a run writes many shards and can be interrupted
 	// after the first ones.
 	opts := func(dir string) ShardOptions {
@@ -327,8 +328,9 @@ func TestPrepDeterminism(t *testing.T) {
 	})
 }
 
-// TestPrepMemoryBounded runs Prep in a child process over twenty copies of SOTU (216 MB,
-// about 400,000 rows) and checks that its memory stays flat while it streams: the stages hold
+// TestPrepMemoryBounded runs Prep in a child process over 220 copies of the bundled sample
+// (217 MB, 11,220 documents, about 500,000 rows; each copy a directory of links to the sample's
+// files) and checks that its memory stays flat while it streams: the stages hold
 // bounded buffers (the shuffle buffer, the pairing reservoir, the ordered queues, the record
 // batch being built), so the live heap must not grow with the text read. The child records
 // the live heap at the end of every garbage collection; the test compares the median of the
@@ -345,20 +347,7 @@ func TestPrepMemoryBounded(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("reads the peak RSS from /proc/self/status (Linux)")
 	}
-	const copies = 20
-	files := sotuFiles(t, 1)
-	corpus := t.TempDir()
-	for i := range copies {
-		sub := filepath.Join(corpus, fmt.Sprintf("copy-%02d", i))
-		if err := os.Mkdir(sub, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range files {
-			if err := os.Symlink(f, filepath.Join(sub, filepath.Base(f))); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	corpus := sampleCopies(t, 220)
 	cfg := testConfig(t, "text", corpus)
 	cfg.ShuffleBuffer = 1000
 	cfg.ReservoirDocs = 40

@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// BenchmarkWrite writes static-masked real-text rows (max_seq_len 128) into
+// BenchmarkWrite writes static-masked real-text rows (max_seq_len 128; the
+// benchmark corpora's SOTU, see testenv.BenchData) into
 // zstd shards and reports rows/s and bytes per token on disk.
 //
 //	go test -run '^$' -bench Write -benchtime 3x ./shards/
@@ -15,7 +16,7 @@ func BenchmarkWrite(b *testing.B) {
 	for _, compression := range []string{"zstd", "lz4", "none"} {
 		b.Run(compression, func(b *testing.B) {
 			fx := loadFixture(b)
-			rows := fx.rows(b, "sotu", 128, 20000, true, 41)
+			rows := fx.onePass(b, "bench-sotu", 128, 20000, true, 41)
 			var m *Manifest
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -35,7 +36,7 @@ func BenchmarkWrite(b *testing.B) {
 // BenchmarkRead reads the rows of a zstd shard back with Reader.Next.
 func BenchmarkRead(b *testing.B) {
 	fx := loadFixture(b)
-	rows := fx.rows(b, "sotu", 128, 20000, true, 41)
+	rows := fx.onePass(b, "bench-sotu", 128, 20000, true, 41)
 	dir := b.TempDir()
 	o := baseOptions(dir, true)
 	o.RowsPerBatch, o.ShardBytes = DefaultRowsPerBatch, DefaultShardBytes

@@ -2,6 +2,7 @@ package shards
 
 import (
 	"bufio"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -10,28 +11,38 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/kiln-bert/kiln/internal/testenv"
 )
 
-// This file builds realistic rows for the tests: real text from the shared
-// corpora, a plain lowercase WordPiece over bert-base-uncased's vocabulary,
-// NSP pairs and 15% masking (80/10/10). It is a fixture generator only: the
-// real tokenizer, pairing and masking live in other packages, which shards/
-// does not import.
+// This file builds realistic rows for the tests: real text from the sample that
+// ships in the repository (cmd/kiln/sample), a plain lowercase WordPiece over
+// bert-base-uncased's vocabulary, NSP pairs and 15% masking (80/10/10). It is a
+// fixture generator only: the real tokenizer, pairing and masking live in other
+// packages, which shards/ does not import.
 
-const sharedDir = "../../shared/data"
-
-// sharedPath returns a path under the shared data, skipping the test when it
-// is absent (failing when CI is set).
-func sharedPath(t testing.TB, rel string) string {
+// corpusFiles returns the text files of a corpus: "sotu" (the sample's 21 State
+// of the Union addresses), "moby-dick" (its 30 chapters), "sample" (both), or
+// "bench-sotu" (the 233 addresses of the benchmark corpora: benchmarks only).
+func corpusFiles(t testing.TB, corpus string) []string {
 	t.Helper()
-	p := filepath.Join(sharedDir, filepath.FromSlash(rel))
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("shared data missing in CI: %v", err)
+	switch corpus {
+	case "sotu":
+		return testenv.SOTU(t)
+	case "moby-dick":
+		return testenv.MobyDick(t)
+	case "sample":
+		return testenv.CorpusFiles(t)
+	case "bench-sotu":
+		files, err := filepath.Glob(filepath.Join(testenv.BenchData(t), "corpora", "sotu", "*.txt"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("no benchmark SOTU files: %v", err)
 		}
-		t.Skipf("shared data absent (%v): skipping", err)
+		sort.Strings(files)
+		return files
 	}
-	return p
+	t.Fatalf("unknown corpus %q", corpus)
+	return nil
 }
 
 // bertSpecial are bert-base-uncased's special ids.
@@ -42,11 +53,20 @@ type fixture struct {
 	ids   map[string]int32
 }
 
+// loadFixture reads the sample's vocabulary.
 func loadFixture(t testing.TB) *fixture {
 	t.Helper()
-	f, err := os.Open(sharedPath(t, "vocab/bert-base-uncased-vocab.txt"))
+	fx, err := newFixture(testenv.Vocab(t))
 	if err != nil {
 		t.Fatal(err)
+	}
+	return fx
+}
+
+func newFixture(vocab string) (*fixture, error) {
+	f, err := os.Open(vocab)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
 	fx := &fixture{ids: map[string]int32{}}
@@ -56,9 +76,9 @@ func loadFixture(t testing.TB) *fixture {
 		fx.vocab = append(fx.vocab, sc.Text())
 	}
 	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+		return nil, fmt.Errorf("%s: %w", vocab, err)
 	}
-	return fx
+	return fx, nil
 }
 
 // wordpiece appends the ids of one lowercase word, greedy longest match first.
@@ -117,22 +137,56 @@ func (fx *fixture) sentences(text string) [][]int32 {
 	return out
 }
 
-// rows builds up to limit rows of at most maxSeqLen tokens from the
-// corpus files, deterministically for a seed.
+// rows builds limit rows of at most maxSeqLen tokens from the corpus files
+// (see corpusFiles), deterministically for a seed. When one pass over the
+// files makes fewer rows, it makes more passes: each cuts the documents into
+// pairs and masks them afresh, as a dupe factor does.
 func (fx *fixture) rows(t testing.TB, corpus string, maxSeqLen, limit int, static bool, seed uint64) []Row {
 	t.Helper()
-	dir := sharedPath(t, "corpora/"+corpus)
-	files, _ := filepath.Glob(filepath.Join(dir, "*.txt"))
-	sort.Strings(files)
-	rng := rand.New(rand.NewPCG(seed, 7))
-	var rows []Row
-	var prev [][]int32
-	for _, f := range files {
+	rows, err := fx.build(corpusFiles(t, corpus), maxSeqLen, limit, static, seed, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// onePass is rows over a single pass of the corpus files: at most limit rows,
+// no text repeated (for measurements that repetition would flatter, such as
+// compressed sizes).
+func (fx *fixture) onePass(t testing.TB, corpus string, maxSeqLen, limit int, static bool, seed uint64) []Row {
+	t.Helper()
+	rows, err := fx.build(corpusFiles(t, corpus), maxSeqLen, limit, static, seed, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func (fx *fixture) build(files []string, maxSeqLen, limit int, static bool, seed uint64, once bool) ([]Row, error) {
+	docs := make([][][]int32, len(files))
+	for i, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
-		doc := fx.sentences(string(b))
+		docs[i] = fx.sentences(string(b))
+	}
+	rng := rand.New(rand.NewPCG(seed, 7))
+	var rows []Row
+	for pass := 0; len(rows) < limit; pass++ {
+		before := len(rows)
+		rows = fx.pass(rng, docs, rows, maxSeqLen, limit, static)
+		if once || len(rows) == before {
+			break
+		}
+	}
+	return rows, nil
+}
+
+// pass appends to rows the rows of one pass over docs, up to limit in all.
+func (fx *fixture) pass(rng *rand.Rand, docs [][][]int32, rows []Row, maxSeqLen, limit int, static bool) []Row {
+	var prev [][]int32
+	for _, doc := range docs {
 		for i := 0; i+1 < len(doc) && len(rows) < limit; {
 			target := maxSeqLen - 3
 			if rng.Float64() < 0.1 {

@@ -2,46 +2,89 @@ package shards
 
 import (
 	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/kiln-bert/kiln/internal/testenv"
 )
 
-// TestKillChild is the child process of TestResumeAfterKill: it writes part
-// of the rows, says so, and waits to be killed.
-func TestKillChild(t *testing.T) {
-	dir := os.Getenv("KILN_SHARDS_KILL_DIR")
-	if dir == "" {
-		t.Skip("child process of TestResumeAfterKill")
+// killDirEnv, when set, makes the test binary the child process of
+// TestResumeAfterKill (see TestMain): it writes part of the rows into the
+// directory it names, says so, and waits to be killed.
+const killDirEnv = "KILN_SHARDS_KILL_DIR"
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(killDirEnv); dir != "" {
+		if err := killChild(dir); err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			os.Exit(3)
+		}
 	}
-	fx := loadFixture(t)
-	rows := fx.rows(t, "sotu", 128, 3000, true, 51)
+	os.Exit(m.Run())
+}
+
+// killRows are the rows TestResumeAfterKill writes, in the child and in the test.
+func killRows(vocab string, sotu []string) ([]Row, error) {
+	fx, err := newFixture(vocab)
+	if err != nil {
+		return nil, err
+	}
+	return fx.build(sotu, 128, 3000, true, 51, false)
+}
+
+// killChild writes part of the rows into dir, prints "written" and blocks.
+func killChild(dir string) error {
+	var args struct{ Vocab, SOTU []string }
+	if err := json.Unmarshal([]byte(os.Getenv(killArgsEnv)), &args); err != nil || len(args.Vocab) != 1 {
+		return fmt.Errorf("%s: %q: %v", killArgsEnv, os.Getenv(killArgsEnv), err)
+	}
+	rows, err := killRows(args.Vocab[0], args.SOTU)
+	if err != nil {
+		return err
+	}
 	w, err := NewWriter(baseOptions(dir, true))
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	for i := range rows[:2450] {
 		if err := w.Write(&rows[i]); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
 	os.Stdout.WriteString("written\n")
-	select {} // killed here, mid-shard
+	for {
+		time.Sleep(time.Hour) // killed here, mid-shard (a sleep, not select{}: the runtime would call that a deadlock and exit)
+	}
 }
+
+// killArgsEnv carries the vocabulary and corpus files to the child, as JSON.
+const killArgsEnv = "KILN_SHARDS_KILL_ARGS"
 
 // TestResumeAfterKill kills a writing process with SIGKILL, reruns the same
 // rows with Resume, and expects exactly the shards of an uninterrupted run.
 func TestResumeAfterKill(t *testing.T) {
-	fx := loadFixture(t)
-	rows := fx.rows(t, "sotu", 128, 3000, true, 51)
+	vocab, sotu := testenv.Vocab(t), testenv.SOTU(t)
+	rows, err := killRows(vocab, sotu)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ref, dir := t.TempDir(), t.TempDir()
 	want := writeAll(t, baseOptions(ref, true), rows)
 
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKillChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "KILN_SHARDS_KILL_DIR="+dir)
+	args, err := json.Marshal(map[string][]string{"Vocab": {vocab}, "SOTU": sotu})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), killDirEnv+"="+dir, killArgsEnv+"="+string(args))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -51,9 +94,13 @@ func TestResumeAfterKill(t *testing.T) {
 	}
 	line, err := bufio.NewReader(out).ReadString('\n')
 	cmd.Process.Signal(syscall.SIGKILL)
-	cmd.Wait()
+	werr := cmd.Wait()
 	if err != nil || line != "written\n" {
 		t.Fatalf("child: %q %v", line, err)
+	}
+	var ee *exec.ExitError
+	if !errors.As(werr, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("the child was not killed mid-shard: it ended with %v", werr)
 	}
 	if tmps, _ := filepath.Glob(filepath.Join(dir, ".shard-*.tmp")); len(tmps) != 1 {
 		t.Fatalf("after the kill: temporary shards %v, want one", tmps)

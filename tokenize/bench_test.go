@@ -6,11 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kiln-bert/kiln/internal/testenv"
 )
 
-// sotuTexts returns the State of the Union corpus, one text per file, and its size in bytes.
+// sotuTexts returns the State of the Union corpus of the benchmark corpora (233 addresses,
+// 11 MB: see testenv.BenchData), one text per file, and its size in bytes.
 func sotuTexts(b *testing.B) ([]string, int64) {
-	files, err := filepath.Glob(filepath.Join(sharedDir(b), "corpora", "sotu", "*.txt"))
+	files, err := filepath.Glob(filepath.Join(testenv.BenchData(b), "corpora", "sotu", "*.txt"))
 	if err != nil || len(files) == 0 {
 		b.Fatalf("no SOTU files: %v", err)
 	}

@@ -12,11 +12,13 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/kiln-bert/kiln/internal/testenv"
 )
 
 // The parity tests compare kiln with the real Hugging Face tokenizers (npm package
 // tokenizers 0.23.2, run by testdata/hf_encode.js in the same test run) on every line of the
-// shared corpora and of testdata/edge.txt: ids and word ids must be identical.
+// bundled sample's corpus (cmd/kiln/sample) and of testdata/edge.txt: ids and word ids must be identical.
 
 // writeTokenizerJSON writes a BERT tokenizer.json for the vocabulary, as Hugging Face's
 // BertTokenizerFast saves it; withSpecials adds the five special tokens as added tokens.
@@ -81,17 +83,11 @@ func readLines(t *testing.T, files ...string) []line {
 	return lines
 }
 
+// corpusFiles returns the bundled sample's corpus files: 21 State of the Union addresses and 30
+// chapters of Moby Dick (cmd/kiln/sample).
 func corpusFiles(t *testing.T) []string {
 	t.Helper()
-	var files []string
-	for _, c := range []string{"sotu", "moby-dick"} {
-		m, err := filepath.Glob(filepath.Join(sharedDir(t), "corpora", c, "*.txt"))
-		if err != nil || len(m) == 0 {
-			t.Fatalf("no %s corpus files (%v)", c, err)
-		}
-		files = append(files, m...)
-	}
-	return files
+	return testenv.CorpusFiles(t)
 }
 
 // hfEncode runs Hugging Face on the lines (which must be valid UTF-8) and returns ids and word ids.

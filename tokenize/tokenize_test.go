@@ -198,7 +198,7 @@ func TestMaxInputCharsPerWord(t *testing.T) {
 // and that a cancelled context stops it.
 func TestEncodeBatch(t *testing.T) {
 	tk := loadTokenizer(t, false)
-	lines := readLines(t, corpusFiles(t)[:20]...)
+	lines := readLines(t, corpusFiles(t)...)
 	texts := make([]string, len(lines))
 	for i, l := range lines {
 		texts[i] = l.text

@@ -10,29 +10,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/kiln-bert/kiln/internal/testenv"
 )
 
 // torchref returns the command of the plain-PyTorch reference (tools/torchref), skipping the
 // test when PyTorch is not installed (failing instead when CI is set).
 func torchref(t *testing.T) []string {
 	t.Helper()
-	script, _ := filepath.Abs("../tools/torchref/torchref.py")
-	py := "/usr/bin/python3"
+	script := filepath.Join(testenv.Root(t), "tools", "torchref", "torchref.py")
 	if _, err := os.Stat(script); err != nil {
-		missingPeer(t, "tools/torchref not found: "+err.Error())
+		t.Fatalf("the PyTorch reference, part of the repository, is missing: %v", err)
 	}
-	if out, err := exec.Command(py, "-c", "import torch").CombinedOutput(); err != nil {
-		missingPeer(t, "PyTorch not available (apt-get install python3-torch): "+string(out))
-	}
-	return []string{py, script}
-}
-
-func missingPeer(t *testing.T, msg string) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	return []string{testenv.Torch(t), script}
 }
 
 func runTorchref(t *testing.T, ref []string, args ...string) []byte {

@@ -139,20 +139,6 @@ func TestPrepVerifyInspect(t *testing.T) {
 	}
 }
 
-// sharedCorpus returns a directory of the shared corpora (../shared/data beside the
-// repository), skipping the test when it is absent, failing it under CI.
-func sharedCorpus(t *testing.T, name string) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "data", "corpora", name)
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("shared corpus missing: %v", err)
-		}
-		t.Skipf("shared corpus missing: %v", err)
-	}
-	return dir
-}
-
 // TestPretrain runs the pipelined command for a few steps on Moby Dick chapters: the loss
 // falls, the share of time the trainer waited for data is reported, and the shards it saves
 // of its first pass are byte for byte those kiln prep writes with the same settings.
@@ -161,8 +147,8 @@ func TestPretrain(t *testing.T) {
 		t.Skip("trains a model")
 	}
 	corpus := t.TempDir()
-	for _, ch := range []string{"chapter_1.txt", "chapter_2.txt", "chapter_3.txt"} {
-		b, err := os.ReadFile(filepath.Join(sharedCorpus(t, "moby-dick"), ch))
+	for _, ch := range []string{"moby_dick_chapter_001.txt", "moby_dick_chapter_002.txt", "moby_dick_chapter_003.txt"} {
+		b, err := os.ReadFile(filepath.Join("sample", "corpus", ch))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -251,9 +237,9 @@ func readMetrics(t *testing.T, path string) []metricLine {
 	return out
 }
 
-// TestTrainSOTU prepares the shared State of the Union corpus and trains a tiny model on it
-// for 200 steps: the total loss starts near ln(vocab) + ln 2 = 11.0 and falls well below it,
-// the MLM part with it. (The NSP part stays near ln 2 this early on SOTU alone; it falls in
+// TestTrainSOTU prepares the sample's 21 State of the Union addresses and trains a tiny model
+// on them for 200 steps: the total loss starts near ln(vocab) + ln 2 = 11.0 and falls well
+// below it, the MLM part with it. (The NSP part stays near ln 2 this early on SOTU alone; it falls in
 // longer runs: see BENCHMARKS.md.)
 func TestTrainSOTU(t *testing.T) {
 	if testing.Short() {
@@ -261,8 +247,13 @@ func TestTrainSOTU(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	data, out := filepath.Join(tmp, "shards"), filepath.Join(tmp, "model")
-	code, _, stderr := kiln(t, "prep", "--input", sharedCorpus(t, "sotu"), "--format", "text", "--vocab", sampleVocab,
+	sotu, err := filepath.Glob("sample/corpus/sotu_*.txt")
+	if err != nil || len(sotu) != 21 {
+		t.Fatalf("%d SOTU files in the sample, want 21 (%v)", len(sotu), err)
+	}
+	prep := append(append([]string{"prep", "--input"}, sotu...), "--format", "text", "--vocab", sampleVocab,
 		"--output", data, "--max-seq-len", "64", "--max-predictions", "10")
+	code, _, stderr := kiln(t, prep...)
 	if code != 0 {
 		t.Fatalf("prep: exit %d: %s", code, stderr)
 	}

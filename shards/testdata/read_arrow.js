@@ -1,5 +1,6 @@
-// Reads a kiln shard with Arrow JS (apache-arrow) and prints its row count
-// and, per column, the number of values and their sum, as JSON. zstd bodies
+// Reads a kiln shard with Arrow JS (apache-arrow) and prints, as JSON, its
+// format, schema metadata, row count and, per column, its type and every value
+// of every row (a list column: one array per row). zstd bodies
 // are decoded by fzstd and LZ4 frame bodies by the small decoder below, both
 // registered through Arrow JS's compressionRegistry.
 // Usage: NODE_PATH=tools/peers/node_modules node read_arrow.js SHARD
@@ -70,17 +71,20 @@ for (const batch of reader) {
   out.batches++;
   out.rows += batch.numRows;
   for (const field of batch.schema.fields) {
-    const c = (out.columns[field.name] ||= { sum: 0, count: 0, type: String(field.type) });
+    const c = (out.columns[field.name] ||= { type: String(field.type), values: [] });
     for (const data of batch.getChild(field.name).data) {
-      let values = data.values, from = data.offset, to = data.offset + data.length;
-      if (data.children.length > 0) { // list: sum the child values in range
-        const child = data.children[0];
-        values = child.values;
-        from = child.offset + data.valueOffsets[data.offset];
-        to = child.offset + data.valueOffsets[data.offset + data.length];
+      for (let r = data.offset; r < data.offset + data.length; r++) {
+        if (data.nullBitmap && data.nullBitmap.length > 0 && !(data.nullBitmap[r >> 3] & (1 << (r & 7)))) {
+          c.values.push(null);
+        } else if (data.children.length > 0) { // list: the child values of row r
+          const child = data.children[0];
+          const row = [];
+          for (let k = child.offset + data.valueOffsets[r]; k < child.offset + data.valueOffsets[r + 1]; k++) row.push(Number(child.values[k]));
+          c.values.push(row);
+        } else {
+          c.values.push(Number(data.values[r]));
+        }
       }
-      for (let k = from; k < to; k++) c.sum += Number(values[k]);
-      c.count += to - from;
     }
   }
 }

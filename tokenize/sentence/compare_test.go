@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	uax29 "github.com/clipperhouse/uax29/v2/sentences"
+	"github.com/kiln-bert/kiln/internal/testenv"
 	punkt "github.com/neurosnap/sentences"
 	"github.com/neurosnap/sentences/english"
 )
@@ -108,7 +109,7 @@ func TestCompareCandidates(t *testing.T) {
 
 // sotu reads the SOTU corpus, one document per file.
 func sotu(b *testing.B) ([]string, int64) {
-	dir := filepath.Join(corporaDir(b), "sotu")
+	dir := filepath.Join(testenv.BenchData(b), "corpora", "sotu")
 	files, err := filepath.Glob(filepath.Join(dir, "*.txt"))
 	if err != nil || len(files) == 0 {
 		b.Fatalf("no SOTU files in %s: %v", dir, err)

@@ -2,16 +2,23 @@ package sentence
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kiln-bert/kiln/internal/testenv"
 )
 
 // goldDoc is one hand-checked passage of testdata/gold.txt.
 type goldDoc struct {
-	src       string   // file under shared/data/corpora it was taken from
+	src       string   // file it was taken from: sotu/FILE or moby-dick/FILE (see sampleName)
 	path      string   // gold set file
 	line      int      // line of its "# src:" header in gold.txt
 	sentences []string // the reference split
@@ -149,41 +156,114 @@ func clip(s string) string {
 	return s
 }
 
-// corporaDir returns the shared corpora directory, skipping the test when it is absent
-// (failing under CI, where it must be present).
-func corporaDir(t testing.TB) string {
-	t.Helper()
-	dir := filepath.Join("..", "..", "..", "shared", "data", "corpora")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("shared corpora missing under CI: %v", err)
+// sampleName returns the name in the bundled sample's corpus (cmd/kiln/sample/corpus) of a
+// gold source file ("sotu/2001_george_w_bush_r.txt", "moby-dick/chapter_7.txt"), or "" when
+// the sample does not hold it.
+func sampleName(src string) string {
+	dir, file, _ := strings.Cut(src, "/")
+	switch {
+	case dir == "sotu":
+		return "sotu_" + file
+	case dir == "moby-dick" && strings.HasPrefix(file, "chapter_"):
+		var n int
+		if _, err := fmt.Sscanf(file, "chapter_%d.txt", &n); err == nil {
+			return fmt.Sprintf("moby_dick_chapter_%03d.txt", n)
 		}
-		t.Skipf("shared corpora not found at %s: %v", dir, err)
 	}
-	return dir
+	return ""
+}
+
+// excerpt is one line of testdata/sources.jsonl: raw text copied from a gold source file that
+// the sample does not hold (made by testdata/mksources.py).
+type excerpt struct {
+	Src    string `json:"src"`
+	SHA256 string `json:"sha256"`
+	Offset int    `json:"offset"`
+	Text   string `json:"text"`
+}
+
+func loadExcerpts(t *testing.T) []excerpt {
+	t.Helper()
+	const path = "testdata/sources.jsonl"
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []excerpt
+	for i, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		var e excerpt
+		if err := json.Unmarshal([]byte(line), &e); err != nil || e.Src == "" || e.Text == "" {
+			t.Fatalf("%s:%d: bad excerpt (%v)", path, i+1, err)
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // TestGoldFromCorpus checks that every gold passage is real text: a verbatim passage of its
-// source file once runs of white space are collapsed.
+// source file once runs of white space are collapsed. A source in the bundled sample is read
+// whole; the others through their excerpts in testdata/sources.jsonl. The excerpts of files
+// the sample holds must be those files' bytes at their offsets: the check that mksources.py
+// copies faithfully.
 func TestGoldFromCorpus(t *testing.T) {
-	dir := corporaDir(t)
+	corpus := testenv.Corpus(t)
+	collapse := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+	texts := make(map[string][]string) // source -> collapsed texts that hold its passages
+	inSample := make(map[string]bool)
+	read := func(src string) (string, bool) { // the sample's copy of src
+		name := sampleName(src)
+		if name == "" {
+			return "", false
+		}
+		b, err := os.ReadFile(filepath.Join(corpus, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			return "", false
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b), true
+	}
+	checked := 0
+	for _, e := range loadExcerpts(t) {
+		raw, ok := read(e.Src)
+		if !ok {
+			texts[e.Src] = append(texts[e.Src], collapse(e.Text))
+			continue
+		}
+		sum := sha256.Sum256([]byte(raw))
+		if hex.EncodeToString(sum[:]) != e.SHA256 || e.Offset+len(e.Text) > len(raw) || raw[e.Offset:e.Offset+len(e.Text)] != e.Text {
+			t.Errorf("sources.jsonl: the excerpt of %s at %d is not the sample's %s there", e.Src, e.Offset, sampleName(e.Src))
+		}
+		checked++
+		if !inSample[e.Src] {
+			inSample[e.Src] = true
+			texts[e.Src] = []string{collapse(raw)}
+		}
+	}
 	var docs []goldDoc
 	for _, path := range goldSets {
 		docs = append(docs, loadGold(t, path)...)
 	}
-	cache := make(map[string]string)
+	fromSample := 0
 	for _, d := range docs {
-		src, ok := cache[d.src]
-		if !ok {
-			b, err := os.ReadFile(filepath.Join(dir, d.src))
-			if err != nil {
-				t.Fatalf("%s:%d: %v", d.path, d.line, err)
-			}
-			src = strings.Join(strings.Fields(string(b)), " ")
-			cache[d.src] = src
+		if inSample[d.src] {
+			fromSample++
 		}
-		if !strings.Contains(src, d.text()) {
-			t.Errorf("%s:%d: passage not found in %s", d.path, d.line, d.src)
+		found := false
+		for _, s := range texts[d.src] {
+			found = found || strings.Contains(s, d.text())
+		}
+		switch {
+		case found:
+		case inSample[d.src]:
+			t.Errorf("%s:%d: passage not found in %s (the sample's %s)", d.path, d.line, d.src, sampleName(d.src))
+		default:
+			t.Errorf("%s:%d: passage not found in the excerpts of %s in testdata/sources.jsonl (made by testdata/mksources.py)", d.path, d.line, d.src)
 		}
 	}
+	if checked == 0 || fromSample == 0 {
+		t.Errorf("%d excerpts and %d passages checked against the sample's files: want some of each", checked, fromSample)
+	}
+	t.Logf("%d passages: %d against the sample's files, %d against excerpts; %d excerpts checked against the sample", len(docs), fromSample, len(docs)-fromSample, checked)
 }

@@ -2,11 +2,12 @@ package sentence
 
 import (
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/kiln-bert/kiln/internal/testenv"
 	"unsafe"
 )
 
@@ -150,14 +151,11 @@ func TestConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
-// TestCorpusContract runs the splitter over every shared corpus file and checks the output
-// contract on real text, including a whole chapter file with its blank-line paragraphs.
+// TestCorpusContract runs the splitter over every file of the bundled sample's corpus (21
+// State of the Union addresses, 30 Moby Dick chapters) and checks the output contract on real
+// text, including whole chapter files with their blank-line paragraphs.
 func TestCorpusContract(t *testing.T) {
-	dir := corporaDir(t)
-	files, err := filepath.Glob(filepath.Join(dir, "*", "*.txt"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no corpus files under %s: %v", dir, err)
-	}
+	files := testenv.CorpusFiles(t)
 	s := newSplitter(t)
 	var dst []string
 	for _, f := range files {

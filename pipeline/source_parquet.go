@@ -232,8 +232,8 @@ func checkParquetPages(ra *countingReaderAt, start, size int64, codec compress.C
 			err = fmt.Errorf("the dictionary page declares %d values in %d bytes: file is corrupt", h.numValues, h.uncompressed)
 		case h.v2 && (h.levels < 0 || h.levels > h.compressed || h.levels > h.uncompressed):
 			err = fmt.Errorf("the page declares %d bytes of levels in %d bytes: file is corrupt", h.levels, h.compressed)
-		case h.v2 && !h.v2Compressed && h.compressed != h.uncompressed:
-			err = fmt.Errorf("the uncompressed page declares %d and %d bytes: file is corrupt", h.compressed, h.uncompressed)
+		case (h.v2 && !h.v2Compressed || codec == compress.Codecs.Uncompressed && !h.v2) && h.compressed != h.uncompressed:
+			err = fmt.Errorf("the uncompressed page declares %d bytes and holds %d: file is corrupt", h.uncompressed, h.compressed)
 		}
 		isData := h.typ == pageData || h.typ == pageDictionary || h.typ == pageDataV2
 		if err == nil && isData && codec != compress.Codecs.Uncompressed && !(h.v2 && !h.v2Compressed) {

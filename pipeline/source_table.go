@@ -21,8 +21,8 @@ const DefaultMaxRowGroupBytes = 1 << 30
 // before it in the file, and Document.Line is its 1-based row in the file. A null row is
 // skipped and counted (SkippedNullRows), as a jsonl line without text is; it takes no
 // document index, so the same documents give the same identities in every format. A row
-// whose text reaches MaxDocBytes is cut at paragraph boundaries, as the text format's
-// documents are.
+// whose text is longer than MaxDocBytes is cut at paragraph boundaries into documents of at
+// most MaxDocBytes (a longer paragraph is a document of its own), counted in CutDocuments.
 
 // readTableFile reads one Parquet or Arrow file of the inputs. A panic inside the Arrow
 // libraries (they trust what some files declare) is turned into an error naming the file and
@@ -96,13 +96,14 @@ func (t *tableSink) add(text string, null bool) error {
 	src.stats.TextBytes += int64(len(text))
 	fr.startDocument()
 	for _, para := range splitParagraphs(text) {
-		fr.startDocument() // after a cut, the rest of the row is a new document
-		fr.addUnit([]byte(para))
-		if fr.doc.Bytes >= src.opts.MaxDocBytes {
+		if fr.doc.Bytes > 0 && fr.doc.Bytes+len(para) > src.opts.MaxDocBytes {
+			// The rest of the row is a new document.
 			if err := fr.cutDocument(); err != nil {
 				return err
 			}
+			fr.startDocument()
 		}
+		fr.addUnit([]byte(para))
 	}
 	return fr.endDocument()
 }

@@ -430,3 +430,45 @@ func TestTableMemoryBoundedByRowGroup(t *testing.T) {
 		}
 	}
 }
+
+// TestTableCutsLongRows reads the polars seed files (testdata/, no node needed) with a small
+// --max-doc-bytes: rows longer are cut at paragraph boundaries into documents of at most
+// that size (or one paragraph), counted, and no text is lost; the null row is skipped and
+// counted.
+func TestTableCutsLongRows(t *testing.T) {
+	for _, name := range []string{"fuzz_seed.parquet", "fuzz_seed_zstd.parquet", "fuzz_seed.arrow", "fuzz_seed_stream.arrow"} {
+		t.Run(name, func(t *testing.T) {
+			in := []Input{{Path: filepath.Join("testdata", name)}}
+			whole, st, err := readAll(t, in, SourceOptions{Format: tableFormat(name)})
+			if err != nil || len(whole) != 5 || st.SkippedNullRows != 1 || whole[2].Line != 4 {
+				t.Fatalf("%d documents, %d null rows, %v; want 5 and 1, the third at row 4", len(whole), st.SkippedNullRows, err)
+			}
+			cut, st, err := readAll(t, in, SourceOptions{Format: tableFormat(name), MaxDocBytes: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.CutDocuments == 0 || len(cut) != len(whole)+int(st.CutDocuments) {
+				t.Errorf("%d documents, %d cut, from %d rows", len(cut), st.CutDocuments, len(whole))
+			}
+			if !reflect.DeepEqual(slicesConcat(units(cut)), slicesConcat(units(whole))) {
+				t.Error("the cut documents do not hold the rows' paragraphs")
+			}
+			for i, d := range cut {
+				if d.Index != i {
+					t.Errorf("document %d has index %d", i, d.Index)
+				}
+				if d.Bytes > 100 && len(d.Units) > 1 {
+					t.Errorf("document %d: %d bytes in %d paragraphs, over --max-doc-bytes 100", i, d.Bytes, len(d.Units))
+				}
+			}
+		})
+	}
+}
+
+func slicesConcat(u [][]string) []string {
+	var out []string
+	for _, s := range u {
+		out = append(out, s...)
+	}
+	return out
+}

@@ -1,7 +1,8 @@
 // The peer of bench/tables.sh. "write SRC.jsonl DIR": writes the JSONL corpus as Parquet
 // (snappy and zstd, row groups of 256 rows) and Arrow IPC (file and stream, uncompressed) with
 // nodejs-polars. "read FORMAT FILE": reads FILE with polars (readParquet, readIPC,
-// readIPCStream, readJSON lines) and prints {"seconds", "documents", "text_bytes"}: the time
+// readIPCStream, readJSON lines; the IPC and JSONL files read into a Buffer first, as polars
+// 0.25 reads IPC files by path wrongly) and prints {"seconds", "documents", "text_bytes"}: the time
 // to read it and have every text in memory.
 const fs = require("fs");
 const path = require("path");
@@ -24,9 +25,9 @@ async function main() {
   let df;
   switch (cmd === "read" ? a : "") {
     case "parquet": df = pl.readParquet(b); break;
-    case "arrow-file": df = pl.readIPC(b); break;
-    case "arrow-stream": df = pl.readIPCStream(b); break;
-    case "jsonl": df = pl.readJSON(b, { format: "lines" }); break;
+    case "arrow-file": df = pl.readIPC(fs.readFileSync(b)); break; // by path, readIPC fails (InvalidFooter)
+    case "arrow-stream": df = pl.readIPCStream(fs.readFileSync(b)); break;
+    case "jsonl": df = pl.readJSON(fs.readFileSync(b), { format: "lines" }); break;
     default: throw new Error("usage: tables.js write SRC DIR | read parquet|arrow-file|arrow-stream|jsonl FILE");
   }
   const bytes = df.getColumn("text").str.lengths().sum();

@@ -19,22 +19,23 @@ import (
 // readArrow reads the text column of an Arrow IPC file (random access, it starts with
 // ARROW1) or stream (what Hugging Face datasets writes), record batch by record batch. Every
 // buffer the Arrow library allocates goes through alloc, which refuses to hold more than
-// MaxRowGroupBytes; the stream's message lengths are checked against the file's size and
-// that bound before they are read (streamMessages). Arrow v15 copies a batch's buffers out
-// of the message it read, so a batch takes about twice its size while it is read.
+// MaxRowGroupBytes; each message's lengths are checked against the file's size and that
+// bound, and its flatbuffer is verified, before the library reads it (streamMessages).
+// Arrow v15 copies a batch's buffers out of the message it read, so a batch takes about
+// twice its size while it is read.
 func (s *Source) readArrow(ctx context.Context, ra *countingReaderAt, t *tableSink, alloc *cappedAllocator) (err error) {
 	defer recoverTooLarge(&err)
 	var magic [6]byte
-	if n, _ := ra.ReadAt(magic[:], 0); n < 4 {
+	if n, _ := ra.ReadAt(magic[:], 0); n < len(magic) {
 		return fmt.Errorf("%d bytes: too short to be an Arrow IPC file or stream", ra.size)
 	}
-	next := func() (arrow.Record, error) { return nil, io.EOF }
 	var sc *arrow.Schema
+	var next func() (arrow.Record, error)
 	if string(magic[:]) == "ARROW1" {
 		t.where = "footer"
-		fr, err := ipc.NewFileReader(ra, ipc.WithAllocator(alloc))
+		fr, err := s.openArrowFile(ra, alloc)
 		if err != nil {
-			return fmt.Errorf("not a readable Arrow IPC file (truncated or corrupt?): %w", err)
+			return err
 		}
 		defer fr.Close()
 		sc = fr.Schema()
@@ -51,7 +52,10 @@ func (s *Source) readArrow(ctx context.Context, ra *countingReaderAt, t *tableSi
 		msgs := &streamMessages{r: bufio.NewReaderSize(ra, 64<<10), left: ra.size, limit: s.opts.MaxRowGroupBytes, mem: alloc, refs: 1}
 		sr, err := ipc.NewReaderFromMessageReader(msgs, ipc.WithAllocator(alloc))
 		if err != nil {
-			return fmt.Errorf("not a readable Arrow IPC file or stream: %w", err)
+			if alloc.refused != nil {
+				return *alloc.refused
+			}
+			return fmt.Errorf("not a readable Arrow IPC stream: %w", err)
 		}
 		defer sr.Release()
 		sc = sr.Schema()
@@ -109,6 +113,64 @@ func (s *Source) readArrow(ctx context.Context, ra *countingReaderAt, t *tableSi
 	}
 	t.where = ""
 	return nil
+}
+
+// openArrowFile opens an Arrow IPC file for ipc.FileReader after checking what it will read
+// unchecked: the footer's flatbuffer and, for each block it lists, the block's place in the
+// file, its sizes and its message's flatbuffer.
+func (s *Source) openArrowFile(ra *countingReaderAt, alloc *cappedAllocator) (*ipc.FileReader, error) {
+	limit := s.opts.MaxRowGroupBytes
+	var tail [10]byte
+	if ra.size < 18 {
+		return nil, fmt.Errorf("%d bytes: too short to be an Arrow IPC file", ra.size)
+	}
+	if _, err := ra.ReadAt(tail[:], ra.size-10); err != nil {
+		return nil, err
+	}
+	n := int64(binary.LittleEndian.Uint32(tail[:4]))
+	if string(tail[4:]) != "ARROW1" || n > ra.size-18 {
+		return nil, errors.New("file is truncated or corrupt (it does not end with an Arrow IPC footer)")
+	}
+	if n > limit {
+		return nil, fmt.Errorf("the footer declares %d bytes, more than --max-row-group-bytes %d", n, limit)
+	}
+	end := ra.size - 10 - n // the messages end where the footer starts
+	footer := make([]byte, n)
+	if _, err := ra.ReadAt(footer, end); err != nil {
+		return nil, err
+	}
+	dicts, batches, err := verifyFooter(footer)
+	if err != nil {
+		return nil, fmt.Errorf("the footer is corrupt: %w", err)
+	}
+	for i, b := range append(dicts, batches...) {
+		kind, k := "record batch", i-len(dicts)
+		if i < len(dicts) {
+			kind, k = "dictionary", i
+		}
+		if b.offset < 8 || b.meta < 8 || b.body < 0 || int64(b.meta) > end-b.offset || b.body > end-b.offset-int64(b.meta) {
+			return nil, fmt.Errorf("the footer places %s %d at offset %d (%d + %d bytes), outside the file's %d bytes of messages: file is corrupt", kind, k, b.offset, b.meta, b.body, end)
+		}
+		if int64(b.meta) > limit || b.body > limit {
+			return nil, fmt.Errorf("%s %d declares %d + %d bytes, more than --max-row-group-bytes %d", kind, k, b.meta, b.body, limit)
+		}
+		meta := make([]byte, b.meta)
+		if _, err := ra.ReadAt(meta, b.offset); err != nil {
+			return nil, err
+		}
+		prefix := 4
+		if binary.LittleEndian.Uint32(meta) == 0xffffffff {
+			prefix = 8
+		}
+		if err := verifyMessage(meta[prefix:]); err != nil {
+			return nil, fmt.Errorf("%s %d: %w", kind, k, err)
+		}
+	}
+	fr, err := ipc.NewFileReader(ra, ipc.WithAllocator(alloc))
+	if err != nil {
+		return nil, fmt.Errorf("not a readable Arrow IPC file: %w", err)
+	}
+	return fr, nil
 }
 
 // addArrowColumn hands each row of a string column to t.
@@ -187,6 +249,9 @@ func (m *streamMessages) Message() (*ipc.Message, error) {
 	meta := make([]byte, n)
 	if err := read(meta); err != nil {
 		return nil, fmt.Errorf("reading message metadata: %w", err)
+	}
+	if err := verifyMessage(meta); err != nil {
+		return nil, err
 	}
 	body := flatbufferBodyLength(meta)
 	if body < 0 || body > m.left {

@@ -189,8 +189,24 @@ func checkParquetFooter(ra *countingReaderAt, limit int64) (int64, error) {
 	if _, err := ra.ReadAt(buf, footerStart); err != nil {
 		return 0, err
 	}
-	if _, err := walkThrift(buf, nil); err != nil {
+	// The schema's groups declare their number of children, which the library allocates:
+	// none may have more than the schema has elements.
+	elems := int64(-1)
+	var children []int64
+	if _, err := walkThrift(buf, func(path []int16, v int64) {
+		switch {
+		case len(path) == 2 && path[0] == 2 && path[1] == -1:
+			elems = v
+		case len(path) == 2 && path[0] == 2 && path[1] == 5:
+			children = append(children, v)
+		}
+	}); err != nil {
 		return 0, fmt.Errorf("the footer is corrupt: %w", err)
+	}
+	for _, c := range children {
+		if c < 0 || c >= elems {
+			return 0, fmt.Errorf("the footer is corrupt: a schema group declares %d children in a schema of %d elements", c, elems)
+		}
 	}
 	return footerStart, nil
 }
@@ -430,8 +446,9 @@ func checkZstdSizes(ra *countingReaderAt, off, n, limit int64) error {
 
 // walkThrift walks one Thrift struct in the compact encoding at the start of buf, checking
 // that no list, set or map declares more elements than bytes are left, and calls visit (if
-// not nil) with the field path and value of each integer and bool field. It returns the
-// number of bytes the struct takes.
+// not nil) with the field path and value of each integer and bool field, and with the path
+// of each list followed by -1 and its length. It returns the number of bytes the struct
+// takes.
 func walkThrift(buf []byte, visit func(path []int16, v int64)) (int64, error) {
 	mb := &thrift.TMemoryBuffer{Buffer: bytes.NewBuffer(buf)}
 	p := thrift.NewTCompactProtocolConf(mb, &thrift.TConfiguration{MaxMessageSize: int32(min(int64(len(buf)), 1<<31-1))})
@@ -494,6 +511,9 @@ func (w *thriftWalker) value(typ thrift.TType, path []int16, depth int) error {
 		}
 		if err := w.count(n); err != nil {
 			return err
+		}
+		if w.visit != nil {
+			w.visit(append(path[:len(path):len(path)], -1), int64(n)) // the list's length
 		}
 		for i := 0; i < n; i++ {
 			if err := w.value(et, path, depth+1); err != nil {

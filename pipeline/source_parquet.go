@@ -16,13 +16,11 @@ import (
 	"github.com/apache/thrift/lib/go/thrift"
 )
 
-// parquetBatchRows is the number of rows read from a column at a time.
-const parquetBatchRows = 1024
-
 // readParquet reads the text column of a Parquet file, row group by row group. Before the
 // Arrow library reads a row group, every size the file declares for it (the column chunk,
 // each page header, the sizes inside snappy and zstd pages) is checked against the file's
-// size and MaxRowGroupBytes: the library allocates what the file says.
+// size and MaxRowGroupBytes: the library allocates what the file says. The library reads and
+// decompresses the pages; kiln decodes their values (source_parquet_pages.go).
 func (s *Source) readParquet(ctx context.Context, ra *countingReaderAt, t *tableSink, alloc *cappedAllocator) (err error) {
 	defer recoverTooLarge(&err)
 	limit := s.opts.MaxRowGroupBytes
@@ -53,8 +51,6 @@ func (s *Source) readParquet(ctx context.Context, ra *countingReaderAt, t *table
 		return fmt.Errorf("column %q %w", name, err)
 	}
 	maxDef := descr.MaxDefinitionLevel()
-	values := make([]parquet.ByteArray, parquetBatchRows)
-	defs := make([]int16, parquetBatchRows)
 	for g := 0; g < r.NumRowGroups(); g++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -83,44 +79,19 @@ func (s *Source) readParquet(ctx context.Context, ra *countingReaderAt, t *table
 		if err := checkParquetPages(ra, start, size, cc.Compression(), limit); err != nil {
 			return err
 		}
-		cr, err := rgr.Column(col)
+		pr, err := rgr.GetColumnPageReader(col)
 		if err != nil {
 			return err
 		}
-		br, ok := cr.(*file.ByteArrayColumnChunkReader)
-		if !ok {
-			return fmt.Errorf("column is %s, not a string", descr.PhysicalType())
-		}
-		var read int64
-		for read < rows {
+		pages := &parquetPages{maxDef: maxDef}
+		read, err := pages.readPages(pr, int64(t.row), func(text []byte, null bool) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			n, nv, err := br.ReadBatch(min(parquetBatchRows, rows-read), values, defs, nil)
-			if err != nil {
-				return fmt.Errorf("row %d: %w", t.row+1, err)
-			}
-			if n == 0 {
-				break
-			}
-			v := 0
-			for i := 0; i < int(n); i++ {
-				if maxDef > 0 && defs[i] < maxDef {
-					err = t.add("", true)
-				} else if v < nv {
-					err = t.add(string(values[v]), false)
-					v++
-				} else {
-					err = fmt.Errorf("row %d: value missing: file is corrupt", t.row+1)
-				}
-				if err != nil {
-					return err
-				}
-			}
-			read += n
-		}
-		if err := br.Err(); err != nil {
-			return fmt.Errorf("row %d: %w", t.row+1, err)
+			return t.add(string(text), null)
+		})
+		if err != nil {
+			return err
 		}
 		if read != rows {
 			return fmt.Errorf("%d rows read of the %d the file declares: file is truncated or corrupt", read, rows)

@@ -107,7 +107,7 @@ func (pp *parquetPages) readPages(pr file.PageReader, before int64, add func(tex
 				return rows, errors.New("a second dictionary page")
 			}
 			if int(p.Encoding()) != encPlain && int(p.Encoding()) != encPlainDict {
-				return rows, fmt.Errorf("dictionary page encoding %d is not supported (want PLAIN)", int(p.Encoding()))
+				return rows, fmt.Errorf("dictionary page encoding %s is not supported (want PLAIN)", encodingName(int(p.Encoding())))
 			}
 			data := append([]byte(nil), p.Data()...)
 			n := int(p.NumValues())
@@ -127,7 +127,7 @@ func (pp *parquetPages) readPages(pr file.PageReader, before int64, add func(tex
 			var defs []byte
 			if pp.maxDef > 0 {
 				if p.DefinitionLevelEncoding() != encRLE {
-					return rows, fmt.Errorf("definition level encoding %d is not supported (want RLE)", int(p.DefinitionLevelEncoding()))
+					return rows, fmt.Errorf("definition level encoding %s is not supported (want RLE)", encodingName(int(p.DefinitionLevelEncoding())))
 				}
 				if len(data) < 4 {
 					return rows, errRLE
@@ -181,7 +181,7 @@ func (pp *parquetPages) page(n, enc int, defs, data []byte, row int64, add func(
 		}
 		indexes = &rleReader{b: data[1:], width: int(data[0])}
 	default:
-		return 0, fmt.Errorf("value encoding %d is not supported (want PLAIN or RLE_DICTIONARY)", enc)
+		return 0, fmt.Errorf("value encoding %s is not supported (want PLAIN or RLE_DICTIONARY)", encodingName(enc))
 	}
 	for i := 0; i < n; i++ {
 		if levels != nil {
@@ -229,4 +229,17 @@ func plainValue(b []byte) (v, rest []byte, err error) {
 		return nil, nil, fmt.Errorf("a value declares %d bytes, %d left in its page", n, len(b)-4)
 	}
 	return b[4 : 4+n], b[4+n:], nil
+}
+
+// encodingName names a Parquet encoding, for errors.
+func encodingName(e int) string {
+	names := map[int]string{
+		encPlain: "PLAIN", encPlainDict: "PLAIN_DICTIONARY", encRLE: "RLE", 4: "BIT_PACKED",
+		5: "DELTA_BINARY_PACKED", 6: "DELTA_LENGTH_BYTE_ARRAY", 7: "DELTA_BYTE_ARRAY",
+		encRLEDict: "RLE_DICTIONARY", 9: "BYTE_STREAM_SPLIT",
+	}
+	if n, ok := names[e]; ok {
+		return n
+	}
+	return fmt.Sprintf("%d", e)
 }

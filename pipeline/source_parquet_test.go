@@ -87,6 +87,11 @@ func encodeThrift(s []field) []byte {
 // holding texts (PLAIN, uncompressed, one data page) whose page header declares the given
 // sizes (0: the true ones).
 func handParquet(texts []string, compressed, uncompressed int32) []byte {
+	return handParquetEncoded(texts, compressed, uncompressed, encPlain)
+}
+
+// handParquetEncoded is handParquet with the data page's encoding declared as enc.
+func handParquetEncoded(texts []string, compressed, uncompressed, enc int32) []byte {
 	var data []byte
 	for _, s := range texts {
 		n := len(s)
@@ -101,7 +106,7 @@ func handParquet(texts []string, compressed, uncompressed int32) []byte {
 	}
 	header := encodeThrift([]field{
 		{1, int32(pageData)}, {2, uncompressed}, {3, compressed},
-		{5, []field{{1, int32(len(texts))}, {2, int32(0)}, {3, int32(3)}, {4, int32(3)}}},
+		{5, []field{{1, int32(len(texts))}, {2, enc}, {3, int32(3)}, {4, int32(3)}}},
 	})
 	chunk := int64(len(header) + len(data))
 	footer := encodeThrift([]field{
@@ -180,6 +185,19 @@ func TestParquetDeclaredSizesChecked(t *testing.T) {
 				t.Errorf("%d MiB allocated reading a %d-byte file", n>>20, len(handParquet(texts, 0, 0)))
 			}
 		})
+	}
+}
+
+// TestParquetUnsupportedEncoding: a page in an encoding kiln does not decode
+// (DELTA_LENGTH_BYTE_ARRAY here) is an error naming the encoding, the row group and the column.
+func TestParquetUnsupportedEncoding(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "delta.parquet")
+	if err := os.WriteFile(path, handParquetEncoded([]string{"Call me Ishmael."}, 0, 0, 6), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := readAll(t, []Input{{Path: path}}, SourceOptions{Format: Parquet})
+	if err == nil || !strings.Contains(err.Error(), `row group 0, column "text": value encoding DELTA_LENGTH_BYTE_ARRAY is not supported`) {
+		t.Errorf("error %v: want the encoding, row group and column named", err)
 	}
 }
 

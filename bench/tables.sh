@@ -9,8 +9,8 @@
 #     paragraphs, one goroutine) beside polars (readParquet / readIPC / readIPCStream /
 #     readJSON lines, all its threads) on each file; MB/s is the corpus's text bytes over the
 #     seconds, best of REPS, the runs of kiln and polars interleaved;
-#   - prep: kiln prep --workers WORKERS on the JSONL, the zstd Parquet and the Arrow stream:
-#     the seconds of prep-stats.json (tokenizer loading excluded), best of REPS.
+#   - prep: kiln prep --workers WORKERS on the JSONL, the zstd Parquet and the Arrow stream,
+#     interleaved: the seconds of prep-stats.json (tokenizer loading excluded), best of REPS.
 # Usage: bench/tables.sh [WORKERS]   (env: SHARED=../shared/data, REPS=3, COPIES=10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -78,16 +78,21 @@ done
 echo
 echo "| input | kiln prep --workers $workers MB/s | prep / JSONL prep |"
 echo "|---|---|---|"
-base=""
-for c in "jsonl corpus.jsonl" "parquet corpus-zstd.parquet" "arrow corpus-stream.arrow"; do
-  read -r fmt file <<<"$c"
-  ss=()
-  for _ in $(seq "$reps"); do
+preps=("jsonl corpus.jsonl" "parquet corpus-zstd.parquet" "arrow corpus-stream.arrow")
+declare -A secs
+for _ in $(seq "$reps"); do # the formats interleaved, rep by rep
+  for c in "${preps[@]}"; do
+    read -r fmt file <<<"$c"
     rm -rf "$tmp/out"
     "$tmp/kiln" prep --format "$fmt" --input "$tmp/$file" --vocab "$vocab" --output "$tmp/out" --workers "$workers" --no-progress > /dev/null
-    ss+=("$(field seconds < "$tmp/out/prep-stats.json")")
+    secs[$fmt]="${secs[$fmt]:-} $(field seconds < "$tmp/out/prep-stats.json")"
   done
-  s=$(best "${ss[@]}")
+done
+base=""
+for c in "${preps[@]}"; do
+  read -r fmt file <<<"$c"
+  # shellcheck disable=SC2086
+  s=$(best ${secs[$fmt]})
   [ -z "$base" ] && base=$s
   echo "| $fmt ($file) | $(mbps "$s") | $(python3 -c "print('%.2f' % ($base / $s))") |"
 done

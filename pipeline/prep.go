@@ -22,7 +22,7 @@ import (
 // and masking settings. Its JSON form is stored in every shard's metadata and manifest.
 type ExampleConfig struct {
 	Inputs    []string `json:"inputs"`
-	Format    string   `json:"format"`     // lines, text or jsonl
+	Format    string   `json:"format"`     // lines, text, jsonl, parquet or arrow
 	JSONField string   `json:"json_field"` // jsonl: the text field
 	Vocab     string   `json:"vocab,omitempty"`
 	Tokenizer string   `json:"tokenizer,omitempty"` // a tokenizer.json, instead of Vocab
@@ -50,6 +50,12 @@ type ExampleConfig struct {
 
 	MaxLineBytes int `json:"max_line_bytes"`
 	MaxDocBytes  int `json:"max_doc_bytes"`
+
+	// TextColumn is the column that holds the text (parquet, arrow; "" for the others).
+	TextColumn string `json:"text_column,omitempty"`
+	// MaxRowGroupBytes bounds the memory of one Parquet row group or Arrow record batch
+	// (0: DefaultMaxRowGroupBytes). It does not change the output, so it is not stored.
+	MaxRowGroupBytes int64 `json:"-"`
 
 	// Workers is the number of goroutines that split and tokenize. It does not change the
 	// output, so it is not stored.
@@ -122,6 +128,13 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 	format, err := ParseFormat(cfg.Format)
 	if err != nil {
 		return nil, err
+	}
+	if format == Parquet || format == Arrow {
+		if cfg.TextColumn == "" {
+			cfg.TextColumn = "text"
+		}
+	} else {
+		cfg.TextColumn = "" // only the table formats have columns
 	}
 	task, err := pairing.ParseTask(cfg.Task)
 	if err != nil {
@@ -208,6 +221,7 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 	}
 	e.src = NewSource(inputs, SourceOptions{
 		Format: format, JSONField: cfg.JSONField, MaxLineBytes: cfg.MaxLineBytes, MaxDocBytes: cfg.MaxDocBytes,
+		TextColumn: cfg.TextColumn, MaxRowGroupBytes: cfg.MaxRowGroupBytes,
 	})
 	return e, nil
 }

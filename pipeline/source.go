@@ -32,9 +32,15 @@ const (
 	// JSONL holds one document per line, a JSON object whose text field (by default "text")
 	// is raw text, split into paragraphs at blank lines and into sentences by the splitter.
 	JSONL
+	// Parquet holds one document per row of a Parquet file, its text in a string column
+	// (by default "text"), read as a jsonl document's text is (source_parquet.go).
+	Parquet
+	// Arrow holds one document per row of an Arrow IPC file or stream (Hugging Face
+	// datasets' cache files), its text in a string column (source_arrow.go).
+	Arrow
 )
 
-// ParseFormat parses "lines", "text" or "jsonl".
+// ParseFormat parses "lines", "text", "jsonl", "parquet" or "arrow".
 func ParseFormat(s string) (Format, error) {
 	switch s {
 	case "lines":
@@ -43,8 +49,12 @@ func ParseFormat(s string) (Format, error) {
 		return Text, nil
 	case "jsonl":
 		return JSONL, nil
+	case "parquet":
+		return Parquet, nil
+	case "arrow":
+		return Arrow, nil
 	}
-	return 0, fmt.Errorf("unknown input format %q (want lines, text or jsonl)", s)
+	return 0, fmt.Errorf("unknown input format %q (want lines, text, jsonl, parquet or arrow)", s)
 }
 
 // String returns the flag spelling of f.
@@ -56,6 +66,10 @@ func (f Format) String() string {
 		return "text"
 	case JSONL:
 		return "jsonl"
+	case Parquet:
+		return "parquet"
+	case Arrow:
+		return "arrow"
 	}
 	return fmt.Sprintf("Format(%d)", int(f))
 }
@@ -279,7 +293,7 @@ func (ex exclusions) holding(path string) string {
 type Document struct {
 	File      string // the input's path
 	FileIndex int    // the input's position in the input order, from 0
-	Line      int    // 1-based line of the file where the document starts
+	Line      int    // 1-based line of the file where the document starts (parquet, arrow: its row)
 	Index     int    // 0-based index of the document within its file
 	// Units are sentences for the lines format; for text and jsonl they are paragraphs that
 	// still need sentence splitting (Split is true).
@@ -294,6 +308,11 @@ type SourceOptions struct {
 	JSONField    string // jsonl: the field that holds the text; "" means "text"
 	MaxLineBytes int    // longer lines are skipped and counted; 0 means 1 MiB
 	MaxDocBytes  int    // longer documents are cut at unit boundaries and counted; 0 means 64 MiB
+	// TextColumn is the column that holds the text (parquet, arrow); "" means "text".
+	TextColumn string
+	// MaxRowGroupBytes bounds what one Parquet row group or Arrow record batch may take in
+	// memory, as the file declares it; 0 means 1 GiB.
+	MaxRowGroupBytes int64
 }
 
 // SourceStats counts what a Source read and what it set aside. Every line that does not
@@ -310,6 +329,9 @@ type SourceStats struct {
 	Problems        []string `json:"problems,omitempty"`
 	// PerFile has one entry per file read, in order.
 	PerFile []FileStats `json:"-"`
+
+	// SkippedNullRows counts the rows (parquet, arrow) whose text is null.
+	SkippedNullRows int64 `json:"skipped_null_rows,omitempty"`
 }
 
 // FileStats counts the documents read from one file and those set aside.
@@ -317,7 +339,7 @@ type FileStats struct {
 	Path      string
 	Bytes     int64 // read from disk
 	Documents int64
-	Skipped   int64 // binary documents, long lines and bad JSON lines
+	Skipped   int64 // binary documents, long lines, bad JSON lines and null rows
 }
 
 // maxProblems bounds the number of problem descriptions kept in SourceStats.
@@ -359,6 +381,12 @@ func NewSource(inputs []Input, opts SourceOptions) *Source {
 	if opts.MaxDocBytes <= 0 {
 		opts.MaxDocBytes = 64 << 20
 	}
+	if opts.TextColumn == "" {
+		opts.TextColumn = "text"
+	}
+	if opts.MaxRowGroupBytes <= 0 {
+		opts.MaxRowGroupBytes = DefaultMaxRowGroupBytes
+	}
 	return &Source{opts: opts, inputs: inputs}
 }
 
@@ -373,7 +401,11 @@ func (s *Source) Run(ctx context.Context, emit func(Document) error) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := s.readFile(ctx, i, in, emit); err != nil {
+		read := s.readFile
+		if s.opts.Format == Parquet || s.opts.Format == Arrow {
+			read = s.readTableFile // source_table.go
+		}
+		if err := read(ctx, i, in, emit); err != nil {
 			return err
 		}
 		s.stats.Files++

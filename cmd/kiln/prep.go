@@ -27,8 +27,10 @@ func exampleFlags(fs *flag.FlagSet, forPretrain bool) (*pipeline.ExampleConfig, 
 	cfg := pipeline.DefaultExampleConfig()
 	inputs := new(multiValue)
 	fs.Var(inputs, "input", "input `PATH`s: files, directories (read recursively, sorted) or globs; several may follow one --input")
-	fs.StringVar(&cfg.Format, "format", cfg.Format, "input format: lines (one sentence per line, blank line between documents), text (one document per file, paragraphs at blank lines) or jsonl")
+	fs.StringVar(&cfg.Format, "format", cfg.Format, "input format: lines (one sentence per line, blank line between documents), text (one document per file, paragraphs at blank lines), jsonl, parquet or arrow (Arrow IPC file or stream; one document per row)")
 	fs.StringVar(&cfg.JSONField, "json-field", cfg.JSONField, "jsonl: the field that holds a document's text")
+	fs.StringVar(&cfg.TextColumn, "text-column", "text", "parquet, arrow: the string column that holds a document's text (jsonl: the same as --json-field)")
+	fs.Int64Var(&cfg.MaxRowGroupBytes, "max-row-group-bytes", pipeline.DefaultMaxRowGroupBytes, "parquet, arrow: the most memory one row group or record batch may take, as the file declares it; larger ones are an error")
 	fs.StringVar(&cfg.Vocab, "vocab", "", "WordPiece vocabulary `FILE` (vocab.txt)")
 	fs.StringVar(&cfg.Tokenizer, "tokenizer", "", "Hugging Face tokenizer.json `FILE` (instead of --vocab)")
 	fs.BoolVar(&cfg.Cased, "cased", false, "keep case and accents (for cased vocabularies)")
@@ -82,11 +84,14 @@ func finishExampleFlags(fs *flag.FlagSet, cfg *pipeline.ExampleConfig, inputs *m
 	}
 	// The stages check these too; here the message names the flag and the exit code is 2.
 	for _, f := range []struct{ name, v, want string }{
-		{"format", cfg.Format, "lines text jsonl"}, {"task", cfg.Task, "nsp sop none"}, {"masking", cfg.Masking, "static dynamic"},
+		{"format", cfg.Format, "lines text jsonl parquet arrow"}, {"task", cfg.Task, "nsp sop none"}, {"masking", cfg.Masking, "static dynamic"},
 	} {
 		if !slices.Contains(strings.Fields(f.want), f.v) {
 			return badFlag("--%s %q: want one of %s", f.name, f.v, strings.ReplaceAll(f.want, " ", ", "))
 		}
+	}
+	if err := finishTextColumn(fs, cfg); err != nil {
+		return err
 	}
 	minLen := 5 // [CLS] A [SEP] B [SEP]
 	if cfg.Task == "none" {
@@ -150,7 +155,7 @@ func (r intRange) check() error {
 }
 
 func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("prep", "--input PATH... --format lines|text|jsonl --vocab FILE [--tokenizer FILE] --output DIR [flags]", stderr)
+	fs := newFlagSet("prep", "--input PATH... --format lines|text|jsonl|parquet|arrow --vocab FILE [--tokenizer FILE] --output DIR [flags]", stderr)
 	cfg, inputs := exampleFlags(fs, false)
 	out := fs.String("output", "", "output `DIR` for the shards and manifest.json")
 	so := shardFlags(fs)
@@ -310,9 +315,9 @@ func printPrepSummary(w io.Writer, s *pipeline.PrepSummary, dir string) {
 			e.Masked, pct(e.MaskedAsMask, e.Masked), pct(e.MaskedRandom, e.Masked), pct(e.MaskedKept, e.Masked))
 	}
 	src := e.Source
-	if n := src.SkippedBinary + src.SkippedLongLine + src.SkippedBadJSON + src.CutDocuments; n > 0 || e.InvalidUTF8 > 0 {
-		fmt.Fprintf(w, "  set aside: %d binary documents, %d long lines, %d bad JSON lines; %d documents cut; %d invalid UTF-8 sequences replaced\n",
-			src.SkippedBinary, src.SkippedLongLine, src.SkippedBadJSON, src.CutDocuments, e.InvalidUTF8)
+	if n := src.SkippedBinary + src.SkippedLongLine + src.SkippedBadJSON + src.SkippedNullRows + src.CutDocuments; n > 0 || e.InvalidUTF8 > 0 {
+		fmt.Fprintf(w, "  set aside: %d binary documents, %d long lines, %d bad JSON lines%s; %d documents cut; %d invalid UTF-8 sequences replaced\n",
+			src.SkippedBinary, src.SkippedLongLine, src.SkippedBadJSON, nullRows(src), src.CutDocuments, e.InvalidUTF8)
 		for _, p := range src.Problems {
 			fmt.Fprintf(w, "    %s\n", p)
 		}

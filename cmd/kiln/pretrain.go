@@ -13,7 +13,7 @@ import (
 )
 
 func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("pretrain", "--input PATH... --format lines|text|jsonl --vocab FILE --out DIR [train flags] [prep flags] [--save-shards DIR]", stderr)
+	fs := newFlagSet("pretrain", "--input PATH... --format lines|text|jsonl|parquet|arrow --vocab FILE --out DIR [train flags] [prep flags] [--save-shards DIR]", stderr)
 	cfg, inputs := exampleFlags(fs, true)
 	tv := trainFlags(fs)
 	saveDir := fs.String("save-shards", "", "also write the shards of the first pass over the corpus to `DIR`, as kiln prep --masking dynamic --seed (this --seed) would; when training ends first, the rest of the pass is prepared after it")

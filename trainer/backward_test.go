@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -102,4 +103,24 @@ func masked(rows []Example) int {
 		n += len(r.MaskedPositions)
 	}
 	return n
+}
+
+// TestBuildError checks that an op that cannot be added to a graph (here a pooler weight of
+// the wrong shape) makes the step fail with an error naming it, not a panic.
+func TestBuildError(t *testing.T) {
+	for _, train := range []bool{false, true} {
+		m, err := newModel(microConfig(), tensor.Float64, rand.New(rand.NewPCG(1, 2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := m.cfg.HiddenSize
+		p := m.byName["bert.pooler.dense.weight"]
+		p.shape = []int{h, h + 1}
+		p.value = newDense[float64](h, h+1)
+		rows := randomBatch(rand.New(rand.NewPCG(3, 4)), 3, 13, m.cfg.VocabSize)
+		_, _, err = m.run(context.Background(), rows, train, rand.New(rand.NewPCG(5, 6)))
+		if err == nil || !strings.Contains(err.Error(), "build graph") || !strings.Contains(err.Error(), "linear: shapes") {
+			t.Errorf("train %v: error %v, want the graph build's linear shape mismatch", train, err)
+		}
+	}
 }

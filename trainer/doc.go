@@ -14,13 +14,14 @@
 // # One step of kiln train
 //
 // Train (train.go) takes a batch from the Loader (loader.go: shard rows, shuffled, masked) and
-// calls Model.TrainStep (optim.go), which calls Model.run (graph.go): shape pads the batch's
-// key (graphKey); graphFor returns that shape's graph from the cache or builds it once (build:
-// forward, then backward, into one gorgonia graph); fill writes the batch and fresh dropout
-// masks into the graph's input tensors; the tape machine runs every node in topological order,
-// forward ops then backward ops, each writing into its buffer of the previous run. TrainStep
-// then reads the gradient nodes, clips by global norm and applies AdamW to the parameters in
-// place (the graphs read the same tensors); Train logs, evaluates and checkpoints on schedule.
+// calls Model.TrainStep (optim.go), which calls Model.run (graph.go): shape checks the rows and
+// picks the padded shape (graphKey); graphFor returns that shape's graph from the cache or
+// builds it once (build: the forward pass, then the backward pass, into one gorgonia graph);
+// fill writes the batch and fresh dropout masks into the graph's input tensors; the tape
+// machine runs every node after the nodes it reads (so each backward op after the forward ops
+// it reads), each op writing into its buffer of the previous run. TrainStep then reads the
+// gradient nodes, clips by global norm and applies AdamW to the parameters in place (the graphs
+// read the same tensors); Train logs, evaluates and checkpoints on schedule.
 //
 // # Speed
 //

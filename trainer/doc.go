@@ -3,11 +3,25 @@
 //
 // The model is BERT for pretraining as in Hugging Face's BertForPreTraining (post-LN encoder,
 // exact erf GELU, pooler, NSP head, MLM head with the decoder tied to the word embeddings),
-// built with gorgonia (TapeMachine, symbolic gradients) from custom fused ops (linear, LayerNorm,
-// GELU, masked softmax, cross-entropy) whose gradients are checked against finite differences.
-// The loss is BERT's: MLM cross-entropy averaged over the masked positions of the batch plus
-// NSP cross-entropy averaged over its rows. A graph is built once per padded batch shape and
-// reused for every batch of that shape.
+// built from custom fused ops (linear, LayerNorm, GELU, masked softmax, cross-entropy) on
+// gorgonia's graph and tape machine. Each op's backward constructor sits beside its forward
+// one (ops_*.go), and the backward pass is written out as llm.c's: the forward ops in reverse,
+// with the gradients of shared nodes accumulated explicitly (graph.go); the gradients are
+// checked against finite differences. The loss is BERT's: MLM cross-entropy averaged over the
+// masked positions of the batch plus NSP cross-entropy averaged over its rows. A graph is built
+// once per padded batch shape and reused for every batch of that shape.
+//
+// # One step of kiln train
+//
+// Train (train.go) takes a batch from the Loader (loader.go: shard rows, shuffled, masked) and
+// calls Model.TrainStep (optim.go), which calls Model.run (graph.go): shape checks the rows and
+// picks the padded shape (graphKey); graphFor returns that shape's graph from the cache or
+// builds it once (build: the forward pass, then the backward pass, into one gorgonia graph);
+// fill writes the batch and fresh dropout masks into the graph's input tensors; the tape
+// machine runs every node after the nodes it reads (so each backward op after the forward ops
+// it reads), each op writing into its buffer of the previous run. TrainStep then reads the
+// gradient nodes, clips by global norm and applies AdamW to the parameters in place (the graphs
+// read the same tensors); Train logs, evaluates and checkpoints on schedule.
 //
 // # Speed
 //
@@ -15,7 +29,7 @@
 // nothing per step (every op writes into the buffer of its previous run, no gorgonia tensor op
 // is used), query, key and value are one fused product and the attention heads are read in
 // place through BLAS strides (no split or merge copies), the cross-entropy and GELU forward
-// passes leave what their gradients need (each logit's exponential is computed once), exp and
+// ops keep what their backward ops need (each logit's exponential is computed once), exp and
 // the normal CDF of the float32 model are float32-exact kernels (relative error below 4e-8,
 // under float32's rounding step; see mathf.go) instead of math.Exp and math.Erf, and the
 // element-wise work, the attention blocks and the AdamW update run on GOMAXPROCS goroutines.

@@ -157,168 +157,326 @@ func (m *Model) graphFor(k graphKey) (*graph, error) {
 	return g, nil
 }
 
-// build constructs the forward pass (and for training graphs the backward pass) of BERT for
-// pretraining for one batch shape.
-func build[T float](m *Model, k graphKey) (*graph, error) {
+// build constructs the forward pass of BERT for pretraining for one batch shape and, for a
+// training graph, its backward pass (see backward).
+func build[T float](m *Model, k graphKey) (gr *graph, err error) {
 	c := m.cfg
 	dt := dtypeOf[T]()
 	B, S, M, H, A := k.batch, k.seq, k.masked, c.HiddenSize, c.NumHeads
 	N := B * S
-	gr := &graph{key: k, g: G.NewGraph()}
-	g := gr.g
+	gr = &graph{key: k, g: G.NewGraph()}
+	b := &builder[T]{cfg: c, g: gr.g, train: k.train, params: make(map[string]*G.Node, len(m.params)),
+		dims: attnDims{b: B, s: S, a: A}, scale: 1 / math.Sqrt(float64(H/A))}
+	defer b.recover(&err)
+	for _, p := range m.params {
+		b.params[p.name] = G.NewTensor(gr.g, dt, len(p.shape), G.WithShape(p.shape...), G.WithName(p.name), G.WithValue(p.value))
+	}
 
 	ints := func(name string, n int) ([]int, *G.Node) {
 		v := make([]int, n)
-		return v, G.NewVector(g, tensor.Int, G.WithShape(n), G.WithName(name),
+		return v, G.NewVector(gr.g, tensor.Int, G.WithShape(n), G.WithName(name),
 			G.WithValue(tensor.New(tensor.WithShape(n), tensor.WithBacking(v))))
 	}
-	floats := func(name string, shape ...int) (*tensor.Dense, *G.Node) {
-		t := newDense[T](shape...)
-		return t, G.NewTensor(g, dt, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(t))
-	}
-	params := make(map[string]*G.Node, len(m.params))
-	var pnodes G.Nodes
-	for _, p := range m.params {
-		n := G.NewTensor(g, dt, len(p.shape), G.WithShape(p.shape...), G.WithName(p.name), G.WithValue(p.value))
-		params[p.name] = n
-		pnodes = append(pnodes, n)
-	}
-	P := func(name string) *G.Node { return params[name] }
-
-	var err error
-	// must records the first error and lets the construction read straight through.
-	must := func(n *G.Node, e error) *G.Node {
-		if e != nil && err == nil {
-			err = e
-		}
-		return n
-	}
-	drop := func(x *G.Node, p float64, name string) *G.Node {
-		if !k.train || p == 0 || err != nil {
-			return x
-		}
-		t, mn := floats(name, x.Shape()...)
-		gr.drops = append(gr.drops, dropout{t: t, p: p})
-		return must(dropoutMul[T](x, mn))
-	}
-	// lin is a dense layer; resid, when set, carries the gradient of x from the residual
-	// addition that also reads x (see stash).
-	lin := func(x *G.Node, resid *stash, prefixes ...string) *G.Node {
-		if err != nil {
-			return x
-		}
-		var wb []*G.Node
-		for _, p := range prefixes {
-			wb = append(wb, P(p+".weight"), P(p+".bias"))
-		}
-		return must(linear[T](x, wb, resid, nil))
-	}
-	ln := func(x *G.Node, prefix string) *G.Node {
-		if err != nil {
-			return x
-		}
-		return must(layerNorm[T](x, P(prefix+".weight"), P(prefix+".bias"), c.LayerNormEps))
-	}
-	act := func(x *G.Node) *G.Node {
-		if err != nil {
-			return x
-		}
-		return must(gelu[T](x))
-	}
-	add := func(a, x *G.Node, st *stash) *G.Node {
-		if err != nil {
-			return x
-		}
-		return must(residual[T](a, x, st))
-	}
-
-	var wordN, posN, typeN, clsN, mlmN *G.Node
-	gr.wordIdx, wordN = ints("input_ids", N)
-	gr.typeIdx, typeN = ints("token_type_ids", N)
-	posIdx, posN := ints("position_ids", N)
+	var in inputs
+	gr.wordIdx, in.word = ints("input_ids", N)
+	gr.typeIdx, in.typ = ints("token_type_ids", N)
+	var posIdx, clsIdx []int
+	posIdx, in.pos = ints("position_ids", N)
 	for i := range posIdx {
 		posIdx[i] = i % S
 	}
-	clsIdx, clsN := ints("cls_index", B)
+	clsIdx, in.cls = ints("cls_index", B)
 	for i := range clsIdx {
 		clsIdx[i] = i * S
 	}
-	gr.mlmIdx, mlmN = ints("masked_index", M)
-	var maskN, mlmTN, mlmWN, nspTN, nspWN *G.Node
-	gr.mask, maskN = floats("attention_mask", B, S)
-	gr.mlmT, mlmTN = floats("masked_lm_ids", M)
-	gr.mlmW, mlmWN = floats("masked_lm_weights", M)
-	gr.nspT, nspTN = floats("next_sentence_label", B)
-	gr.nspW, nspWN = floats("next_sentence_weight", B)
+	gr.mlmIdx, in.mlm = ints("masked_index", M)
+	gr.mask, in.mask = b.floats("attention_mask", B, S)
+	gr.mlmT, in.mlmT = b.floats("masked_lm_ids", M)
+	gr.mlmW, in.mlmW = b.floats("masked_lm_weights", M)
+	gr.nspT, in.nspT = b.floats("next_sentence_label", B)
+	gr.nspW, in.nspW = b.floats("next_sentence_weight", B)
 
-	// Embeddings. The word embeddings are also the MLM decoder's weight (tied): the decoder
-	// leaves its part of their gradient in tiedWord.
-	tiedWord := &stash{what: "the tied decoder weight"}
-	x := must(embed[T](P("bert.embeddings.word_embeddings.weight"), P("bert.embeddings.position_embeddings.weight"),
-		P("bert.embeddings.token_type_embeddings.weight"), wordN, posN, typeN, tiedWord))
-	x = ln(x, "bert.embeddings.LayerNorm")
-	x = drop(x, c.HiddenDropout, "dropout_embeddings")
-
-	// Encoder: post-LN layers. Query, key and value are one fused projection [N, 3H].
-	scale := 1 / math.Sqrt(float64(H/A))
-	dims := attnDims{b: B, s: S, a: A}
-	for l := 0; l < c.NumLayers && err == nil; l++ {
-		p := fmt.Sprintf("bert.encoder.layer.%d.", l)
-		res1 := &stash{what: fmt.Sprintf("layer %d attention input", l)}
-		qkv := lin(x, res1, p+"attention.self.query", p+"attention.self.key", p+"attention.self.value")
-		if err != nil {
-			break
-		}
-		ast := &attnState{}
-		scores := must(attnScores[T](qkv, dims, ast))
-		probs := must(maskedSoftmax[T](scores, maskN, A, scale))
-		probs = drop(probs, c.AttentionDropout, fmt.Sprintf("dropout_attention_%d", l))
-		if err != nil {
-			break
-		}
-		ctx := must(attnContext[T](probs, qkv, dims, ast))
-		a := drop(lin(ctx, nil, p+"attention.output.dense"), c.HiddenDropout, fmt.Sprintf("dropout_attention_output_%d", l))
-		x = ln(add(a, x, res1), p+"attention.output.LayerNorm")
-		res2 := &stash{what: fmt.Sprintf("layer %d feed-forward input", l)}
-		f := lin(act(lin(x, res2, p+"intermediate.dense")), nil, p+"output.dense")
-		f = drop(f, c.HiddenDropout, fmt.Sprintf("dropout_output_%d", l))
-		x = ln(add(f, x, res2), p+"output.LayerNorm")
-	}
-	if err != nil {
-		return nil, err
-	}
-
-	// NSP head on the pooled [CLS] vector.
-	maskedRows := &stash{what: "the masked rows"}
-	clsRows := must(gather[T](x, clsN, maskedRows))
-	pooled := must(tanh[T](lin(clsRows, nil, "bert.pooler.dense")))
-	gr.nspLogits = lin(pooled, nil, "cls.seq_relationship")
-	gr.nspLoss = must(crossEntropy[T](gr.nspLogits, nspTN, nspWN))
-	if err != nil {
-		return nil, err
-	}
-
-	// MLM head at the masked positions only; the decoder is the word embedding matrix. The
-	// masked rows are gathered after the [CLS] rows, and their gradient goes back through the
-	// [CLS] gather's (see stash).
-	mlmRows := must(gatherAfter[T](x, mlmN, clsRows, maskedRows))
-	t := ln(act(lin(mlmRows, nil, "cls.predictions.transform.dense")), "cls.predictions.transform.LayerNorm")
-	if err != nil {
-		return nil, err
-	}
-	gr.mlmLogits = must(linear[T](t, []*G.Node{P("bert.embeddings.word_embeddings.weight"), P("cls.predictions.bias")}, nil, tiedWord))
-	gr.mlmLoss = must(crossEntropy[T](gr.mlmLogits, mlmTN, mlmWN))
-	gr.loss = must(addScalars[T](gr.mlmLoss, gr.nspLoss))
-	if err != nil {
-		return nil, err
-	}
+	f := b.forward(in)
+	gr.drops = b.drops
+	gr.loss, gr.mlmLoss, gr.nspLoss = f.loss, f.mlmLoss, f.nspLoss
+	gr.mlmLogits, gr.nspLogits = f.mlmLogits, f.nspLogits
 	if k.train {
-		if gr.grads, err = G.Grad(gr.loss, pnodes...); err != nil {
-			return nil, fmt.Errorf("gradient: %w", err)
+		b.backward(in, f)
+		for _, p := range m.params {
+			d := b.grads[p.name]
+			if d == nil {
+				return nil, fmt.Errorf("gradient: none for %s", p.name)
+			}
+			gr.grads = append(gr.grads, d)
 		}
 	}
-	gr.vm = G.NewTapeMachine(g)
+	gr.vm = G.NewTapeMachine(gr.g)
 	return gr, nil
+}
+
+// inputs are the input nodes of a graph, other than the parameters.
+type inputs struct {
+	word, typ, pos *G.Node // per token: word id, token type, position
+	cls, mlm       *G.Node // row indices of the [CLS] tokens and of the masked positions
+	mask           *G.Node // additive attention mask [B, S]
+	mlmT, mlmW     *G.Node // per masked position: target id, weight (0: padding)
+	nspT, nspW     *G.Node // per row: next sentence label, weight (0: no label)
+}
+
+// forwardNodes are the nodes of the forward pass that the backward pass reads (llm.c's
+// activations), and the outputs.
+type forwardNodes struct {
+	emb, embDrop           *G.Node // sum of the embeddings, dropout mask after its LayerNorm (nil: none)
+	layers                 []layerNodes
+	x                      *G.Node // encoder output
+	cls, pooled            *G.Node // [CLS] rows, pooler output
+	mlmRows, mlmAct, mlmLN *G.Node // masked rows, GELU and LayerNorm of the transform
+	nspLogits, mlmLogits   *G.Node
+	nspLoss, mlmLoss       *G.Node
+	loss                   *G.Node
+}
+
+// layerNodes are the nodes of one encoder layer's forward pass that its backward pass reads.
+type layerNodes struct {
+	prefix                    string
+	x, qkv, probs, probsDrop  *G.Node // input, fused projection, attention probabilities before and after dropout
+	ctx, r1, x1, act          *G.Node // context, x + attention, its LayerNorm, GELU of the intermediate dense
+	r2                        *G.Node // x1 + feed-forward (the output LayerNorm's input)
+	dropProbs, dropAttn, drop *G.Node // dropout masks (nil: none)
+}
+
+// forward adds BERT for pretraining: embeddings, post-LN encoder layers, the NSP head on the
+// pooled [CLS] vector, the MLM head at the masked positions (its decoder is the word embedding
+// matrix), and the loss, MLM plus NSP.
+func (b *builder[T]) forward(in inputs) forwardNodes {
+	c := b.cfg
+	var f forwardNodes
+	f.emb = b.must(embed[T](b.P("bert.embeddings.word_embeddings.weight"), b.P("bert.embeddings.position_embeddings.weight"),
+		b.P("bert.embeddings.token_type_embeddings.weight"), in.word, in.pos, in.typ))
+	x, drop := b.drop(b.ln(f.emb, "bert.embeddings.LayerNorm"), c.HiddenDropout, "dropout_embeddings")
+	f.embDrop = drop
+
+	for l := 0; l < c.NumLayers; l++ {
+		L := layerNodes{prefix: fmt.Sprintf("bert.encoder.layer.%d.", l), x: x}
+		p := L.prefix
+		L.qkv = b.lin(x, p+"attention.self.query", p+"attention.self.key", p+"attention.self.value")
+		scores := b.must(attnScores[T](L.qkv, b.dims))
+		L.probs = b.must(maskedSoftmax[T](scores, in.mask, b.dims.a, b.scale))
+		L.probsDrop, L.dropProbs = b.drop(L.probs, c.AttentionDropout, fmt.Sprintf("dropout_attention_%d", l))
+		L.ctx = b.must(attnContext[T](L.probsDrop, L.qkv, b.dims))
+		a, drop := b.drop(b.lin(L.ctx, p+"attention.output.dense"), c.HiddenDropout, fmt.Sprintf("dropout_attention_output_%d", l))
+		L.dropAttn = drop
+		L.r1 = b.must(residual[T](a, x))
+		L.x1 = b.ln(L.r1, p+"attention.output.LayerNorm")
+		L.act = b.gelu(b.lin(L.x1, p+"intermediate.dense"))
+		ff, drop := b.drop(b.lin(L.act, p+"output.dense"), c.HiddenDropout, fmt.Sprintf("dropout_output_%d", l))
+		L.drop = drop
+		L.r2 = b.must(residual[T](ff, L.x1))
+		x = b.ln(L.r2, p+"output.LayerNorm")
+		f.layers = append(f.layers, L)
+	}
+	f.x = x
+
+	f.cls = b.must(gather[T](x, in.cls))
+	f.pooled = b.must(tanh[T](b.lin(f.cls, "bert.pooler.dense")))
+	f.nspLogits = b.lin(f.pooled, "cls.seq_relationship")
+	f.nspLoss = b.must(crossEntropy[T](f.nspLogits, in.nspT, in.nspW, b.train))
+
+	f.mlmRows = b.must(gather[T](x, in.mlm))
+	f.mlmAct = b.gelu(b.lin(f.mlmRows, "cls.predictions.transform.dense"))
+	f.mlmLN = b.ln(f.mlmAct, "cls.predictions.transform.LayerNorm")
+	f.mlmLogits = b.must(linear[T](f.mlmLN, []*G.Node{b.P("bert.embeddings.word_embeddings.weight"), b.P("cls.predictions.bias")}))
+	f.mlmLoss = b.must(crossEntropy[T](f.mlmLogits, in.mlmT, in.mlmW, b.train))
+	f.loss = b.must(addScalars[T](f.mlmLoss, f.nspLoss))
+	return f
+}
+
+// backward adds the gradient of the loss with respect to every parameter, leaving them in
+// b.grads: the forward pass in reverse, op by op, as llm.c's gpt2_backward. A node read by two
+// ops gets the sum of their gradients, accumulated explicitly in an order fixed here: the
+// encoder output (the [CLS] and masked-row gathers: one scatter, [CLS] rows first), each
+// layer's input and its attention block's output (read by a linear layer and a residual
+// addition: linearBackward's dxAcc), qkv (queries and keys, values: attnBackward) and the word
+// embeddings, tied to the decoder (embedBackward's dWordAcc).
+func (b *builder[T]) backward(in inputs, f forwardNodes) {
+	dLoss := G.NewScalar(b.g, dtypeOf[T](), G.WithName("dloss"), G.WithValue(newScalar[T](1)))
+	dMLMLoss, dNSPLoss := addScalarsBackward(dLoss)
+
+	// NSP head.
+	dNSPLogits := b.must(crossEntropyBackward[T](f.nspLoss, f.nspLogits, in.nspT, in.nspW, dNSPLoss))
+	dPooled := b.linBack(f.pooled, dNSPLogits, nil, "cls.seq_relationship")
+	dCLS := b.linBack(f.cls, b.must(tanhBackward[T](f.pooled, dPooled)), nil, "bert.pooler.dense")
+
+	// MLM head. The decoder's weight is the word embeddings: its gradient goes to embedBackward.
+	dMLMLogits := b.must(crossEntropyBackward[T](f.mlmLoss, f.mlmLogits, in.mlmT, in.mlmW, dMLMLoss))
+	word := b.P("bert.embeddings.word_embeddings.weight")
+	dT, dDecoder, err := linearBackward[T](f.mlmLN, []*G.Node{word, b.P("cls.predictions.bias")}, dMLMLogits, nil)
+	b.must(dT, err)
+	b.grad("cls.predictions.bias", dDecoder[1])
+	dAct := b.lnBack(f.mlmAct, dT, "cls.predictions.transform.LayerNorm")
+	dMLMRows := b.linBack(f.mlmRows, b.geluBack(f.mlmAct, dAct), nil, "cls.predictions.transform.dense")
+
+	// Encoder output, read by both heads' gathers; then the layers, last first.
+	dx := b.must(gatherBackward[T](f.x, dCLS, in.cls, dMLMRows, in.mlm))
+	for l := len(f.layers) - 1; l >= 0; l-- {
+		dx = b.layerBackward(f.layers[l], dx)
+	}
+
+	// Embeddings.
+	dEmb := b.lnBack(f.emb, b.dropBack(f.embDrop, dx), "bert.embeddings.LayerNorm")
+	dWord, dPos, dType, err := embedBackward[T](word, b.P("bert.embeddings.position_embeddings.weight"),
+		b.P("bert.embeddings.token_type_embeddings.weight"), in.word, in.pos, in.typ, dEmb, dDecoder[0])
+	b.must(dWord, err)
+	b.grad("bert.embeddings.word_embeddings.weight", dWord)
+	b.grad("bert.embeddings.position_embeddings.weight", dPos)
+	b.grad("bert.embeddings.token_type_embeddings.weight", dType)
+}
+
+// layerBackward adds the backward pass of one encoder layer and returns the gradient of its
+// input from dOut, the gradient of its output.
+func (b *builder[T]) layerBackward(L layerNodes, dOut *G.Node) *G.Node {
+	p := L.prefix
+	// Feed-forward block: LayerNorm(x1 + dropout(dense(GELU(dense(x1))))).
+	dr2 := b.lnBack(L.r2, dOut, p+"output.LayerNorm")
+	dff, dx1 := residualBackward(dr2)
+	dAct := b.linBack(L.act, b.dropBack(L.drop, dff), nil, p+"output.dense")
+	dx1 = b.linBack(L.x1, b.geluBack(L.act, dAct), dx1, p+"intermediate.dense")
+
+	// Attention block: LayerNorm(x + dropout(dense(attention(qkv(x))))).
+	dr1 := b.lnBack(L.r1, dx1, p+"attention.output.LayerNorm")
+	da, dx := residualBackward(dr1)
+	dCtx := b.linBack(L.ctx, b.dropBack(L.dropAttn, da), nil, p+"attention.output.dense")
+	dProbs := b.dropBack(L.dropProbs, b.must(attnContextBackward[T](dCtx, L.qkv, b.dims)))
+	dScores := b.must(maskedSoftmaxBackward[T](L.probs, dProbs, b.scale))
+	dQKV := b.must(attnBackward[T](dScores, L.qkv, dCtx, L.probsDrop, b.dims))
+	return b.linBack(L.x, dQKV, dx, p+"attention.self.query", p+"attention.self.key", p+"attention.self.value")
+}
+
+// builder adds the nodes of one graph. An op that cannot be added (an error: shapes that do
+// not match, a programming error) stops the construction: must panics with a buildError,
+// which build's deferred recover turns into its error, as text/template's parser does, so
+// that the construction reads straight through.
+type builder[T float] struct {
+	cfg    Config
+	g      *G.ExprGraph
+	train  bool
+	params map[string]*G.Node
+	grads  map[string]*G.Node // gradient of the loss per parameter name, made by backward
+	drops  []dropout
+	dims   attnDims
+	scale  float64 // of the attention scores: 1/√(head size)
+}
+
+type buildError struct{ err error }
+
+// must returns n, or stops the construction with err.
+func (b *builder[T]) must(n *G.Node, err error) *G.Node {
+	if err != nil {
+		panic(buildError{err})
+	}
+	return n
+}
+
+// recover turns a buildError into *err; any other panic goes on.
+func (b *builder[T]) recover(err *error) {
+	if r := recover(); r != nil {
+		e, ok := r.(buildError)
+		if !ok {
+			panic(r)
+		}
+		*err = e.err
+	}
+}
+
+// P returns the node of a parameter.
+func (b *builder[T]) P(name string) *G.Node {
+	n := b.params[name]
+	if n == nil {
+		b.must(nil, fmt.Errorf("no parameter %s", name))
+	}
+	return n
+}
+
+// grad records d as the gradient of parameter name.
+func (b *builder[T]) grad(name string, d *G.Node) {
+	if b.grads == nil {
+		b.grads = make(map[string]*G.Node, len(b.params))
+	}
+	if b.grads[name] != nil {
+		b.must(nil, fmt.Errorf("gradient of %s made twice", name))
+	}
+	b.grads[name] = d
+}
+
+// floats returns a new input tensor and its node.
+func (b *builder[T]) floats(name string, shape ...int) (*tensor.Dense, *G.Node) {
+	t := newDense[T](shape...)
+	return t, G.NewTensor(b.g, dtypeOf[T](), len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(t))
+}
+
+// lin is the dense layer (or the fused dense layers) with the parameters named prefix.weight
+// and prefix.bias for each prefix.
+func (b *builder[T]) lin(x *G.Node, prefixes ...string) *G.Node {
+	return b.must(linear[T](x, b.linParams(prefixes)))
+}
+
+// linBack adds lin's backward pass: it records the gradients of the parameters and returns
+// that of x, accumulated onto dxAcc when not nil.
+func (b *builder[T]) linBack(x, dy, dxAcc *G.Node, prefixes ...string) *G.Node {
+	dx, dwb, err := linearBackward[T](x, b.linParams(prefixes), dy, dxAcc)
+	b.must(dx, err)
+	for i, p := range prefixes {
+		b.grad(p+".weight", dwb[2*i])
+		b.grad(p+".bias", dwb[2*i+1])
+	}
+	return dx
+}
+
+func (b *builder[T]) linParams(prefixes []string) []*G.Node {
+	var wb []*G.Node
+	for _, p := range prefixes {
+		wb = append(wb, b.P(p+".weight"), b.P(p+".bias"))
+	}
+	return wb
+}
+
+// ln is the LayerNorm with the parameters prefix.weight and prefix.bias.
+func (b *builder[T]) ln(x *G.Node, prefix string) *G.Node {
+	return b.must(layerNorm[T](x, b.P(prefix+".weight"), b.P(prefix+".bias"), b.cfg.LayerNormEps))
+}
+
+// lnBack adds ln's backward pass: it records the gradients of the parameters and returns that
+// of x.
+func (b *builder[T]) lnBack(x, dy *G.Node, prefix string) *G.Node {
+	dx, dg, db, err := layerNormBackward[T](x, b.P(prefix+".weight"), dy, b.cfg.LayerNormEps)
+	b.must(dx, err)
+	b.grad(prefix+".weight", dg)
+	b.grad(prefix+".bias", db)
+	return dx
+}
+
+// gelu is the GELU activation; a training graph keeps its derivative for geluBack.
+func (b *builder[T]) gelu(x *G.Node) *G.Node { return b.must(gelu[T](x, b.train)) }
+
+func (b *builder[T]) geluBack(y, dy *G.Node) *G.Node { return b.must(geluBackward[T](y, dy)) }
+
+// drop applies dropout with probability p in a training graph and returns the result and the
+// mask node (nil, and x itself, without dropout). The mask is an input tensor that fill draws.
+func (b *builder[T]) drop(x *G.Node, p float64, name string) (*G.Node, *G.Node) {
+	if !b.train || p == 0 {
+		return x, nil
+	}
+	t, mask := b.floats(name, x.Shape()...)
+	b.drops = append(b.drops, dropout{t: t, p: p})
+	return b.must(dropoutMul[T](x, mask)), mask
+}
+
+// dropBack adds the backward pass of drop with the given mask (nil: none).
+func (b *builder[T]) dropBack(mask, dy *G.Node) *G.Node {
+	if mask == nil {
+		return dy
+	}
+	return b.must(dropoutBackward[T](mask, dy))
 }
 
 // fill writes a batch into the graph's input tensors and draws the dropout masks.

@@ -32,15 +32,9 @@ func (d attnDims) blocks(h int, fn func(z, q, k, v, c int)) {
 	})
 }
 
-// attnState carries the gradient of the attention's context op to its scores op, which
-// computes the whole gradient of qkv (see stash).
-type attnState struct {
-	dC, probs *G.Node
-}
-
 // attnScores returns the raw scores Q_ba·K_baᵀ of every batch row and head: [B·A, S, S].
-func attnScores[T float](qkv *G.Node, d attnDims, st *attnState) (*G.Node, error) {
-	op := &kop{name: "kAttnScores{" + d.String() + "}", arity: 1, dt: dtypeOf[T](), dims: 3, wrt: []bool{true}}
+func attnScores[T float](qkv *G.Node, d attnDims) (*G.Node, error) {
+	op := newOp[T]("kAttnScores{"+d.String()+"}", 1, 3)
 	op.shape = func(in []tensor.Shape) (tensor.Shape, error) {
 		if len(in[0]) != 2 || in[0][0] != d.b*d.s || in[0][1]%(3*d.a) != 0 {
 			return nil, fmt.Errorf("attention scores: qkv %v does not match batch %d×%d, %d heads", in[0], d.b, d.s, d.a)
@@ -57,35 +51,13 @@ func attnScores[T float](qkv *G.Node, d attnDims, st *attnState) (*G.Node, error
 		})
 		return out, nil
 	}
-	op.diff = func(in G.Nodes, _, dy *G.Node) (G.Nodes, error) {
-		if st.dC == nil {
-			return nil, fmt.Errorf("attention: the context gradient is not made yet")
-		}
-		g := &kop{name: "kAttnGradQKV{" + d.String() + "}", arity: 4, dt: dtypeOf[T](), dims: 2}
-		g.shape = func(in []tensor.Shape) (tensor.Shape, error) { return in[1].Clone(), nil }
-		g.do = func(in []G.Value) (G.Value, error) {
-			h := in[1].Shape()[1] / 3
-			dd, s := h/d.a, d.s
-			out := reuse[T](g, in[1].Shape()...)
-			dS, x, dC, p, dx := data[T](in[0]), data[T](in[1]), data[T](in[2]), data[T](in[3]), data[T](out)
-			d.blocks(h, func(z, q, k, v, c int) {
-				ds, pz := dS[z*s*s:], p[z*s*s:]
-				gemm(false, false, s, dd, s, 1, ds, s, x[k:], 3*h, 0, dx[q:], 3*h) // dQ = dS·K
-				gemm(true, false, s, dd, s, 1, ds, s, x[q:], 3*h, 0, dx[k:], 3*h)  // dK = dSᵀ·Q
-				gemm(true, false, s, dd, s, 1, pz, s, dC[c:], h, 0, dx[v:], 3*h)   // dV = Pᵀ·dC
-			})
-			return out, nil
-		}
-		dx, err := G.ApplyOp(g, dy, in[0], st.dC, st.probs)
-		return G.Nodes{dx}, err
-	}
 	return G.ApplyOp(op, qkv)
 }
 
-// attnContext returns P_ba·V_ba of every batch row and head, the heads side by side: [B·S, H].
-// Its gradient with respect to qkv (the values) is made by attnScores' gradient op.
-func attnContext[T float](probs, qkv *G.Node, d attnDims, st *attnState) (*G.Node, error) {
-	op := &kop{name: "kAttnContext{" + d.String() + "}", arity: 2, dt: dtypeOf[T](), dims: 2, wrt: []bool{true, false}}
+// attnContext returns P_ba·V_ba of every batch row and head for the probabilities probs
+// [B·A, S, S], the heads side by side: [B·S, H].
+func attnContext[T float](probs, qkv *G.Node, d attnDims) (*G.Node, error) {
+	op := newOp[T]("kAttnContext{"+d.String()+"}", 2, 2)
 	op.shape = func(in []tensor.Shape) (tensor.Shape, error) {
 		if len(in[0]) != 3 || in[0][0] != d.b*d.a || in[0][1] != d.s || in[0][2] != d.s || len(in[1]) != 2 || in[1][0] != d.b*d.s {
 			return nil, fmt.Errorf("attention context: probabilities %v and qkv %v do not match", in[0], in[1])
@@ -102,24 +74,49 @@ func attnContext[T float](probs, qkv *G.Node, d attnDims, st *attnState) (*G.Nod
 		})
 		return out, nil
 	}
-	op.diff = func(in G.Nodes, _, dy *G.Node) (G.Nodes, error) {
-		st.dC, st.probs = dy, in[0]
-		g := &kop{name: "kAttnGradProbs{" + d.String() + "}", arity: 2, dt: dtypeOf[T](), dims: 3}
-		g.shape = func([]tensor.Shape) (tensor.Shape, error) { return tensor.Shape{d.b * d.a, d.s, d.s}, nil }
-		g.do = func(in []G.Value) (G.Value, error) {
-			h := in[1].Shape()[1] / 3
-			dd, s := h/d.a, d.s
-			out := reuse[T](g, d.b*d.a, s, s)
-			dC, x, dp := data[T](in[0]), data[T](in[1]), data[T](out)
-			d.blocks(h, func(z, _, _, v, c int) {
-				gemm(false, true, s, s, dd, 1, dC[c:], h, x[v:], 3*h, 0, dp[z*s*s:], s) // dP = dC·Vᵀ
-			})
-			return out, nil
-		}
-		dp, err := G.ApplyOp(g, dy, in[1])
-		return G.Nodes{dp, nil}, err
-	}
 	return G.ApplyOp(op, probs, qkv)
+}
+
+// attnContextBackward returns the gradient of attnContext's probabilities from dC, the
+// gradient of its output: dP = dC_ba·V_baᵀ, [B·A, S, S]. The gradient of the values is part
+// of attnBackward's.
+func attnContextBackward[T float](dC, qkv *G.Node, d attnDims) (*G.Node, error) {
+	op := newOp[T]("kAttnGradProbs{"+d.String()+"}", 2, 3)
+	op.shape = func([]tensor.Shape) (tensor.Shape, error) { return tensor.Shape{d.b * d.a, d.s, d.s}, nil }
+	op.do = func(in []G.Value) (G.Value, error) {
+		h := in[1].Shape()[1] / 3
+		dd, s := h/d.a, d.s
+		out := reuse[T](op, d.b*d.a, s, s)
+		dC, x, dp := data[T](in[0]), data[T](in[1]), data[T](out)
+		d.blocks(h, func(z, _, _, v, c int) {
+			gemm(false, true, s, s, dd, 1, dC[c:], h, x[v:], 3*h, 0, dp[z*s*s:], s) // dP = dC·Vᵀ
+		})
+		return out, nil
+	}
+	return G.ApplyOp(op, dC, qkv)
+}
+
+// attnBackward returns the gradient of qkv, which the attention reads twice (queries and keys
+// in attnScores, values in attnContext): dQ = dS·K and dK = dSᵀ·Q from dS, the gradient of
+// the scores, and dV = Pᵀ·dC from dC, the gradient of the context, with P the probabilities
+// attnContext read.
+func attnBackward[T float](dS, qkv, dC, probs *G.Node, d attnDims) (*G.Node, error) {
+	op := newOp[T]("kAttnGradQKV{"+d.String()+"}", 4, 2)
+	op.shape = func(in []tensor.Shape) (tensor.Shape, error) { return in[1].Clone(), nil }
+	op.do = func(in []G.Value) (G.Value, error) {
+		h := in[1].Shape()[1] / 3
+		dd, s := h/d.a, d.s
+		out := reuse[T](op, in[1].Shape()...)
+		dS, x, dC, p, dx := data[T](in[0]), data[T](in[1]), data[T](in[2]), data[T](in[3]), data[T](out)
+		d.blocks(h, func(z, q, k, v, c int) {
+			ds, pz := dS[z*s*s:], p[z*s*s:]
+			gemm(false, false, s, dd, s, 1, ds, s, x[k:], 3*h, 0, dx[q:], 3*h) // dQ = dS·K
+			gemm(true, false, s, dd, s, 1, ds, s, x[q:], 3*h, 0, dx[k:], 3*h)  // dK = dSᵀ·Q
+			gemm(true, false, s, dd, s, 1, pz, s, dC[c:], h, 0, dx[v:], 3*h)   // dV = Pᵀ·dC
+		})
+		return out, nil
+	}
+	return G.ApplyOp(op, dS, qkv, dC, probs)
 }
 
 // expRow sets dst[j] = exp(src[j]·scale + add[j] - shift) (add may be nil) and returns the sum,
@@ -156,7 +153,7 @@ func expRow[T float](dst, src, add []T, scale, shift float64) float64 {
 // maskedSoftmax computes softmax(scale·scores + mask) over the last axis of scores [B·A, S, S],
 // where mask [B, S] is additive (0 for real tokens, a large negative number for padding).
 func maskedSoftmax[T float](scores, mask *G.Node, heads int, scale float64) (*G.Node, error) {
-	op := &kop{name: fmt.Sprintf("kMaskedSoftmax{%d,%g}", heads, scale), arity: 2, dt: dtypeOf[T](), dims: 3, wrt: []bool{true, false}}
+	op := newOp[T](fmt.Sprintf("kMaskedSoftmax{%d,%g}", heads, scale), 2, 3)
 	op.shape = func(in []tensor.Shape) (tensor.Shape, error) {
 		s := in[0]
 		if len(s) != 3 || len(in[1]) != 2 || s[0] != in[1][0]*heads || s[2] != in[1][1] {
@@ -188,30 +185,32 @@ func maskedSoftmax[T float](scores, mask *G.Node, heads int, scale float64) (*G.
 		})
 		return out, nil
 	}
-	op.diff = func(_ G.Nodes, out, dy *G.Node) (G.Nodes, error) {
-		g := &kop{name: fmt.Sprintf("kMaskedSoftmaxGrad{%g}", scale), arity: 2, dt: dtypeOf[T](), dims: 3}
-		g.shape = func(in []tensor.Shape) (tensor.Shape, error) { return in[0].Clone(), nil }
-		g.do = func(in []G.Value) (G.Value, error) {
-			sh := in[0].Shape()
-			k := sh[2]
-			res := reuse[T](g, sh...)
-			p, dp, dx := data[T](in[0]), data[T](in[1]), data[T](res)
-			parallel(len(p)/k, 64, func(lo, hi int) {
-				for off := lo * k; off < hi*k; off += k {
-					pr, dpr, dxr := p[off:off+k], dp[off:off+k], dx[off:off+k]
-					var dot float64
-					for j, v := range pr {
-						dot += float64(v) * float64(dpr[j])
-					}
-					for j, v := range pr {
-						dxr[j] = T(scale * float64(v) * (float64(dpr[j]) - dot))
-					}
-				}
-			})
-			return res, nil
-		}
-		dx, err := G.ApplyOp(g, out, dy)
-		return G.Nodes{dx, nil}, err
-	}
 	return G.ApplyOp(op, scores, mask)
+}
+
+// maskedSoftmaxBackward returns the gradient of the scores from probs = maskedSoftmax(scores,
+// mask, heads, scale) and dP, the gradient of probs: scale·P·(dP − Σ_k P·dP) row by row.
+func maskedSoftmaxBackward[T float](probs, dP *G.Node, scale float64) (*G.Node, error) {
+	op := newOp[T](fmt.Sprintf("kMaskedSoftmaxGrad{%g}", scale), 2, 3)
+	op.shape = sameShape
+	op.do = func(in []G.Value) (G.Value, error) {
+		sh := in[0].Shape()
+		k := sh[2]
+		res := reuse[T](op, sh...)
+		p, dp, dx := data[T](in[0]), data[T](in[1]), data[T](res)
+		parallel(len(p)/k, 64, func(lo, hi int) {
+			for off := lo * k; off < hi*k; off += k {
+				pr, dpr, dxr := p[off:off+k], dp[off:off+k], dx[off:off+k]
+				var dot float64
+				for j, v := range pr {
+					dot += float64(v) * float64(dpr[j])
+				}
+				for j, v := range pr {
+					dxr[j] = T(scale * float64(v) * (float64(dpr[j]) - dot))
+				}
+			}
+		})
+		return res, nil
+	}
+	return G.ApplyOp(op, probs, dP)
 }

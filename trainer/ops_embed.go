@@ -8,10 +8,9 @@ import (
 )
 
 // embed returns word[wordIdx] + position[posIdx] + type[typeIdx], the sum of BERT's three
-// embeddings for each token: [N, H]. The word table is also the decoder's weight; the decoder
-// leaves its gradient in tied, which the word table's gradient op adds in.
-func embed[T float](word, pos, typ, wordIdx, posIdx, typeIdx *G.Node, tied *stash) (*G.Node, error) {
-	op := &kop{name: "kEmbed", arity: 6, dt: dtypeOf[T](), dims: 2, wrt: []bool{true, true, true, false, false, false}}
+// embeddings for each token: [N, H].
+func embed[T float](word, pos, typ, wordIdx, posIdx, typeIdx *G.Node) (*G.Node, error) {
+	op := newOp[T]("kEmbed", 6, 2)
 	op.shape = func(in []tensor.Shape) (tensor.Shape, error) {
 		for i := 0; i < 3; i++ {
 			if err := want2D("embedding table", in[i]); err != nil {
@@ -49,24 +48,24 @@ func embed[T float](word, pos, typ, wordIdx, posIdx, typeIdx *G.Node, tied *stas
 		}
 		return out, nil
 	}
-	op.diff = func(in G.Nodes, _, dy *G.Node) (G.Nodes, error) {
-		dWord, err := tied.get()
-		if err != nil {
-			return nil, err
-		}
-		grads := G.Nodes{nil, nil, nil, nil, nil, nil}
-		for t := 0; t < 3; t++ {
-			args := G.Nodes{dy, in[3+t]}
-			if t == 0 {
-				args = append(args, dWord)
-			}
-			if grads[t], err = G.ApplyOp(scatterAdd[T](in[t].Shape()[0], 1, t == 0), args...); err != nil {
-				return nil, err
-			}
-		}
-		return grads, nil
-	}
 	return G.ApplyOp(op, word, pos, typ, wordIdx, posIdx, typeIdx)
+}
+
+// embedBackward returns the gradients of the three tables of embed from dy, the gradient of
+// its output: each row of dy added into the row of each table its token read. The word table
+// is also the MLM decoder's weight: its gradient is accumulated onto dWordAcc, the decoder's
+// (dWord = dWordAcc + the rows of dy).
+func embedBackward[T float](word, pos, typ, wordIdx, posIdx, typeIdx, dy, dWordAcc *G.Node) (dWord, dPos, dType *G.Node, err error) {
+	if dWord, err = G.ApplyOp(scatterAdd[T](word.Shape()[0], 1, true), dy, wordIdx, dWordAcc); err != nil {
+		return nil, nil, nil, err
+	}
+	if dPos, err = G.ApplyOp(scatterAdd[T](pos.Shape()[0], 1, false), dy, posIdx); err != nil {
+		return nil, nil, nil, err
+	}
+	if dType, err = G.ApplyOp(scatterAdd[T](typ.Shape()[0], 1, false), dy, typeIdx); err != nil {
+		return nil, nil, nil, err
+	}
+	return dWord, dPos, dType, nil
 }
 
 // scatterAdd returns a [rows, H] matrix (base, or zeros) to which each row i of each dy_k is
@@ -77,7 +76,7 @@ func scatterAdd[T float](rows, pairs int, hasBase bool) *kop {
 	if hasBase {
 		arity++
 	}
-	op := &kop{name: fmt.Sprintf("kScatterAdd{%d,%d,%t}", rows, pairs, hasBase), arity: arity, dt: dtypeOf[T](), dims: 2}
+	op := newOp[T](fmt.Sprintf("kScatterAdd{%d,%d,%t}", rows, pairs, hasBase), arity, 2)
 	op.shape = func(s []tensor.Shape) (tensor.Shape, error) { return tensor.Shape{rows, s[0][1]}, nil }
 	op.do = func(v []G.Value) (G.Value, error) {
 		h := v[0].Shape()[1]
@@ -102,28 +101,21 @@ func scatterAdd[T float](rows, pairs int, hasBase bool) *kop {
 	return op
 }
 
-// gather returns the rows of table [R, H] at the indices idx [n] (ints): [n, H]. Its gradient
-// adds each row of dy into the row it came from, and the rows of a second gather of the same
-// table left in also (nil: none).
-func gather[T float](table, idx *G.Node, also *stash) (*G.Node, error) {
-	op := &kop{name: "kGather", arity: 2, dt: dtypeOf[T](), dims: 2, wrt: []bool{true, false}}
+// gather returns the rows of table [R, H] at the indices idx [n] (ints): [n, H].
+func gather[T float](table, idx *G.Node) (*G.Node, error) {
+	op := newOp[T]("kGather", 2, 2)
 	op.shape = gatherShape
 	op.do = func(in []G.Value) (G.Value, error) {
 		return gatherRows[T](op, in[0], in[1])
 	}
-	op.diff = func(in G.Nodes, _, dy *G.Node) (G.Nodes, error) {
-		args := G.Nodes{dy, in[1]}
-		if also != nil {
-			d, err := also.get()
-			if err != nil {
-				return nil, err
-			}
-			args = append(args, d, also.idx)
-		}
-		dx, err := G.ApplyOp(scatterAdd[T](in[0].Shape()[0], len(args)/2, false), args...)
-		return G.Nodes{dx, nil}, err
-	}
 	return G.ApplyOp(op, table, idx)
+}
+
+// gatherBackward returns the gradient of table from gathers of it: given dyIdx = dy₁, idx₁,
+// dy₂, idx₂, ..., the gradients of the gathers' outputs and their indices, each row of each
+// dy_k added into the row it came from, in that order.
+func gatherBackward[T float](table *G.Node, dyIdx ...*G.Node) (*G.Node, error) {
+	return G.ApplyOp(scatterAdd[T](table.Shape()[0], len(dyIdx)/2, false), dyIdx...)
 }
 
 // gatherShape is the shape of a gather: one row of the table [R, H] per index.
@@ -146,28 +138,4 @@ func gatherRows[T float](op *kop, table, idx G.Value) (G.Value, error) {
 		copy(y[i*h:(i+1)*h], t[r*h:(r+1)*h])
 	}
 	return out, nil
-}
-
-// gatherAfter is a second gather of the same table as the gather whose output is first: it
-// runs after it, and leaves its gradient rows in st for the first one's gradient op (see
-// stash). To gorgonia it is differentiable only through first, with a zero gradient.
-func gatherAfter[T float](table, idx, first *G.Node, st *stash) (*G.Node, error) {
-	op := &kop{name: "kGatherAfter", arity: 3, dt: dtypeOf[T](), dims: 2, wrt: []bool{false, false, true}}
-	op.shape = gatherShape
-	op.do = func(in []G.Value) (G.Value, error) {
-		return gatherRows[T](op, in[0], in[1])
-	}
-	op.diff = func(in G.Nodes, _, dy *G.Node) (G.Nodes, error) {
-		st.n, st.idx = dy, in[1]
-		z := &kop{name: "kZeros", arity: 1, dt: dtypeOf[T](), dims: in[2].Dims()}
-		z.shape = func(s []tensor.Shape) (tensor.Shape, error) { return s[0].Clone(), nil }
-		z.do = func(v []G.Value) (G.Value, error) {
-			out := reuse[T](z, v[0].Shape()...)
-			clear(data[T](out))
-			return out, nil
-		}
-		zero, err := G.ApplyOp(z, in[2])
-		return G.Nodes{nil, nil, zero}, err
-	}
-	return G.ApplyOp(op, table, idx, first)
 }

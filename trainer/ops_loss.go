@@ -8,13 +8,24 @@ import (
 	"gorgonia.org/tensor"
 )
 
+// crossEntropyOp is the cross-entropy's forward op. Its forward pass leaves, per row, exp(logit
+// − max) of every logit in exps and 1/Σ exp(logit − max) in invSum; with keep (a training
+// graph) crossEntropyBackward's op turns exps into the gradient in place, so that each logit's
+// exponential is computed once.
+type crossEntropyOp[T float] struct {
+	kop
+	keep    bool
+	exps    *tensor.Dense
+	invSum  []float64
+	rowLoss []float64
+}
+
 // crossEntropy returns Σᵢ wᵢ·(−log softmax(logitsᵢ)[targetᵢ]) / Σᵢ wᵢ (0 when Σ w = 0), for
 // logits [M, C] and targets and weights [M] (targets hold class ids as floats; rows with weight
-// 0 are padding and ignored). In a training graph the forward pass leaves exp(logit − max) of
-// every row in the gradient's buffer, and the gradient op scales it into softmax − one-hot, so
-// each logit's exponential is computed once.
-func crossEntropy[T float](logits, target, weight *G.Node) (*G.Node, error) {
-	op := &kop{name: "kCrossEntropy", arity: 3, dt: dtypeOf[T](), dims: 0, wrt: []bool{true, false, false}}
+// 0 are padding and ignored). keep says that crossEntropyBackward will be called on the
+// result (see crossEntropyOp).
+func crossEntropy[T float](logits, target, weight *G.Node, keep bool) (*G.Node, error) {
+	op := &crossEntropyOp[T]{kop: *newOp[T]("kCrossEntropy", 3, 0), keep: keep}
 	op.shape = func(in []tensor.Shape) (tensor.Shape, error) {
 		if err := want2D("cross-entropy logits", in[0]); err != nil {
 			return nil, err
@@ -24,27 +35,18 @@ func crossEntropy[T float](logits, target, weight *G.Node) (*G.Node, error) {
 		}
 		return tensor.ScalarShape(), nil
 	}
-	// Per row, from the forward pass for the backward pass (which runs after it in the same run
-	// of the graph): the row's loss and 1/Σ exp(logit − max); exps is the gradient op (nil in
-	// an evaluation graph), whose buffer receives the exponentials.
-	var rowLoss, invSum []float64
-	var exps *kop
 	op.do = func(in []G.Value) (G.Value, error) {
 		m, c := in[0].Shape()[0], in[0].Shape()[1]
 		x, t, w := data[T](in[0]), data[T](in[1]), data[T](in[2])
-		if len(rowLoss) != m {
-			rowLoss, invSum = make([]float64, m), make([]float64, m)
+		if len(op.rowLoss) != m {
+			op.rowLoss, op.invSum = make([]float64, m), make([]float64, m)
 		}
 		for i := 0; i < m; i++ {
 			if ti := int(t[i]); w[i] != 0 && (ti < 0 || ti >= c) {
 				return nil, fmt.Errorf("cross-entropy: target %d out of range [0, %d)", ti, c)
 			}
 		}
-		into := exps
-		if into == nil {
-			into = op // an evaluation graph: the exponentials are not kept, but need a place
-		}
-		e := data[T](reuse[T](into, m, c))
+		e := data[T](reuseTensor[T](&op.exps, m, c))
 		parallel(m, 8, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				if w[i] == 0 {
@@ -56,14 +58,14 @@ func crossEntropy[T float](logits, target, weight *G.Node) (*G.Node, error) {
 					mx = max(mx, float64(v))
 				}
 				sum := expRow(er, row, nil, 1, mx)
-				invSum[i] = 1 / sum
-				rowLoss[i] = float64(w[i]) * (mx + math.Log(sum) - float64(row[int(t[i])]))
+				op.invSum[i] = 1 / sum
+				op.rowLoss[i] = float64(w[i]) * (mx + math.Log(sum) - float64(row[int(t[i])]))
 			}
 		})
 		var loss, wsum float64
 		for i := 0; i < m; i++ {
 			if w[i] != 0 {
-				loss += rowLoss[i]
+				loss += op.rowLoss[i]
 				wsum += float64(w[i])
 			}
 		}
@@ -72,41 +74,59 @@ func crossEntropy[T float](logits, target, weight *G.Node) (*G.Node, error) {
 		}
 		return newScalar[T](loss), nil
 	}
-	op.diff = func(in G.Nodes, _, dy *G.Node) (G.Nodes, error) {
-		g := &kop{name: "kCrossEntropyGrad", arity: 4, dt: dtypeOf[T](), dims: 2}
-		exps = g
-		g.shape = func(in []tensor.Shape) (tensor.Shape, error) { return in[0].Clone(), nil }
-		g.do = func(in []G.Value) (G.Value, error) {
-			m, c := in[0].Shape()[0], in[0].Shape()[1]
-			if len(invSum) != m || g.buf == nil || !g.buf.Shape().Eq(in[0].Shape()) {
-				return nil, fmt.Errorf("cross-entropy gradient: the forward pass has not run")
-			}
-			res := g.buf
-			t, w, dx := data[T](in[1]), data[T](in[2]), data[T](res)
-			var wsum float64
-			for _, v := range w {
-				wsum += float64(v)
-			}
-			d := scalar(in[3])
-			parallel(m, 8, func(lo, hi int) {
-				for i := lo; i < hi; i++ {
-					drow := dx[i*c : (i+1)*c]
-					if w[i] == 0 {
-						clear(drow)
-						continue
-					}
-					f := d / wsum * float64(w[i])
-					s := f * invSum[i]
-					for j, v := range drow {
-						drow[j] = T(s * float64(v))
-					}
-					drow[int(t[i])] -= T(f)
-				}
-			})
-			return res, nil
-		}
-		dx, err := G.ApplyOp(g, in[0], in[1], in[2], dy)
-		return G.Nodes{dx, nil, nil}, err
-	}
 	return G.ApplyOp(op, logits, target, weight)
 }
+
+// crossEntropyBackward returns the gradient of the logits from loss = crossEntropy(logits,
+// target, weight, true) and dy, the scalar gradient of loss: row i is dy·wᵢ/Σw·(softmaxᵢ −
+// one-hot(targetᵢ)), 0 for rows of weight 0. It is written over the exponentials loss's
+// forward pass kept.
+func crossEntropyBackward[T float](loss, logits, target, weight, dy *G.Node) (*G.Node, error) {
+	fwd, ok := loss.Op().(*crossEntropyOp[T])
+	if !ok || !fwd.keep {
+		return nil, fmt.Errorf("cross-entropy gradient: %v is not a cross-entropy that keeps its exponentials", loss)
+	}
+	op := newOp[T]("kCrossEntropyGrad", 5, 2)
+	op.shape = func(in []tensor.Shape) (tensor.Shape, error) { return in[1].Clone(), nil }
+	op.do = func(in []G.Value) (G.Value, error) { // in: loss (for the order), logits, target, weight, dy
+		m, c := in[1].Shape()[0], in[1].Shape()[1]
+		if len(fwd.invSum) != m || fwd.exps == nil || !fwd.exps.Shape().Eq(in[1].Shape()) {
+			return nil, fmt.Errorf("cross-entropy gradient: the forward pass has not run")
+		}
+		res := fwd.exps
+		t, w, dx := data[T](in[2]), data[T](in[3]), data[T](res)
+		var wsum float64
+		for _, v := range w {
+			wsum += float64(v)
+		}
+		d := scalar(in[4])
+		parallel(m, 8, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				drow := dx[i*c : (i+1)*c]
+				if w[i] == 0 {
+					clear(drow)
+					continue
+				}
+				f := d / wsum * float64(w[i])
+				s := f * fwd.invSum[i]
+				for j, v := range drow {
+					drow[j] = T(s * float64(v))
+				}
+				drow[int(t[i])] -= T(f)
+			}
+		})
+		return res, nil
+	}
+	return G.ApplyOp(op, loss, logits, target, weight, dy)
+}
+
+// addScalars returns a + b for two scalars (the total loss).
+func addScalars[T float](a, b *G.Node) (*G.Node, error) {
+	op := newOp[T]("kAddScalars", 2, 0)
+	op.shape = func([]tensor.Shape) (tensor.Shape, error) { return tensor.ScalarShape(), nil }
+	op.do = func(in []G.Value) (G.Value, error) { return newScalar[T](scalar(in[0]) + scalar(in[1])), nil }
+	return G.ApplyOp(op, a, b)
+}
+
+// addScalarsBackward returns the gradients of addScalars(a, b) from dy: dy for both.
+func addScalarsBackward(dy *G.Node) (da, db *G.Node) { return dy, dy }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
 	"runtime"
@@ -39,6 +40,12 @@ type ExampleConfig struct {
 	ReservoirDocs  int     `json:"reservoir_docs"`
 	ShuffleBuffer  int     `json:"shuffle_buffer"` // rows; 0 keeps document order
 	Seed           uint64  `json:"seed"`
+
+	// EvalFraction is the share of documents, in [0, 1), held out for evaluation: chosen by a
+	// seeded hash of each document's identity (EvalDocument), they are paired among themselves
+	// and go to a second row stream (RunSplit). 0 holds none out and is not stored, so that a
+	// default run's JSON (and shard bytes) are those of kiln before the split existed.
+	EvalFraction float64 `json:"eval_fraction,omitempty"`
 
 	// MaskTokenProb and RandomTokenProb are the shares of the chosen positions replaced by
 	// [MASK] and by a random token (the rest keep their token); nil is Google's 0.8 and 0.1.
@@ -93,6 +100,13 @@ type ExampleStats struct {
 	MaskedRandom int64         `json:"masked_random"`
 	MaskedKept   int64         `json:"masked_kept"`
 	Seconds      float64       `json:"seconds"`
+
+	// With an EvalFraction, the counts above cover both sets; these say what went to the
+	// held-out one. EvalPerFile maps an input's path to its number of held-out documents.
+	EvalDocuments int64            `json:"eval_documents,omitempty"`
+	EvalRows      int64            `json:"eval_rows,omitempty"`
+	EvalPairing   *pairing.Stats   `json:"eval_pairing,omitempty"`
+	EvalPerFile   map[string]int64 `json:"-"`
 }
 
 // Examples streams a corpus through the prep stages: source, sentence splitting and
@@ -105,6 +119,7 @@ type Examples struct {
 	tok      *tokenize.Tokenizer
 	splitter *sentence.Splitter
 	pairer   *pairing.Pairer
+	evalPair *pairing.Pairer // the held-out documents' own pairer; nil without EvalFraction
 	masker   *masking.Masker // nil for dynamic masking
 	maskVoc  masking.Vocab
 	task     pairing.Task
@@ -151,6 +166,9 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 	}
 	if cfg.Workers < 1 {
 		cfg.Workers = 1
+	}
+	if !(cfg.EvalFraction >= 0 && cfg.EvalFraction < 1) {
+		return nil, fmt.Errorf("eval fraction %v: want a share in [0, 1)", cfg.EvalFraction)
 	}
 	if err := cfg.normalizeSplit(); err != nil {
 		return nil, err
@@ -200,14 +218,22 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 	if err != nil {
 		return nil, err
 	}
-	pairer, err := pairing.NewPairer(pairing.Config{
+	pc := pairing.Config{
 		MaxSeqLen: cfg.MaxSeqLen, ShortSeqProb: cfg.ShortSeqProb, Task: task,
 		ReservoirDocs: cfg.ReservoirDocs,
-	}, pairing.Special{CLS: sp.CLS, SEP: sp.SEP})
+	}
+	pairer, err := pairing.NewPairer(pc, pairing.Special{CLS: sp.CLS, SEP: sp.SEP})
 	if err != nil {
 		return nil, err
 	}
 	e := &Examples{cfg: cfg, inputs: inputs, notes: notes, tok: tok, splitter: splitter, pairer: pairer, task: task}
+	if cfg.EvalFraction > 0 {
+		// NotNext partners are drawn from the pairer's reservoir: the held-out documents have
+		// their own, so that no pair mixes the two sets.
+		if e.evalPair, err = pairing.NewPairer(pc, pairing.Special{CLS: sp.CLS, SEP: sp.SEP}); err != nil {
+			return nil, err
+		}
+	}
 	e.encodings.New = func() any { return new(tokenize.Encoding) }
 	e.maskVoc, err = MaskingVocab(tok.Vocab())
 	if err != nil {
@@ -295,6 +321,7 @@ func (e *Examples) Stats() ExampleStats {
 	defer e.mu.Unlock()
 	s := e.stats
 	s.Source.Documents = e.docs.Load()
+	s.EvalPerFile = maps.Clone(s.EvalPerFile) // the pairer goes on adding to the run's own
 	return s
 }
 
@@ -325,6 +352,7 @@ type passBatch struct {
 	keys []instanceKey   // keys[i] identifies rows[i]: its masks come from MaskRand(key)
 	docs []*tokenizedDoc // their counts are added to the stats
 	err  error
+	eval bool // the rows are of held-out documents
 
 	masked, asMask, random, kept int64 // static masking outcome
 	tokens                       int64 // tokens in rows
@@ -355,6 +383,17 @@ const (
 // goroutine mixes the rows in the shuffle buffer and calls emit. Nothing depends on
 // scheduling, so the rows are the same for any number of workers.
 func (e *Examples) Run(parent context.Context, emit func(*shards.Row) error) error {
+	return e.RunSplit(parent, emit, nil)
+}
+
+// RunSplit is Run with a held-out set: the rows of the documents that EvalDocument chooses
+// go to emitEval, in their own deterministic order (their own pairing and shuffle buffer),
+// the others to emit. With an EvalFraction, emitEval must not be nil; without one it is
+// never called.
+func (e *Examples) RunSplit(parent context.Context, emit, emitEval func(*shards.Row) error) error {
+	if e.evalPair != nil && emitEval == nil {
+		return fmt.Errorf("eval fraction %v: no destination for the held-out rows", e.cfg.EvalFraction)
+	}
 	start := time.Now()
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
@@ -426,6 +465,10 @@ func (e *Examples) Run(parent context.Context, emit func(*shards.Row) error) err
 	}
 
 	shuffle := newShuffleBuffer(e.cfg.ShuffleBuffer, rand.New(rand.NewPCG(e.cfg.Seed, 0x53485546464c45)))
+	evalShuffle := newShuffleBuffer(e.cfg.ShuffleBuffer, rand.New(rand.NewPCG(e.cfg.Seed, 0x4556414c53485546)))
+	e.mu.Lock()
+	e.stats.EvalPerFile = map[string]int64{}
+	e.mu.Unlock()
 	var runErr error
 loop:
 	for b := range batches {
@@ -441,14 +484,21 @@ loop:
 			e.stats.InvalidUTF8 += td.invalid
 		}
 		e.stats.Rows += int64(len(b.rows))
+		if b.eval {
+			e.stats.EvalRows += int64(len(b.rows))
+		}
 		e.stats.RowTokens += b.tokens
 		e.stats.Masked += b.masked
 		e.stats.MaskedAsMask += b.asMask
 		e.stats.MaskedRandom += b.random
 		e.stats.MaskedKept += b.kept
 		e.mu.Unlock()
+		sb, out := shuffle, emit
+		if b.eval {
+			sb, out = evalShuffle, emitEval
+		}
 		for i := range b.rows {
-			if runErr = shuffle.push(&b.rows[i], emit); runErr != nil {
+			if runErr = sb.push(&b.rows[i], out); runErr != nil {
 				break loop
 			}
 		}
@@ -467,14 +517,25 @@ loop:
 	if runErr == nil {
 		runErr = shuffle.drain(parent, emit)
 	}
+	if runErr == nil && e.evalPair != nil {
+		runErr = evalShuffle.drain(parent, emitEval)
+	}
 	e.mu.Lock()
 	e.stats.Seconds = time.Since(start).Seconds()
 	e.stats.Source = e.src.Stats() // the source goroutine has finished
 	e.stats.Pairing = e.pairer.Stats()
+	if e.evalPair != nil {
+		ps := e.evalPair.Stats()
+		e.stats.EvalPairing = &ps
+	}
 	stats := e.stats
 	e.mu.Unlock()
-	if runErr == nil && stats.Rows == 0 {
+	if runErr == nil && stats.Rows-stats.EvalRows == 0 {
 		runErr = noSequences(stats)
+	}
+	if runErr == nil && e.evalPair != nil && stats.EvalRows == 0 {
+		runErr = fmt.Errorf("%w in the held-out set: eval fraction %v chose %d of %d document(s), and they made no sequence; raise it or leave it 0",
+			ErrNoSequences, e.cfg.EvalFraction, stats.EvalDocuments, stats.Source.Documents)
 	}
 	return runErr
 }
@@ -539,24 +600,37 @@ func (e *Examples) pairAll(ctx context.Context, in <-chan []*tokenizedDoc, out c
 	var instances []pairing.Instance
 	for tds := range in {
 		b := &passBatch{docs: tds}
+		var be *passBatch // the held-out documents' rows, in a batch of their own
 		for _, td := range tds {
 			if td.err != nil {
 				send(&passBatch{err: td.err})
 				return
 			}
 			id := docID(td.fileIndex, td.index)
+			pairer, cur := e.pairer, &b
+			if e.evalPair != nil && EvalDocument(e.cfg.Seed, id, e.cfg.EvalFraction) {
+				pairer, cur = e.evalPair, &be
+				e.mu.Lock()
+				e.stats.EvalDocuments++
+				e.stats.EvalPerFile[td.file]++
+				e.mu.Unlock()
+				if be == nil {
+					be = &passBatch{eval: true}
+				}
+			}
 			for pass := 0; pass < e.cfg.DupeFactor; pass++ {
 				doc := pairing.Document{ID: id, Sentences: td.sentences}
-				instances = e.pairer.Add(DocRand(e.cfg.Seed, id, pass), doc, instances[:0])
+				instances = pairer.Add(DocRand(e.cfg.Seed, id, pass), doc, instances[:0])
 				for i, in := range instances {
-					b.rows = append(b.rows, shards.Row{InputIDs: in.IDs, TokenTypeIDs: in.TypeIDs, NextSentenceLabel: in.Label})
-					b.keys = append(b.keys, instanceKey{doc: id, pass: pass, i: i})
-					b.tokens += int64(len(in.IDs))
-					if b.tokens >= batchTokens {
-						if !send(b) {
+					c := *cur
+					c.rows = append(c.rows, shards.Row{InputIDs: in.IDs, TokenTypeIDs: in.TypeIDs, NextSentenceLabel: in.Label})
+					c.keys = append(c.keys, instanceKey{doc: id, pass: pass, i: i})
+					c.tokens += int64(len(in.IDs))
+					if c.tokens >= batchTokens {
+						if !send(c) {
 							return
 						}
-						b = &passBatch{}
+						*cur = &passBatch{eval: c.eval}
 					}
 				}
 				clear(instances) // the rows hold them now; let them go with the rows
@@ -564,10 +638,23 @@ func (e *Examples) pairAll(ctx context.Context, in <-chan []*tokenizedDoc, out c
 			td.sentences = nil // paired: the document's ids live on in the rows only
 			e.textBudget.release(td.bytes)
 		}
+		if be != nil && len(be.rows) > 0 && !send(be) {
+			return
+		}
 		if (len(b.rows) > 0 || len(b.docs) > 0) && !send(b) {
 			return
 		}
 	}
+}
+
+// EvalDocument reports whether the document docID goes to the held-out set of a run with
+// the given seed and eval fraction: a seeded hash of the document's identity, below
+// fraction of its range. The choice depends on neither the workers nor where the corpus
+// lies, and a document is in the set of every larger fraction.
+func EvalDocument(seed, docID uint64, fraction float64) bool {
+	const salt = 0x6576616c2d736574 // "eval-set"
+	h := mix64(docID ^ mix64(seed^salt))
+	return float64(h>>11)/(1<<53) < fraction
 }
 
 // maskBatch applies static masking to the rows of a batch, in place. It runs on the

@@ -35,7 +35,17 @@ type PrepSummary struct {
 	Seconds       float64      `json:"seconds"`
 	// Notes say what the user should know about the run: a stale lock taken over.
 	Notes []string `json:"notes,omitempty"`
+	// EvalShards and EvalShardBytes describe the held-out set in EvalDirName (EvalFraction).
+	EvalShards     int   `json:"eval_shards,omitempty"`
+	EvalShardBytes int64 `json:"eval_shard_bytes,omitempty"`
 }
+
+// EvalDirName is the directory, inside the output directory, that holds the held-out set of a
+// run with an EvalFraction: a shard set of its own, with its own manifest.
+const EvalDirName = "eval"
+
+// MetaSplit is the schema metadata key that marks the shards of the held-out set ("eval").
+const MetaSplit = "kiln.split"
 
 // StatsName is the file Prep writes its summary to, beside manifest.json.
 const StatsName = "prep-stats.json"
@@ -43,6 +53,9 @@ const StatsName = "prep-stats.json"
 // Prep runs the prep stages over a corpus into compressed Arrow shards in o.Dir, with a
 // manifest. A directory that holds an interrupted run of the same configuration is resumed:
 // complete shards are kept and checked, and the result is the same as an uninterrupted run.
+// With an EvalFraction, the held-out documents' rows go to a second shard set in
+// o.Dir/EvalDirName, resumed the same way; it is closed before the main set, so that a main
+// manifest.json means both sets are complete.
 func Prep(ctx context.Context, e *Examples, o ShardOptions) (*PrepSummary, error) {
 	return prepWith(ctx, e, o, nil)
 }
@@ -68,25 +81,45 @@ func prepWith(ctx context.Context, e *Examples, o ShardOptions, tee func(*shards
 	vocab := e.Tokenizer().Vocab()
 	sp := e.Tokenizer().Special()
 	// The same command again resumes an interrupted run (or checks a finished one).
-	resume := false
-	for _, name := range []string{shards.ProgressName, shards.ManifestName} {
-		if _, err := os.Stat(filepath.Join(o.Dir, name)); err == nil {
-			resume = true
+	newWriter := func(dir string, meta map[string]string) (*shards.Writer, error) {
+		resume := false
+		for _, name := range []string{shards.ProgressName, shards.ManifestName} {
+			if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+				resume = true
+			}
 		}
-	}
-	w, err := shards.NewWriter(shards.Options{
-		Dir: o.Dir, Compression: o.Compression, Format: o.ArrowFormat, ShardBytes: o.ShardBytes,
-		RowsPerBatch: o.RowsPerBatch, Static: cfg.Masking == "static", VocabSize: vocab.Size(),
-		MaxSeqLen: cfg.MaxSeqLen, Special: shards.Special{PAD: sp.PAD, CLS: sp.CLS, SEP: sp.SEP, MASK: sp.MASK},
-		Task: e.Task().String(), MaxPredictions: cfg.MaxPredictions, Bins: o.Bins,
-		Metadata: map[string]string{
+		md := map[string]string{
 			shards.MetaVersion:     o.Version,
 			shards.MetaVocabSHA256: vocab.SHA256(),
-		},
-		Config: cfgJSON, Resume: resume,
-	})
+		}
+		for k, v := range meta {
+			md[k] = v
+		}
+		return shards.NewWriter(shards.Options{
+			Dir: dir, Compression: o.Compression, Format: o.ArrowFormat, ShardBytes: o.ShardBytes,
+			RowsPerBatch: o.RowsPerBatch, Static: cfg.Masking == "static", VocabSize: vocab.Size(),
+			MaxSeqLen: cfg.MaxSeqLen, Special: shards.Special{PAD: sp.PAD, CLS: sp.CLS, SEP: sp.SEP, MASK: sp.MASK},
+			Task: e.Task().String(), MaxPredictions: cfg.MaxPredictions, Bins: o.Bins,
+			Metadata: md, Config: cfgJSON, Resume: resume,
+		})
+	}
+	w, err := newWriter(o.Dir, nil)
 	if err != nil {
 		return nil, err
+	}
+	var ew *shards.Writer // the held-out set's; nil without EvalFraction
+	if cfg.EvalFraction > 0 {
+		evalDir := filepath.Join(o.Dir, EvalDirName)
+		if err := os.MkdirAll(evalDir, 0o755); err != nil {
+			return nil, errors.Join(fmt.Errorf("output %s: %w", evalDir, err), w.Abort())
+		}
+		if ew, err = newWriter(evalDir, map[string]string{MetaSplit: "eval"}); err != nil {
+			return nil, errors.Join(fmt.Errorf("output %s: %w", evalDir, err), w.Abort())
+		}
+	}
+	var writeEval func(*shards.Row) error
+	if ew != nil {
+		writeEval = ew.Write
 	}
 	write := w.Write
 	if tee != nil {
@@ -97,17 +130,29 @@ func prepWith(ctx context.Context, e *Examples, o ShardOptions, tee func(*shards
 			return tee(r)
 		}
 	}
-	runErr := e.Run(ctx, write)
+	runErr := e.RunSplit(ctx, write, writeEval)
 	if runErr != nil {
-		if err := w.Abort(); err != nil {
-			return nil, errors.Join(runErr, err)
+		errs := []error{runErr, w.Abort()}
+		if ew != nil {
+			errs = append(errs, ew.Abort())
 		}
-		return nil, runErr
+		return nil, errors.Join(errs...)
 	}
 	stats := e.Stats()
-	var inputs []shards.Input
+	// Each set's manifest lists every file read, with the documents of that file in the set
+	// (the skipped ones are counted in the main set).
+	var inputs, evalInputs []shards.Input
 	for _, f := range stats.Source.PerFile {
-		inputs = append(inputs, shards.Input{Path: f.Path, Bytes: f.Bytes, Documents: f.Documents, Skipped: f.Skipped})
+		held := stats.EvalPerFile[f.Path]
+		inputs = append(inputs, shards.Input{Path: f.Path, Bytes: f.Bytes, Documents: f.Documents - held, Skipped: f.Skipped})
+		evalInputs = append(evalInputs, shards.Input{Path: f.Path, Bytes: f.Bytes, Documents: held})
+	}
+	var em *shards.Manifest
+	if ew != nil {
+		ew.SetInputs(evalInputs)
+		if em, err = ew.Close(); err != nil {
+			return nil, errors.Join(err, w.Abort())
+		}
 	}
 	w.SetInputs(inputs)
 	m, err := w.Close()
@@ -117,6 +162,9 @@ func prepWith(ctx context.Context, e *Examples, o ShardOptions, tee func(*shards
 	sum = &PrepSummary{
 		Version: o.Version, Examples: stats, Shards: len(m.Shards), ShardBytes: m.Bytes,
 		Seconds: time.Since(start).Seconds(),
+	}
+	if em != nil {
+		sum.EvalShards, sum.EvalShardBytes = len(em.Shards), em.Bytes
 	}
 	if lockNote != "" {
 		sum.Notes = append(sum.Notes, lockNote)

@@ -155,8 +155,9 @@ func (r intRange) check() error {
 }
 
 func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("prep", "--input PATH... --format lines|text|jsonl|parquet|arrow --vocab FILE [--tokenizer FILE] --output DIR [flags]", stderr)
+	fs := newFlagSet("prep", "--input PATH... --format lines|text|jsonl|parquet|arrow --vocab FILE [--tokenizer FILE] --output DIR [--eval-fraction F] [flags]", stderr)
 	cfg, inputs := exampleFlags(fs, false)
+	fs.Float64Var(&cfg.EvalFraction, "eval-fraction", 0, "share of documents, in [0, 1), held out (chosen by a seeded hash of each document) into a second shard set in DIR/eval, for train --eval-data; NotNext partners stay within each set")
 	out := fs.String("output", "", "output `DIR` for the shards and manifest.json")
 	so := shardFlags(fs)
 	noProgress := fs.Bool("no-progress", false, "no progress bar, even on a terminal")
@@ -170,6 +171,9 @@ func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "no output: give --output DIR")
 		fs.Usage()
 		return errUsage
+	}
+	if !(cfg.EvalFraction >= 0 && cfg.EvalFraction < 1) {
+		return badFlag("--eval-fraction %v: want a share in [0, 1)", cfg.EvalFraction)
 	}
 	opts, err := so.options(*out, cfg.MaxSeqLen)
 	if err != nil {
@@ -300,7 +304,7 @@ func printPrepSummary(w io.Writer, s *pipeline.PrepSummary, dir string) {
 	e := s.Examples
 	p := e.Pairing
 	fmt.Fprintf(w, "kiln prep: %d files, %d documents, %d sentences, %d tokens ([UNK] %.3f%%) -> %d sequences in %d shards (%.1f MB, %.2f bytes/token) in %.1fs (%.1f MB/s of text)\n",
-		e.Source.Files, e.Source.Documents, e.Sentences, e.Tokens, pct(e.UNK, e.Tokens), e.Rows, s.Shards,
+		e.Source.Files, e.Source.Documents, e.Sentences, e.Tokens, pct(e.UNK, e.Tokens), e.Rows-e.EvalRows, s.Shards,
 		float64(s.ShardBytes)/1e6, s.BytesPerToken, s.Seconds, s.MBPerSecond)
 	if p.Instances > 0 {
 		unreachable := ""
@@ -321,6 +325,11 @@ func printPrepSummary(w io.Writer, s *pipeline.PrepSummary, dir string) {
 		for _, p := range src.Problems {
 			fmt.Fprintf(w, "    %s\n", p)
 		}
+	}
+	if e.EvalDocuments > 0 || s.EvalShards > 0 {
+		fmt.Fprintf(w, "  held out: %d of %d documents (%.1f%%) -> %d sequences in %d shards (%.1f MB) in %s/%s\n",
+			e.EvalDocuments, e.Source.Documents, pct(e.EvalDocuments, e.Source.Documents), e.EvalRows, s.EvalShards,
+			float64(s.EvalShardBytes)/1e6, dir, pipeline.EvalDirName)
 	}
 	fmt.Fprintf(w, "  wrote %s/manifest.json and %s/%s\n", dir, dir, pipeline.StatsName)
 }

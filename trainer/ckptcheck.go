@@ -8,8 +8,9 @@ import (
 	"github.com/kiln-bert/kiln/internal/fileio"
 )
 
-// paramShapes returns the name and shape of every parameter of a model of shape c, in
-// NewModel's order, without allocating the parameters.
+// paramShapes returns the name and shape of every parameter of a model of shape c, in the
+// order of Hugging Face's BertForPreTraining: the one list of parameters that NewModel
+// allocates and that a checkpoint's header is checked against before anything is allocated.
 func paramShapes(c Config) ([]string, [][]int) {
 	var names []string
 	var shapes [][]int

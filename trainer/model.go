@@ -46,22 +46,25 @@ func newModel(cfg Config, dt tensor.Dtype, rng *rand.Rand) (*Model, error) {
 		return nil, fmt.Errorf("model config: %w", err)
 	}
 	m := &Model{cfg: cfg, dtype: dt, byName: map[string]*param{}}
-	h, in := cfg.HiddenSize, cfg.IntermediateSize
-	add := func(name string, init string, shape ...int) {
+	h := cfg.HiddenSize
+	names, shapes := paramShapes(cfg)
+	for i, name := range names {
+		shape := shapes[i]
 		p := &param{name: name, shape: shape, decay: !strings.HasSuffix(name, "bias") && !strings.Contains(name, "LayerNorm")}
 		n := 1
 		for _, s := range shape {
 			n *= s
 		}
 		vals := make([]float64, n)
-		switch init {
-		case "normal":
-			for i := range vals {
-				vals[i] = rng.NormFloat64() * cfg.InitializerRange
-			}
-		case "ones":
+		switch {
+		case strings.HasSuffix(name, ".bias"): // zeros
+		case strings.HasSuffix(name, "LayerNorm.weight"):
 			for i := range vals {
 				vals[i] = 1
+			}
+		default: // linear and embedding weights
+			for i := range vals {
+				vals[i] = rng.NormFloat64() * cfg.InitializerRange
 			}
 		}
 		if name == "bert.embeddings.word_embeddings.weight" {
@@ -79,34 +82,6 @@ func newModel(cfg Config, dt tensor.Dtype, rng *rand.Rand) (*Model, error) {
 		m.params = append(m.params, p)
 		m.byName[name] = p
 	}
-	lin := func(prefix string, out, in int) {
-		add(prefix+".weight", "normal", out, in)
-		add(prefix+".bias", "zeros", out)
-	}
-	ln := func(prefix string) {
-		add(prefix+".weight", "ones", h)
-		add(prefix+".bias", "zeros", h)
-	}
-	add("bert.embeddings.word_embeddings.weight", "normal", cfg.VocabSize, h)
-	add("bert.embeddings.position_embeddings.weight", "normal", cfg.MaxPositions, h)
-	add("bert.embeddings.token_type_embeddings.weight", "normal", cfg.TypeVocabSize, h)
-	ln("bert.embeddings.LayerNorm")
-	for l := 0; l < cfg.NumLayers; l++ {
-		p := fmt.Sprintf("bert.encoder.layer.%d.", l)
-		lin(p+"attention.self.query", h, h)
-		lin(p+"attention.self.key", h, h)
-		lin(p+"attention.self.value", h, h)
-		lin(p+"attention.output.dense", h, h)
-		ln(p + "attention.output.LayerNorm")
-		lin(p+"intermediate.dense", in, h)
-		lin(p+"output.dense", h, in)
-		ln(p + "output.LayerNorm")
-	}
-	lin("bert.pooler.dense", h, h)
-	lin("cls.predictions.transform.dense", h, h)
-	ln("cls.predictions.transform.LayerNorm")
-	add("cls.predictions.bias", "zeros", cfg.VocabSize)
-	lin("cls.seq_relationship", 2, h)
 	return m, nil
 }
 

@@ -259,22 +259,10 @@ func (v *shardFlagValues) options(dir string, maxSeqLen int) (pipeline.ShardOpti
 // startProgress shows a progress bar on a terminal (bytes read of the total, documents,
 // sequences per second) until the returned function is called.
 func startProgress(ex *pipeline.Examples, stderr io.Writer, disabled bool) (stop func()) {
-	f, ok := stderr.(*os.File)
-	if disabled || !ok || !term.IsTerminal(int(f.Fd())) {
+	if !showProgress(stderr, disabled) {
 		return func() {}
 	}
-	var total int64
-	for _, in := range ex.Inputs() {
-		total += in.Size
-	}
-	bar := progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(stderr),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionClearOnFinish(),
-	)
+	bar := newBytesBar(stderr, ex.Inputs())
 	ex.SetProgress(func(n int64) { bar.Add64(n) })
 	done := make(chan struct{})
 	finished := make(chan struct{})
@@ -298,6 +286,28 @@ func startProgress(ex *pipeline.Examples, stderr io.Writer, disabled bool) (stop
 		<-finished
 		bar.Finish()
 	}
+}
+
+// showProgress says whether a progress bar goes to stderr: a terminal, and not disabled.
+func showProgress(stderr io.Writer, disabled bool) bool {
+	f, ok := stderr.(*os.File)
+	return !disabled && ok && term.IsTerminal(int(f.Fd()))
+}
+
+// newBytesBar returns a progress bar of the bytes read of the inputs' total size.
+func newBytesBar(stderr io.Writer, ins []pipeline.Input, opts ...progressbar.Option) *progressbar.ProgressBar {
+	var total int64
+	for _, in := range ins {
+		total += in.Size
+	}
+	return progressbar.NewOptions64(total, append([]progressbar.Option{
+		progressbar.OptionSetWriter(stderr),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(200 * time.Millisecond),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionClearOnFinish(),
+	}, opts...)...)
 }
 
 func printPrepSummary(w io.Writer, s *pipeline.PrepSummary, dir string) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"github.com/kiln-bert/kiln/tokenize"
 	"github.com/kiln-bert/kiln/tokenize/wordpiece"
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 )
 
 // defaultMaxWords bounds the word-count table of kiln vocab (about 100 bytes a word).
@@ -186,23 +184,10 @@ func runVocab(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // startVocabProgress shows a progress bar on a terminal (bytes read of the total) until the
 // returned function is called.
 func startVocabProgress(ins []pipeline.Input, src *pipeline.Source, stderr io.Writer, disabled bool) (stop func()) {
-	f, ok := stderr.(*os.File)
-	if disabled || !ok || !term.IsTerminal(int(f.Fd())) {
+	if !showProgress(stderr, disabled) {
 		return func() {}
 	}
-	var total int64
-	for _, in := range ins {
-		total += in.Size
-	}
-	bar := progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(stderr),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionClearOnFinish(),
-		progressbar.OptionSetDescription("counting words"),
-	)
+	bar := newBytesBar(stderr, ins, progressbar.OptionSetDescription("counting words"))
 	src.SetProgress(func(n int64) { bar.Add64(n) })
 	return func() { bar.Finish() }
 }
@@ -210,8 +195,7 @@ func startVocabProgress(ins []pipeline.Input, src *pipeline.Source, stderr io.Wr
 // startMergeProgress shows a progress bar of the vocabulary's size during the merges, on a
 // terminal, until the returned function is called.
 func startMergeProgress(cfg *wordpiece.Config, stderr io.Writer, disabled bool) (stop func()) {
-	f, ok := stderr.(*os.File)
-	if disabled || !ok || !term.IsTerminal(int(f.Fd())) {
+	if !showProgress(stderr, disabled) {
 		return func() {}
 	}
 	bar := progressbar.NewOptions(cfg.VocabSize,

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/kiln-bert/kiln/shards"
 	"github.com/kiln-bert/kiln/tokenize"
@@ -157,14 +156,8 @@ func TestEvalSplitResume(t *testing.T) {
 	runPrep(t, cfg, evalOpts(ref))
 
 	dir := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := cancelAfterShards(dir, 2)
 	defer cancel()
-	go func() {
-		for ctx.Err() == nil && completedShards(dir) < 2 {
-			time.Sleep(time.Millisecond)
-		}
-		cancel()
-	}()
 	if _, _, err := tryPrep(ctx, cfg, evalOpts(dir)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled prep returned %v, want context.Canceled", err)
 	}

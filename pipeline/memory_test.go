@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -43,18 +42,7 @@ func oneDocument(t *testing.T) string {
 // maxLiveHeap runs spec in a child process and returns the largest live heap it measured.
 func maxLiveHeap(t *testing.T, spec childSpec) (int64, childResult) {
 	t.Helper()
-	cmd := childCmd(t, spec)
-	cmd.Env = append(cmd.Env, "GOGC=50")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("child: %v: %s", err, stderr.String())
-	}
-	var res childResult
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("child output %q: %v", out, err)
-	}
+	res := measureChild(t, spec)
 	if len(res.LiveHeap) == 0 {
 		t.Fatal("the child saw no garbage collection")
 	}

@@ -147,6 +147,39 @@ func completedShards(dir string) int {
 	return len(m.Shards)
 }
 
+// measureChild runs spec in a child process with GOGC=50 (a tighter collector target gives more
+// cycles to compare, and a live heap measured closer to what the program holds) and returns
+// what the child measured.
+func measureChild(t *testing.T, spec childSpec) childResult {
+	t.Helper()
+	cmd := childCmd(t, spec)
+	cmd.Env = append(cmd.Env, "GOGC=50")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("child: %v: %s", err, stderr.String())
+	}
+	var res childResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("child output %q: %v", out, err)
+	}
+	return res
+}
+
+// cancelAfterShards returns a context that is cancelled once dir's progress file records n
+// complete shards (or when the returned cancel is called).
+func cancelAfterShards(dir string, n int) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for ctx.Err() == nil && completedShards(dir) < n {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	return ctx, cancel
+}
+
 // checkInterrupted checks what an interrupted run left: no manifest, the shards recorded
 // complete still match their checksums, and every shard file under its final name is a
 // complete, readable shard (a partial one only ever has a temporary name). It returns the
@@ -299,14 +332,8 @@ func TestPrepDeterminism(t *testing.T) {
 
 	t.Run("cancel", func(t *testing.T) {
 		dir := t.TempDir()
-		ctx, cancel := context.WithCancel(context.Background())
+		ctx, cancel := cancelAfterShards(dir, 2)
 		defer cancel()
-		go func() {
-			for ctx.Err() == nil && completedShards(dir) < 2 {
-				time.Sleep(time.Millisecond)
-			}
-			cancel()
-		}()
 		_, _, err := tryPrep(ctx, cfg, opts(dir))
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("cancelled prep returned %v, want context.Canceled", err)
@@ -352,20 +379,7 @@ func TestPrepMemoryBounded(t *testing.T) {
 	cfg.ShuffleBuffer = 1000
 	cfg.ReservoirDocs = 40
 	opts := ShardOptions{Dir: t.TempDir(), ShardBytes: 1 << 20, RowsPerBatch: 2048}
-	cmd := childCmd(t, childSpec{Config: cfg, Workers: 2, Shards: opts})
-	// A tighter collector target gives more cycles to compare, and a live heap measured
-	// closer to what the program holds.
-	cmd.Env = append(cmd.Env, "GOGC=50")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("child: %v: %s", err, stderr.String())
-	}
-	var res childResult
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("child output %q: %v", out, err)
-	}
+	res := measureChild(t, childSpec{Config: cfg, Workers: 2, Shards: opts})
 	n := len(res.LiveHeap)
 	if n < 40 {
 		t.Fatalf("only %d garbage collections over %d rows; too few to compare", n, res.Rows)

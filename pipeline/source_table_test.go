@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/parquet/file"
@@ -305,14 +304,8 @@ func TestTablePrepResume(t *testing.T) {
 	verifyDir(t, ref)
 
 	out := t.TempDir()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := cancelAfterShards(out, 2)
 	defer cancel()
-	go func() {
-		for ctx.Err() == nil && completedShards(out) < 2 {
-			time.Sleep(time.Millisecond)
-		}
-		cancel()
-	}()
 	if _, _, err := tryPrep(ctx, cfg, opts(out)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled prep returned %v, want context.Canceled", err)
 	}

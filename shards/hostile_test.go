@@ -1,7 +1,6 @@
 package shards
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -27,18 +26,8 @@ const sampleDir = "../cmd/kiln/sample"
 // sampleFixture is the test fixture over the sample vocabulary (bert-base-uncased's).
 func sampleFixture(t testing.TB) *fixture {
 	t.Helper()
-	f, err := os.Open(filepath.Join(sampleDir, "vocab.txt"))
+	fx, err := newFixture(filepath.Join(sampleDir, "vocab.txt"))
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	fx := &fixture{ids: map[string]int32{}}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fx.ids[sc.Text()] = int32(len(fx.vocab))
-		fx.vocab = append(fx.vocab, sc.Text())
-	}
-	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return fx

@@ -29,6 +29,13 @@ func writeTestShards(t *testing.T, dir string, n int, vocabSHA, compression stri
 	if vocabSHA != "" {
 		o.Metadata = map[string]string{shards.MetaVocabSHA256: vocabSHA}
 	}
+	return writeRows(t, o, rows)
+}
+
+// writeRows writes rows as shards with options o (NSP labels alternating 0, 1) and returns the
+// manifest.
+func writeRows(t *testing.T, o shards.Options, rows []Example) *shards.Manifest {
+	t.Helper()
 	w, err := shards.NewWriter(o)
 	if err != nil {
 		t.Fatal(err)

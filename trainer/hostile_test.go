@@ -139,22 +139,9 @@ func writeVocabShards(t *testing.T, vocabSize int, vocab, sha string) string {
 	dir := t.TempDir()
 	rows := randomBatch(rand.New(rand.NewPCG(3, 4)), 40, 24, 120)
 	cfg, _ := json.Marshal(map[string]string{"vocab": vocab})
-	w, err := shards.NewWriter(shards.Options{Dir: dir, RowsPerBatch: 16, Static: true, VocabSize: vocabSize, MaxSeqLen: 64,
+	writeRows(t, shards.Options{Dir: dir, RowsPerBatch: 16, Static: true, VocabSize: vocabSize, MaxSeqLen: 64,
 		Special: shards.Special{PAD: 0, CLS: 1, SEP: 2, MASK: 3}, Task: "nsp",
-		Metadata: map[string]string{shards.MetaVocabSHA256: sha}, Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range rows {
-		r := &rows[i]
-		if err := w.Write(&shards.Row{InputIDs: r.InputIDs, TokenTypeIDs: r.TokenTypeIDs, NextSentenceLabel: int8(i % 2),
-			MaskedPositions: r.MaskedPositions, MaskedIDs: r.MaskedIDs}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+		Metadata: map[string]string{shards.MetaVocabSHA256: sha}, Config: cfg}, rows)
 	return dir
 }
 

@@ -217,26 +217,6 @@ func parseMemTotal(b []byte) (int64, bool) {
 	return 0, false
 }
 
-// HF returns c as a Hugging Face BertConfig (for config.json; see WriteHFConfig).
-func (c Config) HF() HFConfig {
-	h := DefaultHFConfig()
-	h.VocabSize, h.HiddenSize, h.NumHiddenLayers, h.NumAttentionHeads = c.VocabSize, c.HiddenSize, c.NumLayers, c.NumHeads
-	h.IntermediateSize, h.MaxPositionEmbeddings, h.TypeVocabSize = c.IntermediateSize, c.MaxPositions, c.TypeVocabSize
-	h.HiddenDropoutProb, h.AttentionProbsDropoutProb = c.HiddenDropout, c.AttentionDropout
-	h.LayerNormEps, h.InitializerRange = c.LayerNormEps, c.InitializerRange
-	return h
-}
-
-// ConfigFromHF returns the model configuration of a Hugging Face BertConfig.
-func ConfigFromHF(h HFConfig) Config {
-	return Config{
-		VocabSize: h.VocabSize, HiddenSize: h.HiddenSize, NumLayers: h.NumHiddenLayers, NumHeads: h.NumAttentionHeads,
-		IntermediateSize: h.IntermediateSize, MaxPositions: h.MaxPositionEmbeddings, TypeVocabSize: h.TypeVocabSize,
-		HiddenDropout: h.HiddenDropoutProb, AttentionDropout: h.AttentionProbsDropoutProb,
-		LayerNormEps: h.LayerNormEps, InitializerRange: h.InitializerRange,
-	}
-}
-
 // ReadConfig reads a Hugging Face BertConfig config.json (see ReadHFConfig): fields left out
 // take BertConfig's defaults, a model kiln cannot compute is an error.
 func ReadConfig(path string) (Config, error) {

@@ -1,0 +1,148 @@
+package shards
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/apache/arrow/go/v15/arrow/ipc"
+
+	"github.com/kiln-bert/kiln/internal/fileio"
+)
+
+// hashWriter counts and hashes what is written to a file. It implements the
+// Seek that ipc.FileWriter uses to learn its position.
+type hashWriter struct {
+	f *os.File
+	h hash.Hash
+	n int64
+}
+
+func (w *hashWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.h.Write(p[:n])
+	w.n += int64(n)
+	return n, err
+}
+
+func (w *hashWriter) Seek(offset int64, whence int) (int64, error) {
+	if offset == 0 && whence == io.SeekCurrent {
+		return w.n, nil
+	}
+	return 0, errors.New("shards: seek not supported while writing")
+}
+
+func shardName(i int) string { return fmt.Sprintf("shard-%05d.arrow", i) }
+
+// flush writes the pending rows of s as one record batch and rotates the
+// shard when it has reached Options.ShardBytes.
+func (w *Writer) flush(s *series) error {
+	if s.pending == 0 {
+		return nil
+	}
+	if s.f == nil {
+		if err := w.openShard(s); err != nil {
+			return err
+		}
+	}
+	s.last = s.cols.lengths()
+	rec := s.rb.NewRecord()
+	defer rec.Release()
+	s.pending = 0
+	var err error
+	if s.fw != nil {
+		err = s.fw.Write(rec)
+	} else {
+		err = s.sw.Write(rec)
+	}
+	if err != nil {
+		return fmt.Errorf("shards: writing %s: %w", s.tmp, err)
+	}
+	if s.hw.n >= w.o.ShardBytes {
+		return w.finishShard(s)
+	}
+	return nil
+}
+
+func (w *Writer) openShard(s *series) error {
+	s.tmp = filepath.Join(w.o.Dir, s.dir, "."+shardName(s.next)+".tmp")
+	f, err := os.Create(s.tmp)
+	if err != nil {
+		return fmt.Errorf("shards: %w", err)
+	}
+	s.f = f
+	s.hw = &hashWriter{f: f, h: sha256.New()}
+	opts := append([]ipc.Option{ipc.WithSchema(w.schema), ipc.WithAllocator(w.mem)}, w.ipcOpts...)
+	if w.o.Format == "file" {
+		s.fw, err = ipc.NewFileWriter(s.hw, opts...)
+		if err != nil {
+			f.Close()
+			os.Remove(s.tmp)
+			s.f = nil
+			return fmt.Errorf("shards: %s: %w", s.tmp, err)
+		}
+	} else {
+		s.sw = ipc.NewWriter(s.hw, opts...)
+	}
+	return nil
+}
+
+// finishShard completes the current shard: footer, fsync, rename, directory
+// fsync, then records it in DIR/.progress.json.
+func (w *Writer) finishShard(s *series) error {
+	var err error
+	if s.fw != nil {
+		err = s.fw.Close()
+	} else {
+		err = s.sw.Close()
+	}
+	if err == nil {
+		err = s.f.Sync()
+	}
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(s.tmp)
+		return fmt.Errorf("shards: finishing %s: %w", s.tmp, err)
+	}
+	rel := path.Join(s.dir, shardName(s.next))
+	final := filepath.Join(w.o.Dir, filepath.FromSlash(rel))
+	if err := os.Rename(s.tmp, final); err != nil {
+		return fmt.Errorf("shards: %w", err)
+	}
+	if err := SyncDir(filepath.Dir(final)); err != nil {
+		return fmt.Errorf("shards: %w", err)
+	}
+	w.progress.Shards = append(w.progress.Shards, ShardInfo{
+		File: rel, Bin: s.bin, Rows: s.rows, Tokens: s.tokens, Bytes: s.hw.n,
+		SHA256:   hex.EncodeToString(s.hw.h.Sum(nil)),
+		RowsXXH3: rowsSum(s.rowsHash),
+	})
+	s.f, s.fw, s.sw, s.hw, s.tmp = nil, nil, nil, nil, ""
+	s.next++
+	s.rows, s.tokens = 0, 0
+	s.rowsHash.Reset()
+	return w.saveProgress()
+}
+
+// fileSHA256 returns the size and hex sha256 of a file.
+func fileSHA256(p string) (int64, string, error) {
+	f, err := fileio.OpenRegular(p)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, "", fmt.Errorf("%s: %w", p, err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
+}

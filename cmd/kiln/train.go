@@ -180,7 +180,7 @@ func (v *trainFlagValues) config(model trainer.Config, stderr io.Writer) trainer
 	return trainer.TrainConfig{
 		Out: v.out, Model: model, CheckModel: modelGiven, ModelSource: v.model, Optimizer: opt, Steps: v.steps,
 		BatchSize: v.batchSize, Seed: v.seed, LogEvery: v.logEvery, CheckpointEvery: v.checkpointEvery,
-		Resume: v.resume, EvalData: v.evalData, Log: stderr,
+		Resume: v.resume, EvalData: v.evalData, Log: stderr, AfterCheckpoint: plotLoss(v.out),
 	}
 }
 

@@ -217,7 +217,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	res, err := trainer.Train(ctx, cfg)
 	if err != nil {
-		return outError(err)
+		return outError(flagNames(err))
 	}
 	fmt.Fprintf(stdout, "kiln train: step %d, loss %.4f (mlm %.4f, nsp %.4f); checkpoint %s; metrics %s/%s; loss curve %s/%s\n",
 		res.Steps, res.Last.Loss, res.Last.MLMLoss, res.Last.NSPLoss, res.Checkpoint, tv.out, trainer.MetricsFile, tv.out, trainer.LossPlotFile)
@@ -306,7 +306,7 @@ func runLoss(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg := trainer.EvalConfig{Data: *data, Limit: limit, BatchSize: batch, Seed: *seed, Masker: masker}
 	res, err := trainer.Eval(ctx, model, cfg)
 	if err != nil {
-		return err
+		return flagNames(err)
 	}
 	b, err := json.Marshal(res)
 	if err != nil {

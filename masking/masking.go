@@ -81,11 +81,11 @@ const splitSlack = 1e-12
 func (s Split) Validate() error {
 	switch {
 	case !(s.Mask >= 0 && s.Mask <= 1):
-		return fmt.Errorf("Split.Mask %v: want [0, 1]", s.Mask)
+		return fmt.Errorf("Split.Mask: [MASK] share %v not in [0, 1]", s.Mask)
 	case !(s.Random >= 0 && s.Random <= 1):
-		return fmt.Errorf("Split.Random %v: want [0, 1]", s.Random)
+		return fmt.Errorf("Split.Random: random-token share %v not in [0, 1]", s.Random)
 	case s.Mask+s.Random > 1+splitSlack:
-		return fmt.Errorf("Split.Mask %v and Split.Random %v add up to more than 1", s.Mask, s.Random)
+		return fmt.Errorf("Split: [MASK] share %v and random-token share %v add up to more than 1", s.Mask, s.Random)
 	}
 	return nil
 }

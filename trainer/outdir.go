@@ -14,7 +14,7 @@ import (
 const OutMarker = ".kiln-train"
 
 // ErrForeignOut is returned (wrapped) by Train when its output directory holds files that no
-// kiln training run made: Train would replace metrics.jsonl and loss.png there, or mix its
+// kiln training run made: a run would replace metrics.jsonl and loss.png there, or mix its
 // checkpoints with someone else's files.
 var ErrForeignOut = errors.New("the output directory holds files that no training run made")
 

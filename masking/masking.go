@@ -81,11 +81,11 @@ const splitSlack = 1e-12
 func (s Split) Validate() error {
 	switch {
 	case !(s.Mask >= 0 && s.Mask <= 1):
-		return fmt.Errorf("masking: [MASK] share %v not in [0, 1]", s.Mask)
+		return fmt.Errorf("Split.Mask: [MASK] share %v not in [0, 1]", s.Mask)
 	case !(s.Random >= 0 && s.Random <= 1):
-		return fmt.Errorf("masking: random-token share %v not in [0, 1]", s.Random)
+		return fmt.Errorf("Split.Random: random-token share %v not in [0, 1]", s.Random)
 	case s.Mask+s.Random > 1+splitSlack:
-		return fmt.Errorf("masking: [MASK] share %v and random-token share %v add up to more than 1", s.Mask, s.Random)
+		return fmt.Errorf("Split: [MASK] share %v and random-token share %v add up to more than 1", s.Mask, s.Random)
 	}
 	return nil
 }
@@ -126,7 +126,7 @@ type Vocab struct {
 func NewVocab(tokens []string) (Vocab, error) {
 	v := Vocab{Size: len(tokens), CLS: -1, SEP: -1, MASK: -1, PAD: -1}
 	if len(tokens) == 0 || len(tokens) > math.MaxInt32 {
-		return Vocab{}, fmt.Errorf("masking: vocabulary of %d tokens", len(tokens))
+		return Vocab{}, fmt.Errorf("vocabulary of %d tokens", len(tokens))
 	}
 	v.Continuation = make([]bool, len(tokens))
 	for i, t := range tokens {
@@ -151,11 +151,11 @@ func NewVocab(tokens []string) (Vocab, error) {
 		id   int32
 	}{{"[CLS]", v.CLS}, {"[SEP]", v.SEP}, {"[MASK]", v.MASK}} {
 		if s.id < 0 {
-			return Vocab{}, fmt.Errorf("masking: vocabulary has no %s token", s.name)
+			return Vocab{}, fmt.Errorf("vocabulary has no %s token", s.name)
 		}
 	}
 	if len(v.Random) == 0 {
-		return Vocab{}, errors.New("masking: vocabulary has no ordinary token to draw random replacements from")
+		return Vocab{}, errors.New("vocabulary has no ordinary token to draw random replacements from")
 	}
 	return v, nil
 }
@@ -189,26 +189,26 @@ type Masker struct {
 func New(cfg Config, v Vocab) (*Masker, error) {
 	switch {
 	case math.IsNaN(cfg.MaskedLMProb) || cfg.MaskedLMProb <= 0 || cfg.MaskedLMProb > 1:
-		return nil, fmt.Errorf("masking: masked LM probability %v not in (0, 1]", cfg.MaskedLMProb)
+		return nil, fmt.Errorf("Config.MaskedLMProb %v: want (0, 1]", cfg.MaskedLMProb)
 	case cfg.MaxPredictions < 1:
-		return nil, fmt.Errorf("masking: max predictions %d, want at least 1", cfg.MaxPredictions)
+		return nil, fmt.Errorf("Config.MaxPredictions %d: want at least 1", cfg.MaxPredictions)
 	case cfg.Split != nil && cfg.Split.Validate() != nil:
 		return nil, cfg.Split.Validate()
 	case v.Size <= 0 || v.Size > math.MaxInt32 || v.Size != len(v.Continuation):
-		return nil, fmt.Errorf("masking: vocabulary size %d with %d continuation flags", v.Size, len(v.Continuation))
+		return nil, fmt.Errorf("Vocab.Size %d with %d Vocab.Continuation flags", v.Size, len(v.Continuation))
 	case len(v.Random) == 0:
-		return nil, errors.New("masking: no random replacement ids")
+		return nil, errors.New("Vocab.Random is empty: no random replacement ids")
 	}
 	for _, s := range []struct {
 		name string
 		id   int32
 	}{{"[CLS]", v.CLS}, {"[SEP]", v.SEP}, {"[MASK]", v.MASK}} {
 		if s.id < 0 || int(s.id) >= v.Size {
-			return nil, fmt.Errorf("masking: %s id %d outside the vocabulary of %d", s.name, s.id, v.Size)
+			return nil, fmt.Errorf("%s id %d outside the vocabulary of %d", s.name, s.id, v.Size)
 		}
 	}
 	if int(v.PAD) >= v.Size {
-		return nil, fmt.Errorf("masking: [PAD] id %d outside the vocabulary of %d", v.PAD, v.Size)
+		return nil, fmt.Errorf("[PAD] id %d outside the vocabulary of %d", v.PAD, v.Size)
 	}
 	split := DefaultSplit()
 	if cfg.Split != nil {
@@ -225,7 +225,7 @@ func New(cfg Config, v Vocab) (*Masker, error) {
 	}
 	for _, id := range m.v.Random {
 		if id < 0 || id >= m.size || m.never[id] || id == v.MASK {
-			return nil, fmt.Errorf("masking: random replacement id %d is a special token or outside the vocabulary", id)
+			return nil, fmt.Errorf("Vocab.Random id %d is a special token or outside the vocabulary", id)
 		}
 	}
 	return m, nil

@@ -93,7 +93,7 @@ func ParseTask(s string) (Task, error) {
 	case "none":
 		return None, nil
 	}
-	return 0, fmt.Errorf("pairing: unknown task %q (want nsp, sop or none)", s)
+	return 0, fmt.Errorf("unknown task %q (want nsp, sop or none)", s)
 }
 
 // String returns the task's flag name: "nsp", "sop" or "none".
@@ -230,17 +230,17 @@ func NewPairer(cfg Config, sp Special) (*Pairer, error) {
 	}
 	switch {
 	case cfg.Task != NSP && cfg.Task != SOP && cfg.Task != None:
-		return nil, fmt.Errorf("pairing: unknown task %d", int(cfg.Task))
+		return nil, fmt.Errorf("Config.Task %d: unknown task", int(cfg.Task))
 	case cfg.MaxSeqLen < minLen:
-		return nil, fmt.Errorf("pairing: max sequence length %d too small for task %s (minimum %d)", cfg.MaxSeqLen, cfg.Task, minLen)
+		return nil, fmt.Errorf("Config.MaxSeqLen %d: too small for task %s (minimum %d)", cfg.MaxSeqLen, cfg.Task, minLen)
 	case math.IsNaN(cfg.ShortSeqProb) || cfg.ShortSeqProb < 0 || cfg.ShortSeqProb > 1:
-		return nil, fmt.Errorf("pairing: short sequence probability %v not in [0, 1]", cfg.ShortSeqProb)
+		return nil, fmt.Errorf("Config.ShortSeqProb %v: want [0, 1]", cfg.ShortSeqProb)
 	case cfg.ReservoirDocs < 0:
-		return nil, fmt.Errorf("pairing: negative reservoir size %d", cfg.ReservoirDocs)
+		return nil, fmt.Errorf("Config.ReservoirDocs %d: want at least 0", cfg.ReservoirDocs)
 	case cfg.ReservoirTokens < 0 || (cfg.ReservoirTokens > 0 && cfg.ReservoirTokens < cfg.MaxSeqLen-3):
-		return nil, fmt.Errorf("pairing: reservoir tokens per document %d: want 0 (default) or at least max sequence length - 3 = %d", cfg.ReservoirTokens, cfg.MaxSeqLen-3)
+		return nil, fmt.Errorf("Config.ReservoirTokens %d: want 0 (default) or at least Config.MaxSeqLen - 3 = %d", cfg.ReservoirTokens, cfg.MaxSeqLen-3)
 	case sp.CLS < 0 || sp.SEP < 0 || sp.CLS == sp.SEP:
-		return nil, errors.New("pairing: special token ids must be non-negative and [CLS] != [SEP]")
+		return nil, errors.New("Special: token ids must be non-negative and [CLS] != [SEP]")
 	}
 	p := &Pairer{cfg: cfg, sp: sp, resDocs: cfg.ReservoirDocs, resToks: cfg.ReservoirTokens, window: cfg.BalanceWindow}
 	p.maxNum = cfg.MaxSeqLen - 3

@@ -17,7 +17,7 @@ func (w *Writer) prepareDir() error {
 		tmps, _ := filepath.Glob(filepath.Join(dir, s.dir, ".shard-*.tmp"))
 		for _, t := range tmps {
 			if err := os.Remove(t); err != nil {
-				return fmt.Errorf("shards: removing stale %s: %w", t, err)
+				return fmt.Errorf("removing stale %s: %w", t, err)
 			}
 		}
 	}
@@ -32,7 +32,7 @@ func (w *Writer) prepareDir() error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("shards: %w", err)
+			return err
 		}
 		old = m
 		break
@@ -41,15 +41,15 @@ func (w *Writer) prepareDir() error {
 		existing, _ := filepath.Glob(filepath.Join(dir, "shard-*.arrow"))
 		binned, _ := filepath.Glob(filepath.Join(dir, "bin-*", "shard-*.arrow"))
 		if len(existing)+len(binned) > 0 && !w.o.Resume {
-			return fmt.Errorf("shards: %s holds shard files but no manifest: use an empty directory or Resume", dir)
+			return fmt.Errorf("%s holds shard files but no manifest: use an empty directory or Resume", dir)
 		}
 		return w.saveProgress()
 	}
 	if !w.o.Resume {
-		return fmt.Errorf("shards: %s already holds a run (%s): use an empty directory or Resume", dir, ManifestName)
+		return fmt.Errorf("%s already holds a run (%s): use an empty directory or Resume", dir, ManifestName)
 	}
 	if diff := settingsDiff(old, w.progress); len(diff) > 0 {
-		return fmt.Errorf("shards: %s holds a run with different settings (%s): cannot resume it; use another directory, or the same settings",
+		return fmt.Errorf("%s holds a run with different settings (%s): cannot resume it; use another directory, or the same settings",
 			dir, strings.Join(diff, "; "))
 	}
 	// Keep, per series, the leading shards whose files still match.
@@ -78,10 +78,10 @@ func (w *Writer) skip(s *series) error {
 		return nil
 	}
 	if sh.RowsXXH3 == "" {
-		return fmt.Errorf("shards: resume: %s was recorded without rows_xxh3 (by an older kiln): cannot check it; start again in an empty directory", sh.File)
+		return fmt.Errorf("resume: %s was recorded without rows_xxh3 (by an older kiln): cannot check it; start again in an empty directory", sh.File)
 	}
 	if rowsSum(s.rowsHash) != sh.RowsXXH3 || s.tokens != sh.Tokens {
-		return fmt.Errorf("shards: resume: rows regenerated for %s differ from those the earlier run wrote there (same input and seed?)", sh.File)
+		return fmt.Errorf("resume: rows regenerated for %s differ from those the earlier run wrote there (same input and seed?)", sh.File)
 	}
 	s.next++
 	s.rows, s.tokens = 0, 0
@@ -91,7 +91,7 @@ func (w *Writer) skip(s *series) error {
 
 func (w *Writer) saveProgress() error {
 	if err := writeJSONAtomic(filepath.Join(w.o.Dir, ProgressName), w.progress); err != nil {
-		return fmt.Errorf("shards: %w", err)
+		return err
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ func (w *hashWriter) Seek(offset int64, whence int) (int64, error) {
 	if offset == 0 && whence == io.SeekCurrent {
 		return w.n, nil
 	}
-	return 0, errors.New("shards: seek not supported while writing")
+	return 0, errors.New("seek not supported while writing a shard")
 }
 
 func shardName(i int) string { return fmt.Sprintf("shard-%05d.arrow", i) }
@@ -62,7 +62,7 @@ func (w *Writer) flush(s *series) error {
 		err = s.sw.Write(rec)
 	}
 	if err != nil {
-		return fmt.Errorf("shards: writing %s: %w", s.tmp, err)
+		return fmt.Errorf("writing %s: %w", s.tmp, err)
 	}
 	if s.hw.n >= w.o.ShardBytes {
 		return w.finishShard(s)
@@ -74,7 +74,7 @@ func (w *Writer) openShard(s *series) error {
 	s.tmp = filepath.Join(w.o.Dir, s.dir, "."+shardName(s.next)+".tmp")
 	f, err := os.Create(s.tmp)
 	if err != nil {
-		return fmt.Errorf("shards: %w", err)
+		return err
 	}
 	s.f = f
 	s.hw = &hashWriter{f: f, h: sha256.New()}
@@ -85,7 +85,7 @@ func (w *Writer) openShard(s *series) error {
 			f.Close()
 			os.Remove(s.tmp)
 			s.f = nil
-			return fmt.Errorf("shards: %s: %w", s.tmp, err)
+			return fmt.Errorf("%s: %w", s.tmp, err)
 		}
 	} else {
 		s.sw = ipc.NewWriter(s.hw, opts...)
@@ -110,15 +110,15 @@ func (w *Writer) finishShard(s *series) error {
 	}
 	if err != nil {
 		os.Remove(s.tmp)
-		return fmt.Errorf("shards: finishing %s: %w", s.tmp, err)
+		return fmt.Errorf("finishing %s: %w", s.tmp, err)
 	}
 	rel := path.Join(s.dir, shardName(s.next))
 	final := filepath.Join(w.o.Dir, filepath.FromSlash(rel))
 	if err := os.Rename(s.tmp, final); err != nil {
-		return fmt.Errorf("shards: %w", err)
+		return err
 	}
 	if err := SyncDir(filepath.Dir(final)); err != nil {
-		return fmt.Errorf("shards: %w", err)
+		return err
 	}
 	w.progress.Shards = append(w.progress.Shards, ShardInfo{
 		File: rel, Bin: s.bin, Rows: s.rows, Tokens: s.tokens, Bytes: s.hw.n,

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 )
 
@@ -90,14 +91,14 @@ func (s *Summary) Add(r *Row) {
 func Stats(path string) (*Summary, error) {
 	paths, err := shardPaths(path)
 	if err != nil {
-		return nil, fmt.Errorf("stats: %w", err)
+		return nil, err
 	}
 	s := &Summary{}
 	var row Row
 	for i, sf := range paths {
 		r, err := Open(sf.path)
 		if err != nil {
-			return nil, fmt.Errorf("stats: %w", err)
+			return nil, err
 		}
 		if i == 0 {
 			s.Info = r.Info()
@@ -114,14 +115,14 @@ func Stats(path string) (*Summary, error) {
 			}
 			if err != nil {
 				r.Close()
-				return nil, fmt.Errorf("stats: %w", err)
+				return nil, err
 			}
 			s.Add(&row)
 			n++
 		}
 		r.Close()
 		if sf.rows >= 0 && n != sf.rows {
-			return nil, fmt.Errorf("stats: %s holds %d rows, but its %s says %d (run kiln verify)", sf.path, n, ManifestName, sf.rows)
+			return nil, Mismatch(path, "%s holds %d rows, but %s says %d", sf.path, n, filepath.Join(path, ManifestName), sf.rows)
 		}
 	}
 	return s, nil
@@ -177,14 +178,14 @@ func (s *Summary) WriteText(w io.Writer, width int) error {
 func Sample(path string, n int) ([]Row, Info, error) {
 	paths, err := shardPaths(path)
 	if err != nil {
-		return nil, Info{}, fmt.Errorf("sample: %w", err)
+		return nil, Info{}, err
 	}
 	var rows []Row
 	var info Info
 	for _, sf := range paths {
 		r, err := Open(sf.path)
 		if err != nil {
-			return nil, info, fmt.Errorf("sample: %w", err)
+			return nil, info, err
 		}
 		info = r.Info()
 		for len(rows) < n {
@@ -195,7 +196,7 @@ func Sample(path string, n int) ([]Row, Info, error) {
 			}
 			if err != nil {
 				r.Close()
-				return nil, info, fmt.Errorf("sample: %w", err)
+				return nil, info, err
 			}
 			rows = append(rows, row)
 		}

@@ -14,6 +14,26 @@ import (
 // counted in Report.Omitted.
 const maxFailuresPerShard = 50
 
+// A MismatchError reports shards that differ from what their manifest records: a shard
+// changed, truncated or replaced after it was written, a listing that does not add up, rows
+// that break the manifest's info. Verify(Dir) lists every such problem; the error names the
+// first one found.
+type MismatchError struct {
+	Dir string // the shards directory
+	Err error  // what differs, naming the file
+}
+
+func (e *MismatchError) Error() string { return e.Err.Error() }
+
+// Unwrap returns e.Err.
+func (e *MismatchError) Unwrap() error { return e.Err }
+
+// Mismatch returns a *MismatchError for the shards directory dir, formatting its message as
+// fmt.Errorf does.
+func Mismatch(dir, format string, args ...any) error {
+	return &MismatchError{Dir: dir, Err: fmt.Errorf(format, args...)}
+}
+
 // Failure is one problem found by Verify.
 type Failure struct {
 	File string // shard, relative to the directory ("" for the manifest itself)
@@ -52,7 +72,7 @@ func Verify(dir string) (Report, error) {
 	rep := Report{Dir: dir}
 	m, err := ReadManifest(dir)
 	if err != nil {
-		return rep, fmt.Errorf("verify: %w", err)
+		return rep, err // names the manifest
 	}
 	rep.Shards = len(m.Shards)
 	fail := func(file string, row int64, format string, args ...any) {
@@ -101,7 +121,7 @@ func Verify(dir string) (Report, error) {
 
 // CheckFile checks that the shard sh of the manifest in dir has the size and sha256 the
 // manifest records: the cheap part of Verify, for readers (the trainer) to run before they
-// trust a shard's rows. The error names the file and says to run kiln verify.
+// trust a shard's rows. A difference is a *MismatchError naming the file.
 func CheckFile(dir string, sh ShardInfo) error {
 	p := filepath.Join(dir, filepath.FromSlash(sh.File))
 	size, sum, err := fileSHA256(p)
@@ -109,9 +129,9 @@ func CheckFile(dir string, sh ShardInfo) error {
 	case err != nil:
 		return err
 	case size != sh.Bytes:
-		return fmt.Errorf("%s is %d bytes, but %s says %d: the shard changed after it was written (run kiln verify %s)", p, size, ManifestName, sh.Bytes, dir)
+		return Mismatch(dir, "%s is %d bytes, but %s says %d: the shard changed after it was written", p, size, ManifestName, sh.Bytes)
 	case sum != sh.SHA256:
-		return fmt.Errorf("%s has sha256 %s, but %s says %s: the shard changed after it was written (run kiln verify %s)", p, sum, ManifestName, sh.SHA256, dir)
+		return Mismatch(dir, "%s has sha256 %s, but %s says %s: the shard changed after it was written", p, sum, ManifestName, sh.SHA256)
 	}
 	return nil
 }
@@ -329,7 +349,7 @@ func shardPaths(p string) ([]shardFile, error) {
 	m, err := ReadManifest(p)
 	if err == nil {
 		if err := m.CheckListing(); err != nil {
-			return nil, fmt.Errorf("%s: %w (kiln verify %s lists every problem)", filepath.Join(p, ManifestName), err, p)
+			return nil, &MismatchError{Dir: p, Err: fmt.Errorf("%s: %w", filepath.Join(p, ManifestName), err)}
 		}
 		var out []shardFile
 		for _, sh := range m.Shards {

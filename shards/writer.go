@@ -96,7 +96,7 @@ type series struct {
 // NewWriter prepares Options.Dir and returns a Writer.
 func NewWriter(o Options) (*Writer, error) {
 	if o.Dir == "" {
-		return nil, errors.New("shards: Options.Dir is empty")
+		return nil, errors.New("Options.Dir is empty")
 	}
 	if o.Compression == "" {
 		o.Compression = "zstd"
@@ -121,28 +121,28 @@ func NewWriter(o Options) (*Writer, error) {
 		w.ipcOpts = append(w.ipcOpts, ipc.WithLZ4())
 	case "none":
 	default:
-		return nil, fmt.Errorf("shards: compression %q: want zstd, lz4 or none", o.Compression)
+		return nil, fmt.Errorf("Options.Compression %q: want zstd, lz4 or none", o.Compression)
 	}
 	if o.Format != "file" && o.Format != "stream" {
-		return nil, fmt.Errorf("shards: format %q: want file or stream", o.Format)
+		return nil, fmt.Errorf("Options.Format %q: want file or stream", o.Format)
 	}
 	w.info = Info{
 		VocabSize: o.VocabSize, MaxSeqLen: o.MaxSeqLen, Special: o.Special, Task: o.Task,
 		Static: o.Static, MaxPredictions: o.MaxPredictions, RowsPerBatch: o.RowsPerBatch,
 	}
 	if err := w.info.Validate(); err != nil {
-		return nil, fmt.Errorf("shards: %w", err)
+		return nil, err
 	}
 	for i, b := range o.Bins {
 		if b <= 0 || (i > 0 && b <= o.Bins[i-1]) {
-			return nil, fmt.Errorf("shards: bins %v: want ascending positive bounds", o.Bins)
+			return nil, fmt.Errorf("Options.Bins %v: want ascending positive bounds", o.Bins)
 		}
 	}
 	if len(o.Bins) > 0 && o.Bins[len(o.Bins)-1] < o.MaxSeqLen {
-		return nil, fmt.Errorf("shards: last bin %d is below max_seq_len %d", o.Bins[len(o.Bins)-1], o.MaxSeqLen)
+		return nil, fmt.Errorf("Options.Bins: last bin %d is below max_seq_len %d", o.Bins[len(o.Bins)-1], o.MaxSeqLen)
 	}
 	if o.Config != nil && !json.Valid(o.Config) {
-		return nil, errors.New("shards: Options.Config is not valid JSON")
+		return nil, errors.New("Options.Config is not valid JSON")
 	}
 
 	md := make(map[string]string, len(o.Metadata)+2)
@@ -169,7 +169,7 @@ func NewWriter(o Options) (*Writer, error) {
 	}
 	for _, s := range w.series {
 		if err := os.MkdirAll(filepath.Join(o.Dir, s.dir), 0o755); err != nil {
-			return nil, fmt.Errorf("shards: %w", err)
+			return nil, err
 		}
 		s.rowsHash = xxh3.New()
 	}
@@ -194,11 +194,11 @@ func (w *Writer) SetInputs(in []Input) { w.o.Inputs = in; w.progress.Inputs = in
 // Write adds one row. Row slices are copied; the caller may reuse them.
 func (w *Writer) Write(r *Row) error {
 	if w.closed {
-		return errors.New("shards: Write after Close")
+		return errors.New("Writer.Write after Close")
 	}
 	w.rows++
 	if err := w.encode(r); err != nil {
-		return fmt.Errorf("shards: row %d: %w", w.rows-1, err)
+		return fmt.Errorf("row %d: %w", w.rows-1, err)
 	}
 	s := w.series[0]
 	if len(w.o.Bins) > 0 {
@@ -222,13 +222,13 @@ func (w *Writer) Write(r *Row) error {
 // progress file and any shard file the manifest does not list.
 func (w *Writer) Close() (*Manifest, error) {
 	if w.closed {
-		return nil, errors.New("shards: Close called twice")
+		return nil, errors.New("Writer.Close called twice")
 	}
 	w.closed = true
 	for _, s := range w.series {
 		if s.next < len(s.done) {
 			w.abort()
-			return nil, fmt.Errorf("shards: resume: the rerun produced fewer rows than the interrupted run (%s)", s.done[s.next].File)
+			return nil, fmt.Errorf("resume: the rerun produced fewer rows than the interrupted run (%s)", s.done[s.next].File)
 		}
 		if err := w.flush(s); err != nil {
 			w.abort()
@@ -259,10 +259,10 @@ func (w *Writer) Close() (*Manifest, error) {
 		m.Bytes += sh.Bytes
 	}
 	if err := writeJSONAtomic(filepath.Join(w.o.Dir, ManifestName), &m); err != nil {
-		return nil, fmt.Errorf("shards: %w", err)
+		return nil, err
 	}
 	if err := os.Remove(filepath.Join(w.o.Dir, ProgressName)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("shards: %w", err)
+		return nil, err
 	}
 	listed := map[string]bool{}
 	for _, sh := range m.Shards {

@@ -33,7 +33,7 @@ import (
 func LoadJSON(path string) (*Tokenizer, error) {
 	data, err := fileio.ReadRegular(path, fileio.MaxTokenizerJSON)
 	if err != nil {
-		return nil, fmt.Errorf("load tokenizer.json: %w", err)
+		return nil, fmt.Errorf("tokenizer.json %w", err)
 	}
 	cfg, err := parseConfig(data)
 	if err != nil {

@@ -58,15 +58,15 @@ type Encoding struct {
 // New builds a tokenizer for a vocabulary and options.
 func New(v *Vocab, o Options) (*Tokenizer, error) {
 	if v == nil {
-		return nil, fmt.Errorf("tokenize: nil vocabulary")
+		return nil, fmt.Errorf("nil *Vocab")
 	}
 	o = o.withDefaults()
 	if o.MaxInputCharsPerWord < 0 {
-		return nil, fmt.Errorf("tokenize: MaxInputCharsPerWord is %d, must be positive", o.MaxInputCharsPerWord)
+		return nil, fmt.Errorf("Options.MaxInputCharsPerWord %d: want at least 1", o.MaxInputCharsPerWord)
 	}
 	unk, ok := v.ID(o.UnkToken)
 	if !ok {
-		return nil, fmt.Errorf("tokenize: unknown token %q is not in the vocabulary", o.UnkToken)
+		return nil, fmt.Errorf("Options.UnkToken: unknown token %q is not in the vocabulary", o.UnkToken)
 	}
 	t := &Tokenizer{vocab: v, opts: o, special: v.special(), unk: unk}
 	t.chars = newCharTable(&t.opts)
@@ -88,7 +88,7 @@ func New(v *Vocab, o Options) (*Tokenizer, error) {
 			id, ok := v.ID(s)
 			if s == "" || !ok {
 				if o.SpecialTokens != nil {
-					return nil, fmt.Errorf("tokenize: special token %q is not in the vocabulary", s)
+					return nil, fmt.Errorf("Options.SpecialTokens: special token %q is not in the vocabulary", s)
 				}
 				continue
 			}
@@ -402,11 +402,11 @@ func (t *Tokenizer) EncodeBatch(ctx context.Context, texts []string, workers int
 	}
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("tokenize: encode batch: %w", err)
+		return nil, err
 	}
 	for i := range out {
 		if out[i].Err != nil {
-			return out, fmt.Errorf("tokenize: encode batch: text %d: %w", i, out[i].Err)
+			return out, fmt.Errorf("text %d: %w", i, out[i].Err)
 		}
 	}
 	return out, nil

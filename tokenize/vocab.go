@@ -38,7 +38,7 @@ const byteOrderMark = "\ufeff"
 func LoadVocab(path string) (*Vocab, error) {
 	data, err := fileio.ReadRegular(path, fileio.MaxVocab)
 	if err != nil {
-		return nil, fmt.Errorf("load vocab: %w", err)
+		return nil, fmt.Errorf("vocabulary %w", err)
 	}
 	// One string for the whole file; the tokens are slices of it (one allocation, not one per
 	// token).
@@ -54,13 +54,13 @@ func LoadVocab(path string) (*Vocab, error) {
 		}
 		tok = trimEnd(tok) // Rust's str::trim_end
 		if !utf8.ValidString(tok) {
-			return nil, fmt.Errorf("load vocab %s: line %d: token is not valid UTF-8", path, line)
+			return nil, fmt.Errorf("vocabulary %s line %d: token is not valid UTF-8", path, line)
 		}
 		tokens = append(tokens, tok)
 	}
 	v, err := newVocab(tokens)
 	if err != nil {
-		return nil, fmt.Errorf("load vocab %s: %w", path, err)
+		return nil, fmt.Errorf("vocabulary %s: %w", path, err)
 	}
 	v.source = "vocab " + path
 	v.warnings = lineWarnings(v.source, tokens, len(v.ids))

@@ -174,12 +174,12 @@ func TestCheckMemory(t *testing.T) {
 func TestCheckShards(t *testing.T) {
 	empty := t.TempDir()
 	_, err := CheckShards(empty)
-	wantErr(t, err, empty+" is not a kiln shards directory (no manifest.json; an interrupted kiln prep leaves .progress.json")
+	wantErr(t, err, empty+" is not a kiln shards directory (no manifest.json; an interrupted prep leaves .progress.json")
 	if err := os.WriteFile(filepath.Join(empty, shards.ProgressName), []byte("{}"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_, err = CheckShards(empty)
-	wantErr(t, err, empty, "kiln prep was interrupted: rerun it to finish")
+	wantErr(t, err, empty, "a prep run was interrupted: rerun it to finish")
 
 	good := t.TempDir()
 	m := writeTestShards(t, good, 40, "", "zstd")
@@ -194,7 +194,8 @@ func TestCheckShards(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = CheckShards(trunc)
-	wantErr(t, err, shard, "manifest.json says", "kiln verify "+trunc)
+	wantErr(t, err, shard, "manifest.json says")
+	wantMismatch(t, err, trunc)
 
 	// Manifest info edited: each is named with the manifest.
 	for _, tc := range []struct {
@@ -280,7 +281,8 @@ func TestLoaderNamesBadRow(t *testing.T) {
 	}
 	defer l.Close()
 	_, err = l.Next(context.Background())
-	wantErr(t, err, path+" row 0", "id 65535 outside vocabulary of 120", "kiln verify "+dir)
+	wantErr(t, err, path+" row 0", "id 65535 outside vocabulary of 120")
+	wantMismatch(t, err, dir)
 }
 
 // TestTrainRefusesModelData checks the up-front checks of the data against the model: nothing
@@ -321,12 +323,12 @@ func TestTrainRefusesSettings(t *testing.T) {
 		edit func(*OptimizerConfig)
 		want string
 	}{
-		{"lr -1", func(o *OptimizerConfig) { o.LR = -1 }, "learning rate -1 must be positive"},
-		{"lr NaN", func(o *OptimizerConfig) { o.LR = math.NaN() }, "learning rate NaN"},
-		{"lr Inf", func(o *OptimizerConfig) { o.LR = math.Inf(1) }, "learning rate +Inf"},
-		{"weight decay NaN", func(o *OptimizerConfig) { o.WeightDecay = math.NaN() }, "weight decay NaN"},
-		{"weight decay -1", func(o *OptimizerConfig) { o.WeightDecay = -1 }, "weight decay -1"},
-		{"warmup -1", func(o *OptimizerConfig) { o.Warmup = -1 }, "warm-up -1"},
+		{"lr -1", func(o *OptimizerConfig) { o.LR = -1 }, "OptimizerConfig.LR -1: want positive"},
+		{"lr NaN", func(o *OptimizerConfig) { o.LR = math.NaN() }, "OptimizerConfig.LR NaN"},
+		{"lr Inf", func(o *OptimizerConfig) { o.LR = math.Inf(1) }, "OptimizerConfig.LR +Inf"},
+		{"weight decay NaN", func(o *OptimizerConfig) { o.WeightDecay = math.NaN() }, "OptimizerConfig.WeightDecay NaN"},
+		{"weight decay -1", func(o *OptimizerConfig) { o.WeightDecay = -1 }, "OptimizerConfig.WeightDecay -1"},
+		{"warmup -1", func(o *OptimizerConfig) { o.Warmup = -1 }, "OptimizerConfig.Warmup -1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opt := DefaultOptimizer(1e-3, 0, 2)
@@ -360,19 +362,19 @@ func TestTrainResumeChecks(t *testing.T) {
 	more := cfg
 	more.Steps = 4
 	_, err := Train(ctx, more)
-	wantErr(t, err, "resume "+ckpt, "--steps 2 (checkpoint) vs 4 (now)", "resume with the same settings")
+	wantErr(t, err, "resume "+ckpt, "OptimizerConfig.TotalSteps 2 (checkpoint) vs 4 (now)", "resume with the same settings")
 	if strings.Contains(err.Error(), "{") {
 		t.Errorf("the settings are dumped as Go structs: %v", err)
 	}
 	lr := cfg
 	lr.Optimizer.LR, lr.Seed = 2e-3, 4
 	_, err = Train(ctx, lr)
-	wantErr(t, err, "--seed 3 (checkpoint) vs 4 (now)", "--lr 0.001 (checkpoint) vs 0.002 (now)")
+	wantErr(t, err, "TrainConfig.Seed 3 (checkpoint) vs 4 (now)", "OptimizerConfig.LR 0.001 (checkpoint) vs 0.002 (now)")
 
 	bigger := cfg
 	bigger.Model.HiddenSize, bigger.CheckModel, bigger.ModelSource = 64, true, "big.json"
 	_, err = Train(ctx, bigger)
-	wantErr(t, err, "differs from --model big.json", "hidden_size 32 (checkpoint) vs 64 (--model)", "leave out --model")
+	wantErr(t, err, "differs from TrainConfig.Model big.json", "hidden_size 32 (checkpoint) vs 64 (TrainConfig.Model)", "leave TrainConfig.CheckModel false")
 	bigger.CheckModel = false // the model was not named: the checkpoint's is used
 	if _, err := Train(ctx, bigger); err != nil {
 		t.Errorf("resume without a named model: %v", err)
@@ -381,11 +383,11 @@ func TestTrainResumeChecks(t *testing.T) {
 	ov := cfg
 	ov.Data = otherVocab
 	_, err = Train(ctx, ov)
-	wantErr(t, err, "--data "+otherVocab+" holds shards made with another vocabulary", strings.Repeat("b", 64), "in "+data)
+	wantErr(t, err, "TrainConfig.Data "+otherVocab+" holds shards made with another vocabulary", strings.Repeat("b", 64), "in "+data)
 	od := cfg
 	od.Data = other
 	_, err = Train(ctx, od)
-	wantErr(t, err, "--data "+other+" holds other shards than the checkpoint was trained on ("+data)
+	wantErr(t, err, "TrainConfig.Data "+other+" holds other shards than the checkpoint was trained on ("+data)
 
 	// A checkpoint of an older kiln, without the data fields, resumes on other data.
 	statePath := filepath.Join(ckpt, StateFile)

@@ -33,15 +33,12 @@ const (
 // Save writes the model to dir as config.json and model.safetensors (each file atomically).
 func (m *Model) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("save model: %w", err)
+		return err
 	}
 	if err := WriteHFConfig(filepath.Join(dir, ConfigFile), m.cfg.HF()); err != nil {
-		return fmt.Errorf("save model: %w", err)
+		return err
 	}
-	if err := WriteSafetensors(filepath.Join(dir, WeightsFile), m.Tensors(), nil); err != nil {
-		return fmt.Errorf("save model: %w", err)
-	}
-	return nil
+	return WriteSafetensors(filepath.Join(dir, WeightsFile), m.Tensors(), nil)
 }
 
 // LoadModel reads a model directory: config.json (Hugging Face BertConfig) and
@@ -56,35 +53,35 @@ func LoadModel(dir string) (*Model, error) {
 	cpath := filepath.Join(dir, ConfigFile)
 	cfg, err := ReadConfig(cpath)
 	if err != nil {
-		return nil, fmt.Errorf("load model: %w", err)
+		return nil, err
 	}
 	if err := cfg.CheckMemory(0, 0, false); err != nil {
-		return nil, fmt.Errorf("load model: model config %s: %w", cpath, err)
+		return nil, fmt.Errorf("model config %s: %w", cpath, err)
 	}
 	var st trainerState
 	if b, err := fileio.ReadRegular(filepath.Join(dir, StateFile), fileio.MaxConfig); err == nil {
 		if err := json.Unmarshal(b, &st); err != nil {
-			return nil, fmt.Errorf("load model: %s: %w", filepath.Join(dir, StateFile), err)
+			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, StateFile), err)
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("load model: %w", err)
+		return nil, err
 	}
 	// The weights file's header must describe the model the config does before either is
 	// allocated.
 	path := filepath.Join(dir, WeightsFile)
 	if err := CheckWeights(path, cfg); err != nil {
-		return nil, fmt.Errorf("load model: %w", err)
+		return nil, err
 	}
 	m, err := NewModel(cfg, rand.New(rand.NewPCG(0, 0)))
 	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", dir, err)
+		return nil, fmt.Errorf("model config %s: %w", cpath, err)
 	}
 	ts, _, err := ReadSafetensors(path)
 	if err != nil {
-		return nil, fmt.Errorf("load model: %w", err)
+		return nil, err
 	}
 	if err := m.SetTensors(ts); err != nil {
-		return nil, fmt.Errorf("load model %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	m.vocabSHA256 = st.VocabSHA256
 	return m, nil
@@ -118,14 +115,14 @@ func saveCheckpoint(out string, m *Model, opt *AdamW, st trainerState, tok *toke
 	final := filepath.Join(out, fmt.Sprintf("%s%08d", ckptPrefix, st.Step))
 	tmp := filepath.Join(out, fmt.Sprintf(".%s%08d.tmp", ckptPrefix, st.Step))
 	if err := os.RemoveAll(tmp); err != nil {
-		return "", fmt.Errorf("checkpoint: %w", err)
+		return "", err
 	}
 	if err := m.Save(tmp); err != nil {
-		return "", fmt.Errorf("checkpoint: %w", err)
+		return "", err
 	}
 	if tok != nil {
 		if err := tok.WriteHF(tmp, m.cfg.MaxPositions); err != nil {
-			return "", fmt.Errorf("checkpoint: %w", err)
+			return "", err
 		}
 	}
 	var ts []Tensor
@@ -135,26 +132,26 @@ func saveCheckpoint(out string, m *Model, opt *AdamW, st trainerState, tok *toke
 			Tensor{Name: "exp_avg_sq." + p.name, Shape: p.shape, Data: opt.v[i]})
 	}
 	if err := WriteSafetensors(filepath.Join(tmp, OptimizerFile), ts, map[string]string{"step": strconv.Itoa(opt.step)}); err != nil {
-		return "", fmt.Errorf("checkpoint: %w", err)
+		return "", err
 	}
 	sb, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
-		return "", fmt.Errorf("checkpoint: %w", err)
+		return "", err
 	}
 	if err := writeFile(filepath.Join(tmp, StateFile), append(sb, '\n')); err != nil {
-		return "", fmt.Errorf("checkpoint: %w", err)
+		return "", err
 	}
 	if err := shards.SyncDir(tmp); err != nil {
-		return "", fmt.Errorf("checkpoint: %w", err)
+		return "", err
 	}
 	if err := os.RemoveAll(final); err != nil {
-		return "", fmt.Errorf("checkpoint: %w", err)
+		return "", err
 	}
 	if err := os.Rename(tmp, final); err != nil {
-		return "", fmt.Errorf("checkpoint: %w", err)
+		return "", err
 	}
 	if err := shards.SyncDir(out); err != nil {
-		return "", fmt.Errorf("checkpoint: %w", err)
+		return "", err
 	}
 	all, err := listCheckpoints(out)
 	if err != nil {
@@ -162,7 +159,7 @@ func saveCheckpoint(out string, m *Model, opt *AdamW, st trainerState, tok *toke
 	}
 	for len(all) > keepCkpts {
 		if err := os.RemoveAll(all[0]); err != nil {
-			return final, fmt.Errorf("checkpoint: remove old: %w", err)
+			return final, fmt.Errorf("removing an old checkpoint: %w", err)
 		}
 		all = all[1:]
 	}
@@ -177,7 +174,7 @@ func listCheckpoints(out string) ([]string, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("list checkpoints: %w", err)
+		return nil, err
 	}
 	type ck struct {
 		step int
@@ -225,7 +222,7 @@ func readState(dir string) (trainerState, error) {
 // cfg.Model when cfg.CheckModel is set; where the checkpoint records them, the same vocabulary
 // and the same shards (man: the manifest of cfg.Data, nil for a Source); and checkModel (the
 // data and memory checks of Train) on the checkpoint's model configuration. Differences are
-// named as kiln train's flags.
+// named as TrainConfig's and OptimizerConfig's fields.
 func checkResume(dir string, cfg TrainConfig, man *shards.Manifest, checkModel func(c Config, source, vocabSHA256 string) error) error {
 	st, err := readState(dir)
 	if err != nil {
@@ -237,22 +234,22 @@ func checkResume(dir string, cfg TrainConfig, man *shards.Manifest, checkModel f
 		return err
 	}
 	var diffs []string
-	setting := func(flag string, was, now any) {
+	setting := func(field string, was, now any) {
 		if was != now {
-			diffs = append(diffs, fmt.Sprintf("%s %v (checkpoint) vs %v (now)", flag, was, now))
+			diffs = append(diffs, fmt.Sprintf("%s %v (checkpoint) vs %v (now)", field, was, now))
 		}
 	}
-	setting("--seed", st.Seed, cfg.Seed)
-	setting("--batch-size", st.BatchSize, cfg.BatchSize)
+	setting("TrainConfig.Seed", st.Seed, cfg.Seed)
+	setting("TrainConfig.BatchSize", st.BatchSize, cfg.BatchSize)
 	was, now := st.Optimizer, cfg.Optimizer
-	setting("--steps", was.TotalSteps, now.TotalSteps) // kiln train's --steps sets the schedule's total
-	setting("--lr", was.LR, now.LR)
-	setting("--warmup", was.Warmup, now.Warmup)
-	setting("--weight-decay", was.WeightDecay, now.WeightDecay)
-	setting("optimizer beta1", was.Beta1, now.Beta1)
-	setting("optimizer beta2", was.Beta2, now.Beta2)
-	setting("optimizer epsilon", was.Eps, now.Eps)
-	setting("optimizer clipping norm", was.ClipNorm, now.ClipNorm)
+	setting("OptimizerConfig.TotalSteps", was.TotalSteps, now.TotalSteps)
+	setting("OptimizerConfig.LR", was.LR, now.LR)
+	setting("OptimizerConfig.Warmup", was.Warmup, now.Warmup)
+	setting("OptimizerConfig.WeightDecay", was.WeightDecay, now.WeightDecay)
+	setting("OptimizerConfig.Beta1", was.Beta1, now.Beta1)
+	setting("OptimizerConfig.Beta2", was.Beta2, now.Beta2)
+	setting("OptimizerConfig.Eps", was.Eps, now.Eps)
+	setting("OptimizerConfig.ClipNorm", was.ClipNorm, now.ClipNorm)
 	if len(diffs) > 0 {
 		return fmt.Errorf("the checkpoint was trained with other settings: %s: resume with the same settings", strings.Join(diffs, ", "))
 	}
@@ -261,22 +258,22 @@ func checkResume(dir string, cfg TrainConfig, man *shards.Manifest, checkModel f
 		if src == "" {
 			src = "the given model"
 		}
-		return fmt.Errorf("the checkpoint's model (%s) differs from --model %s: %s: leave out --model to resume with the checkpoint's",
-			cpath, src, strings.Join(shards.FieldDiffs(mc, cfg.Model, "(checkpoint)", "(--model)"), ", "))
+		return fmt.Errorf("the checkpoint's model (%s) differs from TrainConfig.Model %s: %s: leave TrainConfig.CheckModel false to resume with the checkpoint's",
+			cpath, src, strings.Join(shards.FieldDiffs(mc, cfg.Model, "(checkpoint)", "(TrainConfig.Model)"), ", "))
 	}
 	if len(st.SourceConfig) > 0 && len(cfg.SourceConfig) > 0 {
 		if d := shards.FieldDiffs(st.SourceConfig, cfg.SourceConfig, "(checkpoint)", "(now)"); len(d) > 0 {
-			return fmt.Errorf("the checkpoint's data was made with other settings: %s: resume with the same input and settings, or train in another --out",
+			return fmt.Errorf("the checkpoint's data was made with other settings: %s: resume with the same input and settings, or train in another TrainConfig.Out",
 				strings.Join(d, ", "))
 		}
 	}
 	if man != nil {
 		if got := man.Metadata[shards.MetaVocabSHA256]; st.VocabSHA256 != "" && got != "" && got != st.VocabSHA256 {
-			return fmt.Errorf("--data %s holds shards made with another vocabulary (%s %s) than the checkpoint was trained on (%s, in %s)",
+			return fmt.Errorf("TrainConfig.Data %s holds shards made with another vocabulary (%s %s) than the checkpoint was trained on (%s, in %s)",
 				cfg.Data, shards.MetaVocabSHA256, got, st.VocabSHA256, st.Data)
 		}
 		if st.DataSHA256 != "" && dataIdentity(man) != st.DataSHA256 {
-			return fmt.Errorf("--data %s holds other shards than the checkpoint was trained on (%s; their files and sha256s differ): resume with the same --data, or train in another --out",
+			return fmt.Errorf("TrainConfig.Data %s holds other shards than the checkpoint was trained on (%s; their files and sha256s differ): resume with the same TrainConfig.Data, or train in another TrainConfig.Out",
 				cfg.Data, st.Data)
 		}
 	}
@@ -287,20 +284,20 @@ func checkResume(dir string, cfg TrainConfig, man *shards.Manifest, checkModel f
 func loadCheckpoint(dir string, opt OptimizerConfig) (*Model, *AdamW, trainerState, error) {
 	st, err := readState(dir)
 	if err != nil {
-		return nil, nil, st, fmt.Errorf("resume: %w", err)
+		return nil, nil, st, err
 	}
 	m, err := LoadModel(dir)
 	if err != nil {
-		return nil, nil, st, fmt.Errorf("resume: %w", err)
+		return nil, nil, st, err
 	}
 	o := NewAdamW(opt, m)
 	path := filepath.Join(dir, OptimizerFile)
 	ts, meta, err := ReadSafetensors(path)
 	if err != nil {
-		return nil, nil, st, fmt.Errorf("resume: %w", err)
+		return nil, nil, st, err
 	}
 	if o.step, err = strconv.Atoi(meta["step"]); err != nil || o.step != st.Step {
-		return nil, nil, st, fmt.Errorf("resume: %s: step %q does not match trainer state step %d", path, meta["step"], st.Step)
+		return nil, nil, st, fmt.Errorf("%s: step %q does not match trainer state step %d", path, meta["step"], st.Step)
 	}
 	byName := make(map[string]Tensor, len(ts))
 	for _, t := range ts {
@@ -313,10 +310,10 @@ func loadCheckpoint(dir string, opt OptimizerConfig) (*Model, *AdamW, trainerSta
 		}{{"exp_avg.", o.m[i]}, {"exp_avg_sq.", o.v[i]}} {
 			t, ok := byName[s.prefix+p.name]
 			if !ok {
-				return nil, nil, st, fmt.Errorf("resume: %s: missing tensor %s", path, s.prefix+p.name)
+				return nil, nil, st, fmt.Errorf("%s: missing tensor %s", path, s.prefix+p.name)
 			}
 			if err := checkShape(t, p.shape); err != nil {
-				return nil, nil, st, fmt.Errorf("resume: %s: %w", path, err)
+				return nil, nil, st, fmt.Errorf("%s: %w", path, err)
 			}
 			copy(s.dst, t.Data)
 		}

@@ -57,7 +57,7 @@ func paramShapes(c Config) ([]string, [][]int) {
 func CheckWeights(path string, c Config) error {
 	f, err := fileio.OpenRegular(path)
 	if err != nil {
-		return fmt.Errorf("safetensors: %w", err)
+		return err
 	}
 	defer f.Close()
 	entries, _, _, err := readSafetensorsHeader(f, path)

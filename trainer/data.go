@@ -18,7 +18,8 @@ import (
 // shards, that each of them exists with the size the manifest records (a cheap stand-in for
 // the sha256 that kiln verify checks), and that the manifest's info (task, special ids,
 // max_seq_len, vocab_size) is valid and the first shard's schema says the same. Errors name
-// the directory, the manifest or the shard.
+// the directory, the manifest or the shard; shards that differ from their manifest are a
+// *shards.MismatchError.
 func CheckShards(dir string) (*shards.Manifest, error) {
 	mpath := filepath.Join(dir, shards.ManifestName)
 	if st, err := os.Stat(dir); err != nil {
@@ -29,10 +30,10 @@ func CheckShards(dir string) (*shards.Manifest, error) {
 	m, err := shards.ReadManifest(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		if _, perr := os.Stat(filepath.Join(dir, shards.ProgressName)); perr == nil {
-			return nil, fmt.Errorf("%s is not a finished kiln shards directory: it has %s but no %s (kiln prep was interrupted: rerun it to finish)",
+			return nil, fmt.Errorf("%s is not a finished kiln shards directory: it has %s but no %s (a prep run was interrupted: rerun it to finish)",
 				dir, shards.ProgressName, shards.ManifestName)
 		}
-		return nil, fmt.Errorf("%s is not a kiln shards directory (no %s; an interrupted kiln prep leaves %s: rerun it to finish)",
+		return nil, fmt.Errorf("%s is not a kiln shards directory (no %s; an interrupted prep leaves %s: rerun it to finish)",
 			dir, shards.ManifestName, shards.ProgressName)
 	}
 	if err != nil {
@@ -51,7 +52,7 @@ func CheckShards(dir string) (*shards.Manifest, error) {
 		return nil, fmt.Errorf("%s lists no shards", mpath)
 	}
 	if err := m.CheckListing(); err != nil {
-		return nil, fmt.Errorf("%s: %w (run kiln verify %s)", mpath, err, dir)
+		return nil, &shards.MismatchError{Dir: dir, Err: fmt.Errorf("%s: %w", mpath, err)}
 	}
 	for _, sh := range m.Shards {
 		p := filepath.Join(dir, filepath.FromSlash(sh.File))
@@ -60,8 +61,8 @@ func CheckShards(dir string) (*shards.Manifest, error) {
 			return nil, fmt.Errorf("shard %s listed in %s: %w", sh.File, mpath, err)
 		}
 		if st.Size() != sh.Bytes {
-			return nil, fmt.Errorf("%s is %d bytes, but %s says %d: the shard changed after it was written (run kiln verify %s)",
-				p, st.Size(), mpath, sh.Bytes, dir)
+			return nil, shards.Mismatch(dir, "%s is %d bytes, but %s says %d: the shard changed after it was written",
+				p, st.Size(), mpath, sh.Bytes)
 		}
 	}
 	// The first shard's schema must say the same as the manifest.
@@ -73,8 +74,8 @@ func CheckShards(dir string) (*shards.Manifest, error) {
 	info := r.Info()
 	r.Close()
 	if info != m.Info {
-		return nil, fmt.Errorf("%s: info differs from the schema metadata of %s: %s (run kiln verify %s)",
-			mpath, m.Shards[0].File, infoDiff(m.Info, info), dir)
+		return nil, shards.Mismatch(dir, "%s: info differs from the schema metadata of %s: %s",
+			mpath, m.Shards[0].File, infoDiff(m.Info, info))
 	}
 	return m, nil
 }

@@ -13,15 +13,21 @@
 //
 // # One step of kiln train
 //
-// Train (train.go) takes a batch from the Loader (loader.go: shard rows, shuffled, masked) and
-// calls Model.TrainStep (optim.go), which calls Model.run (graph.go): shape checks the rows and
-// picks the padded shape (graphKey); graphFor returns that shape's graph from the cache or
-// builds it once (build: the forward pass, then the backward pass, into one gorgonia graph);
-// fill writes the batch and fresh dropout masks into the graph's input tensors; the tape
-// machine runs every node after the nodes it reads (so each backward op after the forward ops
-// it reads), each op writing into its buffer of the previous run. TrainStep then reads the
-// gradient nodes, clips by global norm and applies AdamW to the parameters in place (the graphs
-// read the same tensors); Train logs, evaluates and checkpoints on schedule.
+// Train (train.go) runs setup (settings and manifests checked), resumeOrInit (the newest
+// checkpoint, or a fresh model) and loop. Each step of loop takes a batch from the Source (a
+// Loader, loader.go: shard rows, shuffled, masked) and calls Model.TrainStep (optim.go):
+// Model.run (graph.go) picks the batch's padded shape (graphKey), takes that shape's graph from
+// the cache or builds it once (forward, then backward, in one gorgonia graph), fills in the rows
+// and fresh dropout masks, and runs the tape machine, each op writing into its buffer of the
+// previous run; TrainStep clips the gradients by global norm and applies AdamW in place. The
+// step's StepStats join the logging window (metrics.go); on schedule loop writes a metrics line,
+// and checkpoint saves the run, evaluates it and calls TrainConfig.AfterCheckpoint.
+//
+// # Errors
+//
+// Errors say what is wrong and where once (the file, row, tensor or setting), with no package
+// prefix; settings are named as their Go fields (TrainConfig.BatchSize), commands never (see
+// the README's Errors section).
 //
 // # Speed
 //
@@ -54,5 +60,5 @@
 // by transformers or tools/torchref loads here.
 //
 // Not here: tokenisation, pairing and static masking (tokenize/, pairing/, masking/), the shard
-// format (shards/), the command line (cmd/kiln).
+// format (shards/), the loss curve (internal/lossplot), the command line (cmd/kiln).
 package trainer

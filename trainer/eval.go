@@ -42,22 +42,22 @@ func Eval(ctx context.Context, model *Model, cfg EvalConfig) (EvalResult, error)
 		cfg.BatchSize = 32
 	}
 	if cfg.Limit < 0 {
-		return EvalResult{}, fmt.Errorf("eval: limit %d must not be negative", cfg.Limit)
+		return EvalResult{}, fmt.Errorf("EvalConfig.Limit %d: want at least 0", cfg.Limit)
 	}
 	man, err := CheckShards(cfg.Data)
 	if err != nil {
-		return EvalResult{}, fmt.Errorf("eval: %w", err)
+		return EvalResult{}, err
 	}
 	if err := checkModelData(cfg.Data, man, model.cfg, model.vocabSHA256); err != nil {
-		return EvalResult{}, fmt.Errorf("eval: %w", err)
+		return EvalResult{}, err
 	}
 	if err := model.cfg.CheckMemory(cfg.BatchSize, man.Info.MaxSeqLen, false); err != nil {
-		return EvalResult{}, fmt.Errorf("eval: %w", err)
+		return EvalResult{}, err
 	}
 	l, err := NewLoader(ctx, LoaderConfig{Dir: cfg.Data, BatchSize: cfg.BatchSize, Seed: cfg.Seed,
 		Epochs: 1, Limit: cfg.Limit, Masker: cfg.Masker})
 	if err != nil {
-		return EvalResult{}, fmt.Errorf("eval: %w", err)
+		return EvalResult{}, err
 	}
 	defer l.Close()
 	return EvalSource(ctx, model, l)
@@ -76,11 +76,11 @@ func EvalSource(ctx context.Context, model *Model, src Source) (EvalResult, erro
 			break
 		}
 		if err != nil {
-			return res, fmt.Errorf("eval: %w", err)
+			return res, err
 		}
 		st, err := model.Loss(ctx, b.Rows)
 		if err != nil {
-			return res, fmt.Errorf("eval: rows %d-%d: %w", res.Rows, res.Rows+int64(len(b.Rows))-1, err)
+			return res, fmt.Errorf("rows %d-%d: %w", res.Rows, res.Rows+int64(len(b.Rows))-1, err)
 		}
 		mlm += st.MLMLoss * float64(st.MLMCount)
 		nsp += st.NSPLoss * float64(st.NSPCount)
@@ -89,7 +89,7 @@ func EvalSource(ctx context.Context, model *Model, src Source) (EvalResult, erro
 		res.Rows += int64(len(b.Rows))
 	}
 	if res.Rows == 0 {
-		return res, fmt.Errorf("eval: no rows")
+		return res, errors.New("no rows to evaluate")
 	}
 	if nMLM > 0 {
 		res.MLMLoss = mlm / float64(nMLM)
@@ -99,7 +99,7 @@ func EvalSource(ctx context.Context, model *Model, src Source) (EvalResult, erro
 	}
 	res.TotalLoss = res.MLMLoss + res.NSPLoss
 	if math.IsNaN(res.TotalLoss) || math.IsInf(res.TotalLoss, 0) {
-		return res, fmt.Errorf("eval: loss is not finite (mlm %v, nsp %v): the model's weights overflow on these rows (or hold NaN/Inf)", res.MLMLoss, res.NSPLoss)
+		return res, fmt.Errorf("loss is not finite (mlm %v, nsp %v): the model's weights overflow on these rows (or hold NaN/Inf)", res.MLMLoss, res.NSPLoss)
 	}
 	return res, nil
 }

@@ -119,7 +119,7 @@ func (c HFConfig) Validate() error {
 func ReadHFConfig(path string) (HFConfig, error) {
 	b, err := fileio.ReadRegular(path, fileio.MaxConfig)
 	if err != nil {
-		return HFConfig{}, fmt.Errorf("config: %w", err)
+		return HFConfig{}, err
 	}
 	c := DefaultHFConfig()
 	c.Architectures = nil

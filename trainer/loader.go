@@ -68,11 +68,11 @@ type loaded struct {
 }
 
 // NewLoader checks the manifest (see CheckShards) and starts reading. Every row read is checked
-// against the manifest's info (shards.CheckRow, as kiln verify does): a bad row stops the loader
-// with an error naming its shard and index. Close it when done.
+// against the manifest's info (shards.CheckRow, as shards.Verify does): a bad row stops the
+// loader with a *shards.MismatchError naming its shard and index. Close it when done.
 func NewLoader(ctx context.Context, cfg LoaderConfig) (*Loader, error) {
 	if cfg.BatchSize <= 0 {
-		return nil, fmt.Errorf("loader: batch size %d must be positive", cfg.BatchSize)
+		return nil, fmt.Errorf("LoaderConfig.BatchSize %d: want at least 1", cfg.BatchSize)
 	}
 	if cfg.ShuffleBuffer <= 0 {
 		cfg.ShuffleBuffer = 8192
@@ -82,10 +82,10 @@ func NewLoader(ctx context.Context, cfg LoaderConfig) (*Loader, error) {
 	}
 	man, err := CheckShards(cfg.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("loader: %w", err)
+		return nil, err
 	}
 	if !man.Info.Static && cfg.Masker == nil {
-		return nil, fmt.Errorf("loader: %s holds unmasked shards (dynamic masking) and no masker was given", cfg.Dir)
+		return nil, fmt.Errorf("%s holds unmasked shards (dynamic masking) and no masker was given", cfg.Dir)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	l := &Loader{ch: make(chan loaded, cfg.Prefetch), cancel: cancel, done: make(chan struct{}), manifest: man}
@@ -176,7 +176,7 @@ func produce(ctx context.Context, cfg LoaderConfig, man *shards.Manifest, out ch
 			return err
 		}
 		if n == 0 {
-			return fmt.Errorf("loader: %s: the shards hold no rows", cfg.Dir)
+			return fmt.Errorf("%s: the shards hold no rows", cfg.Dir)
 		}
 	}
 	if len(rows) > 0 {
@@ -204,16 +204,16 @@ func epochRows(ctx context.Context, cfg LoaderConfig, man *shards.Manifest, epoc
 		path := filepath.Join(cfg.Dir, filepath.FromSlash(sh.File))
 		// The rows are trusted only if the file is still the one the manifest describes.
 		if err := shards.CheckFile(cfg.Dir, sh); err != nil {
-			return fmt.Errorf("loader: %w", err)
+			return err
 		}
 		r, err := shards.Open(path)
 		if err != nil {
-			return fmt.Errorf("loader: %w", err)
+			return err
 		}
 		if r.Info() != man.Info {
 			r.Close()
-			return fmt.Errorf("loader: %s: schema metadata differs from %s: %s (run kiln verify %s)",
-				path, filepath.Join(cfg.Dir, shards.ManifestName), infoDiff(man.Info, r.Info()), cfg.Dir)
+			return shards.Mismatch(cfg.Dir, "%s: schema metadata differs from %s: %s",
+				path, filepath.Join(cfg.Dir, shards.ManifestName), infoDiff(man.Info, r.Info()))
 		}
 		var msgs []string
 		var i, tokens int64
@@ -227,12 +227,12 @@ func epochRows(ctx context.Context, cfg LoaderConfig, man *shards.Manifest, epoc
 				break
 			} else if err != nil {
 				r.Close()
-				return fmt.Errorf("loader: %s row %d: %w", path, i, err)
+				return fmt.Errorf("%s row %d: %w", path, i, err)
 			}
 			tokens += int64(len(row.InputIDs))
 			if msgs = shards.CheckRow(row, man.Info, msgs[:0]); len(msgs) > 0 {
 				r.Close()
-				return fmt.Errorf("loader: %s row %d: %s (kiln verify %s checks every row)", path, i, strings.Join(msgs, "; "), cfg.Dir)
+				return shards.Mismatch(cfg.Dir, "%s row %d: %s", path, i, strings.Join(msgs, "; "))
 			}
 			if rng == nil {
 				if err := fn(row); err != nil {
@@ -254,11 +254,11 @@ func epochRows(ctx context.Context, cfg LoaderConfig, man *shards.Manifest, epoc
 			}
 		}
 		if err := r.Close(); err != nil {
-			return fmt.Errorf("loader: %s: %w", path, err)
+			return fmt.Errorf("%s: %w", path, err)
 		}
 		if i != sh.Rows || tokens != sh.Tokens {
-			return fmt.Errorf("loader: %s holds %d rows and %d tokens, but %s says %d and %d (run kiln verify %s)",
-				path, i, tokens, filepath.Join(cfg.Dir, shards.ManifestName), sh.Rows, sh.Tokens, cfg.Dir)
+			return shards.Mismatch(cfg.Dir, "%s holds %d rows and %d tokens, but %s says %d and %d",
+				path, i, tokens, filepath.Join(cfg.Dir, shards.ManifestName), sh.Rows, sh.Tokens)
 		}
 	}
 	if rng != nil {

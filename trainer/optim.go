@@ -36,17 +36,17 @@ func (c OptimizerConfig) Validate() error {
 	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 	switch {
 	case !(c.LR > 0) || !finite(c.LR):
-		return fmt.Errorf("optimizer: learning rate %g must be positive and finite", c.LR)
+		return fmt.Errorf("OptimizerConfig.LR %g: want positive and finite", c.LR)
 	case !(c.WeightDecay >= 0) || !finite(c.WeightDecay):
-		return fmt.Errorf("optimizer: weight decay %g must be finite and not negative", c.WeightDecay)
+		return fmt.Errorf("OptimizerConfig.WeightDecay %g: want finite and not negative", c.WeightDecay)
 	case !(c.Beta1 >= 0 && c.Beta1 < 1) || !(c.Beta2 >= 0 && c.Beta2 < 1):
-		return fmt.Errorf("optimizer: betas %g, %g must be in [0, 1)", c.Beta1, c.Beta2)
+		return fmt.Errorf("OptimizerConfig.Beta1 %g, Beta2 %g: want each in [0, 1)", c.Beta1, c.Beta2)
 	case !(c.Eps > 0) || !finite(c.Eps):
-		return fmt.Errorf("optimizer: epsilon %g must be positive and finite", c.Eps)
+		return fmt.Errorf("OptimizerConfig.Eps %g: want positive and finite", c.Eps)
 	case !(c.ClipNorm >= 0) || !finite(c.ClipNorm):
-		return fmt.Errorf("optimizer: clipping norm %g must be finite and not negative", c.ClipNorm)
+		return fmt.Errorf("OptimizerConfig.ClipNorm %g: want finite and not negative", c.ClipNorm)
 	case c.Warmup < 0 || c.TotalSteps < 0:
-		return fmt.Errorf("optimizer: warm-up %d and total steps %d must not be negative", c.Warmup, c.TotalSteps)
+		return fmt.Errorf("OptimizerConfig.Warmup %d, TotalSteps %d: want each at least 0", c.Warmup, c.TotalSteps)
 	}
 	return nil
 }

@@ -14,9 +14,9 @@ import (
 const OutMarker = ".kiln-train"
 
 // ErrForeignOut is returned (wrapped) by Train when its output directory holds files that no
-// kiln training run made: Train would replace metrics.jsonl and loss.png there, or mix its
+// kiln training run made: a run would replace metrics.jsonl and loss.png there, or mix its
 // checkpoints with someone else's files.
-var ErrForeignOut = errors.New("the output directory holds files kiln train did not make")
+var ErrForeignOut = errors.New("the output directory holds files that no training run made")
 
 // checkOut checks, without writing anything, that a run may write into dir: dir is missing or
 // empty, or holds OutMarker, or (a run of a kiln from before the marker) holds checkpoints and
@@ -64,7 +64,7 @@ func checkOut(dir string) error {
 		more = fmt.Sprintf(" and %d more", len(foreign)-3)
 		foreign = foreign[:3]
 	}
-	return fmt.Errorf("%w: %s holds %s%s; give an empty or new --out directory (kiln train writes %s, %s and checkpoints there)",
+	return fmt.Errorf("%w: %s holds %s%s; give an empty or new TrainConfig.Out (a training run writes %s, %s and checkpoints there)",
 		ErrForeignOut, dir, strings.Join(foreign, ", "), more, MetricsFile, LossPlotFile)
 }
 

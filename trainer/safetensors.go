@@ -189,7 +189,7 @@ type stEntry struct {
 func ReadSafetensors(path string) ([]Tensor, map[string]string, error) {
 	f, err := fileio.OpenRegular(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("safetensors: %w", err)
+		return nil, nil, err
 	}
 	defer f.Close()
 	entries, meta, dataStart, err := readSafetensorsHeader(f, path)

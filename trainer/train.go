@@ -1,14 +1,11 @@
 package trainer
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -17,13 +14,11 @@ import (
 	"github.com/kiln-bert/kiln/masking"
 	"github.com/kiln-bert/kiln/shards"
 	"github.com/kiln-bert/kiln/tokenize"
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
-	"gonum.org/v1/plot/vg"
 )
 
-// Output files of a training run, in TrainConfig.Out.
+// Output files of a training run, in TrainConfig.Out. Train writes MetricsFile; LossPlotFile is
+// the loss curve a front end draws there from the metrics (kiln train does, in
+// TrainConfig.AfterCheckpoint), which Train counts as a file of the run (see ErrForeignOut).
 const (
 	MetricsFile  = "metrics.jsonl"
 	LossPlotFile = "loss.png"
@@ -77,6 +72,10 @@ type TrainConfig struct {
 	// tokenizer_config.json, special_tokens_map.json), so that AutoTokenizer.from_pretrained
 	// and pipeline("fill-mask") load the checkpoint directory as it is.
 	Tokenizer *tokenize.Tokenizer
+	// AfterCheckpoint, when set, is called after each checkpoint is written (and evaluated)
+	// with its directory and the metrics of the whole run so far (kiln train draws
+	// LossPlotFile from them). An error stops the run.
+	AfterCheckpoint func(checkpoint string, history []Metrics) error
 }
 
 // Metrics is one logging step, as written to metrics.jsonl.
@@ -109,9 +108,58 @@ type TrainResult struct {
 // good one). Before anything is written or allocated it checks the settings, the data's
 // manifest (see CheckShards) against the model, and the model's memory need against this
 // machine's memory (see Config.CheckMemory).
+//
+// Errors name the file, row or setting at fault; settings are named as TrainConfig's (and
+// OptimizerConfig's) fields, e.g. "TrainConfig.BatchSize", for a front end to name its own.
 func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
-	if cfg.Steps <= 0 || cfg.BatchSize <= 0 {
-		return nil, fmt.Errorf("train: steps %d and batch size %d must be positive", cfg.Steps, cfg.BatchSize)
+	r, err := setup(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.resumeOrInit(); err != nil {
+		return nil, err
+	}
+	if r.opt.step >= r.cfg.Steps {
+		return &r.res, nil
+	}
+	src, err := r.openSource(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	metrics, err := os.OpenFile(filepath.Join(r.cfg.Out, MetricsFile), os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer metrics.Close()
+	err = r.loop(ctx, src, metrics)
+	return &r.res, err
+}
+
+// trainRun is one call of Train: its settings, the data it reads, and the state a checkpoint
+// saves.
+type trainRun struct {
+	cfg          TrainConfig // with the defaults filled in
+	man, evalMan *shards.Manifest
+	seqLen       int             // longest row, for the memory check
+	evalMasker   *masking.Masker // masks unmasked EvalData shards
+	dataVocab    string          // the training shards' kiln.vocab_sha256, when known
+
+	model *Model
+	opt   *AdamW
+	pos   Position  // the data position after the last step
+	drng  *rand.PCG // dropout generator
+	res   TrainResult
+}
+
+// setup checks the settings and the data's manifests (nothing is written yet) and fills in the
+// defaults.
+func setup(cfg TrainConfig) (*trainRun, error) {
+	if cfg.Steps <= 0 {
+		return nil, fmt.Errorf("TrainConfig.Steps %d: want at least 1", cfg.Steps)
+	}
+	if cfg.BatchSize <= 0 {
+		return nil, fmt.Errorf("TrainConfig.BatchSize %d: want at least 1", cfg.BatchSize)
 	}
 	if cfg.LogEvery <= 0 {
 		cfg.LogEvery = 10
@@ -119,367 +167,282 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 	if cfg.CheckpointEvery <= 0 {
 		cfg.CheckpointEvery = 1000
 	}
+	if cfg.EvalRows <= 0 {
+		cfg.EvalRows = 1000
+	}
 	if cfg.Optimizer.TotalSteps == 0 {
 		cfg.Optimizer.TotalSteps = cfg.Steps
 	}
 	if err := cfg.Optimizer.Validate(); err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+		return nil, err
 	}
 	if cfg.Tokenizer != nil { // fail now, not at the first checkpoint
 		if err := cfg.Tokenizer.CanWriteHF(); err != nil {
-			return nil, fmt.Errorf("train: the checkpoints' tokenizer: %w", err)
+			return nil, fmt.Errorf("TrainConfig.Tokenizer: %w", err)
 		}
 	}
-	// The data's manifests, checked before anything is written.
-	var man, evalMan *shards.Manifest
+	r := &trainRun{cfg: cfg, seqLen: cfg.SeqLen, evalMasker: cfg.EvalMasker, drng: rand.NewPCG(cfg.Seed, 0x64726f70)}
+	if r.evalMasker == nil {
+		r.evalMasker = cfg.Masker
+	}
 	var err error
-	seqLen := cfg.SeqLen
 	if cfg.NewSource == nil {
-		if man, err = CheckShards(cfg.Data); err != nil {
-			return nil, fmt.Errorf("train: %w", err)
+		if r.man, err = CheckShards(cfg.Data); err != nil {
+			return nil, err
 		}
-		seqLen = man.Info.MaxSeqLen
-	}
-	evalMasker := cfg.EvalMasker
-	if evalMasker == nil {
-		evalMasker = cfg.Masker
+		r.seqLen = r.man.Info.MaxSeqLen
+		r.dataVocab = r.man.Metadata[shards.MetaVocabSHA256]
 	}
 	if cfg.EvalData != "" { // fail now, not at the first checkpoint
-		if evalMan, err = CheckShards(cfg.EvalData); err != nil {
-			return nil, fmt.Errorf("train: eval data (--eval-data): %w", err)
+		if r.evalMan, err = CheckShards(cfg.EvalData); err != nil {
+			return nil, fmt.Errorf("TrainConfig.EvalData: %w", err)
 		}
-		for _, sh := range evalMan.Shards { // read at every checkpoint: check them once, now
+		for _, sh := range r.evalMan.Shards { // read at every checkpoint: check them once, now
 			if err := shards.CheckFile(cfg.EvalData, sh); err != nil {
-				return nil, fmt.Errorf("train: eval data (--eval-data): %w", err)
+				return nil, fmt.Errorf("TrainConfig.EvalData: %w", err)
 			}
 		}
-		if !evalMan.Info.Static && evalMasker == nil {
-			return nil, fmt.Errorf("train: eval data (--eval-data) %s is not masked and no masker was given for it", cfg.EvalData)
+		if !r.evalMan.Info.Static && r.evalMasker == nil {
+			return nil, fmt.Errorf("TrainConfig.EvalData %s is not masked and no masker was given for it", cfg.EvalData)
 		}
 	}
-	var dataVocab string // the training shards' kiln.vocab_sha256, when known
-	if man != nil {
-		dataVocab = man.Metadata[shards.MetaVocabSHA256]
-	}
-
-	// checkModel checks a model configuration (from source; trained on shards of the
-	// vocabulary vocabSHA256, when known) against the data and the memory.
-	checkModel := func(mc Config, source, vocabSHA256 string) error {
-		if vocabSHA256 == "" {
-			vocabSHA256 = dataVocab
-		}
-		if man != nil {
-			if err := checkModelData(cfg.Data, man, mc, vocabSHA256); err != nil {
-				return fmt.Errorf("model config %s: %w", source, err)
-			}
-		}
-		if evalMan != nil {
-			if err := checkModelData(cfg.EvalData, evalMan, mc, vocabSHA256); err != nil {
-				return fmt.Errorf("eval data (--eval-data): model config %s: %w", source, err)
-			}
-		}
-		if err := mc.CheckMemory(cfg.BatchSize, seqLen, true); err != nil {
-			return fmt.Errorf("model config %s: %w", source, err)
-		}
-		return nil
-	}
-	var (
-		model *Model
-		opt   *AdamW
-		pos   Position
-		drng  = rand.NewPCG(cfg.Seed, 0x64726f70)
-	)
-	res := &TrainResult{}
-	// Nothing is replaced in a directory that another tool, or the user, filled.
-	if err := checkOut(cfg.Out); err != nil {
-		return nil, fmt.Errorf("train: %w", err)
-	}
-	// Checkpoints cut short by a kill are left under temporary names: remove them.
-	if tmps, err := filepath.Glob(filepath.Join(cfg.Out, "."+ckptPrefix+"*.tmp")); err == nil {
-		for _, p := range tmps {
-			if err := os.RemoveAll(p); err != nil {
-				return nil, fmt.Errorf("train: %w", err)
-			}
-		}
-	}
-	ckpts, err := listCheckpoints(cfg.Out)
-	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
-	}
-	if cfg.Resume && len(ckpts) > 0 {
-		last := ckpts[len(ckpts)-1]
-		if err := checkResume(last, cfg, man, checkModel); err != nil {
-			return nil, fmt.Errorf("train: resume %s: %w", last, err)
-		}
-		var st trainerState
-		if model, opt, st, err = loadCheckpoint(last, cfg.Optimizer); err != nil {
-			return nil, fmt.Errorf("train: %w", err)
-		}
-		if err := drng.UnmarshalBinary(st.DropoutRNG); err != nil {
-			return nil, fmt.Errorf("train: resume %s: dropout generator: %w", last, err)
-		}
-		if model.vocabSHA256 == "" {
-			model.vocabSHA256 = dataVocab
-		}
-		pos = st.Position
-		res.Checkpoint = last
-		if res.History, err = readMetrics(filepath.Join(cfg.Out, MetricsFile), opt.step); err != nil {
-			return nil, fmt.Errorf("train: %w", err)
-		}
-		if n := len(res.History); n > 0 {
-			res.Last = res.History[n-1]
-		}
-		logf(cfg.Log, "resuming from %s (step %d)\n", last, opt.step)
-	} else {
-		if len(ckpts) > 0 {
-			return nil, fmt.Errorf("train: %s already holds checkpoints: resume them (kiln train --resume) or choose another output directory", cfg.Out)
-		}
-		source := cfg.ModelSource
-		if source == "" {
-			source = "(TrainConfig.Model)"
-		}
-		if err := checkModel(cfg.Model, source, ""); err != nil {
-			return nil, fmt.Errorf("train: %w", err)
-		}
-		if cfg.Resume {
-			logf(cfg.Log, "no checkpoint in %s: starting from step 0\n", cfg.Out)
-		}
-		if model, err = NewModel(cfg.Model, rand.New(rand.NewPCG(cfg.Seed, 0x696e6974))); err != nil {
-			return nil, fmt.Errorf("train: %w", err)
-		}
-		model.vocabSHA256 = dataVocab
-		opt = NewAdamW(cfg.Optimizer, model)
-	}
-	if err := claimOut(cfg.Out); err != nil {
-		return nil, fmt.Errorf("train: %w", err)
-	}
-	if err := writeMetrics(filepath.Join(cfg.Out, MetricsFile), res.History); err != nil {
-		return nil, fmt.Errorf("train: %w", err)
-	}
-	res.Steps = opt.step
-	if opt.step >= cfg.Steps {
-		return res, nil
-	}
-
-	var src Source
-	if cfg.NewSource != nil {
-		src, err = cfg.NewSource(ctx, pos)
-	} else {
-		src, err = NewLoader(ctx, LoaderConfig{Dir: cfg.Data, BatchSize: cfg.BatchSize, Seed: cfg.Seed,
-			Shuffle: true, ShuffleBuffer: cfg.ShuffleBuffer, Masker: cfg.Masker, Start: pos})
-	}
-	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
-	}
-	defer src.Close()
-
-	mf, err := os.OpenFile(filepath.Join(cfg.Out, MetricsFile), os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
-	}
-	defer mf.Close()
-
-	dropRNG := rand.New(drng)
-	var acc StepStats // sums over the logging window
-	var accN int
-	var gradNorm float64
-	winStart, wait := time.Now(), time.Duration(0)
-	runStart := time.Now()
-	checkpoint := func() error {
-		st := trainerState{Format: stateFormat, Step: opt.step, Position: pos, Seed: cfg.Seed, BatchSize: cfg.BatchSize, Optimizer: opt.cfg,
-			VocabSHA256: model.vocabSHA256}
-		if man != nil {
-			st.DataSHA256, st.Data = dataIdentity(man), cfg.Data
-		}
-		if cfg.NewSource != nil {
-			st.SourceConfig = cfg.SourceConfig
-		}
-		if st.DropoutRNG, err = drng.MarshalBinary(); err != nil {
-			return err
-		}
-		path, err := saveCheckpoint(cfg.Out, model, opt, st, cfg.Tokenizer)
-		if err != nil {
-			return err
-		}
-		res.Checkpoint = path
-		if cfg.EvalData != "" {
-			n := cfg.EvalRows
-			if n <= 0 {
-				n = 1000
-			}
-			ev, err := Eval(ctx, model, EvalConfig{Data: cfg.EvalData, Limit: n, BatchSize: cfg.BatchSize, Masker: evalMasker, Seed: cfg.Seed})
-			if err != nil {
-				return err
-			}
-			logf(cfg.Log, "eval at step %d: %s\n", opt.step, ev)
-			if len(res.History) > 0 && res.History[len(res.History)-1].Step == opt.step {
-				res.History[len(res.History)-1].Eval = &ev
-			}
-		}
-		return plotLoss(filepath.Join(cfg.Out, LossPlotFile), res.History)
-	}
-	for opt.step < cfg.Steps {
-		t0 := time.Now()
-		b, err := src.Next(ctx)
-		wait += time.Since(t0)
-		if err == io.EOF {
-			return res, fmt.Errorf("train: the data ended at step %d of %d", opt.step, cfg.Steps)
-		}
-		if err != nil {
-			return res, fmt.Errorf("train: step %d: %w", opt.step+1, err)
-		}
-		if len(b.Rows) < cfg.BatchSize {
-			// The last, partial batch of a finite source: train on it all the same.
-			logf(cfg.Log, "step %d: partial batch of %d rows\n", opt.step+1, len(b.Rows))
-		}
-		r, err := model.TrainStep(ctx, b.Rows, opt, dropRNG)
-		if err != nil {
-			if errors.Is(err, ErrNonFinite) {
-				if res.Checkpoint == "" {
-					err = fmt.Errorf("train: stopped at step %d: %w; no checkpoint was written before it", opt.step+1, err)
-				} else {
-					err = fmt.Errorf("train: stopped at step %d: %w; the last good checkpoint is %s", opt.step+1, err, res.Checkpoint)
-				}
-				logf(cfg.Log, "%v\n", err)
-				return res, err
-			}
-			return res, fmt.Errorf("train: %w", err)
-		}
-		pos = b.Next
-		res.Steps = opt.step
-		acc.Loss += r.Loss
-		acc.MLMLoss += r.MLMLoss
-		acc.NSPLoss += r.NSPLoss
-		acc.MLMCorrect += r.MLMCorrect
-		acc.MLMCount += r.MLMCount
-		acc.NSPCorrect += r.NSPCorrect
-		acc.NSPCount += r.NSPCount
-		acc.Tokens += r.Tokens
-		gradNorm += r.GradNorm
-		accN++
-		ckpt := opt.step%cfg.CheckpointEvery == 0 || opt.step == cfg.Steps
-		// A checkpoint step is also a logging step, so that its evaluation has a line.
-		if opt.step%cfg.LogEvery == 0 || ckpt {
-			el := time.Since(winStart).Seconds()
-			n := float64(accN)
-			mt := Metrics{Step: opt.step, Loss: acc.Loss / n, MLMLoss: acc.MLMLoss / n, NSPLoss: acc.NSPLoss / n,
-				MLMAccuracy: ratio(acc.MLMCorrect, acc.MLMCount), NSPAccuracy: ratio(acc.NSPCorrect, acc.NSPCount),
-				LR: r.LR, GradNorm: gradNorm / n, TokensPerSec: float64(acc.Tokens) / el, DataWait: wait.Seconds() / el,
-				Elapsed: time.Since(runStart).Seconds()}
-			res.History = append(res.History, mt)
-			logf(cfg.Log, "step %6d  loss %.4f  mlm %.4f  nsp %.4f  mlm_acc %.3f  nsp_acc %.3f  lr %.3g  %.0f tok/s\n",
-				mt.Step, mt.Loss, mt.MLMLoss, mt.NSPLoss, mt.MLMAccuracy, mt.NSPAccuracy, mt.LR, mt.TokensPerSec)
-			if ckpt { // before the line is written: the evaluation goes into it
-				if err := checkpoint(); err != nil {
-					return res, fmt.Errorf("train: step %d: %w", opt.step, err)
-				}
-			}
-			res.Last = res.History[len(res.History)-1]
-			line, _ := json.Marshal(res.Last)
-			if _, err := mf.Write(append(line, '\n')); err != nil {
-				return res, fmt.Errorf("train: %w", err)
-			}
-			// The next window starts after the checkpoint: its time is not training time.
-			acc, accN, gradNorm, wait, winStart = StepStats{}, 0, 0, 0, time.Now()
-		}
-	}
-	res.Steps = opt.step
-	return res, nil
+	return r, nil
 }
 
-func ratio(a, b int) float64 {
-	if b == 0 {
-		return 0
+// checkModel checks a model configuration (from source; trained on shards of the vocabulary
+// vocabSHA256, when known) against the data and the memory.
+func (r *trainRun) checkModel(mc Config, source, vocabSHA256 string) error {
+	if vocabSHA256 == "" {
+		vocabSHA256 = r.dataVocab
 	}
-	return float64(a) / float64(b)
+	if r.man != nil {
+		if err := checkModelData(r.cfg.Data, r.man, mc, vocabSHA256); err != nil {
+			return fmt.Errorf("model config %s: %w", source, err)
+		}
+	}
+	if r.evalMan != nil {
+		if err := checkModelData(r.cfg.EvalData, r.evalMan, mc, vocabSHA256); err != nil {
+			return fmt.Errorf("TrainConfig.EvalData: model config %s: %w", source, err)
+		}
+	}
+	if err := mc.CheckMemory(r.cfg.BatchSize, r.seqLen, true); err != nil {
+		return fmt.Errorf("model config %s: %w", source, err)
+	}
+	return nil
+}
+
+// resumeOrInit checks the output directory, then loads the newest checkpoint there
+// (TrainConfig.Resume) or makes a fresh model, and claims the directory for the run.
+func (r *trainRun) resumeOrInit() error {
+	out := r.cfg.Out
+	// Nothing is replaced in a directory that another tool, or the user, filled.
+	if err := checkOut(out); err != nil {
+		return err
+	}
+	// Checkpoints cut short by a kill are left under temporary names: remove them.
+	if tmps, err := filepath.Glob(filepath.Join(out, "."+ckptPrefix+"*.tmp")); err == nil {
+		for _, p := range tmps {
+			if err := os.RemoveAll(p); err != nil {
+				return err
+			}
+		}
+	}
+	ckpts, err := listCheckpoints(out)
+	if err != nil {
+		return err
+	}
+	switch {
+	case r.cfg.Resume && len(ckpts) > 0:
+		last := ckpts[len(ckpts)-1]
+		if err := r.resume(last); err != nil {
+			return fmt.Errorf("resume %s: %w", last, err)
+		}
+		logf(r.cfg.Log, "resuming from %s (step %d)\n", last, r.opt.step)
+	case len(ckpts) > 0:
+		return fmt.Errorf("%s already holds checkpoints: resume them (TrainConfig.Resume) or choose another TrainConfig.Out", out)
+	default:
+		if err := r.init(); err != nil {
+			return err
+		}
+		if r.cfg.Resume {
+			logf(r.cfg.Log, "no checkpoint in %s: starting from step 0\n", out)
+		}
+	}
+	if err := claimOut(out); err != nil {
+		return err
+	}
+	if err := writeMetrics(filepath.Join(out, MetricsFile), r.res.History); err != nil {
+		return err
+	}
+	r.res.Steps = r.opt.step
+	return nil
+}
+
+// resume restores the run from the checkpoint in dir: weights, optimiser, dropout generator,
+// data position and the metrics logged up to it.
+func (r *trainRun) resume(dir string) error {
+	if err := checkResume(dir, r.cfg, r.man, r.checkModel); err != nil {
+		return err
+	}
+	model, opt, st, err := loadCheckpoint(dir, r.cfg.Optimizer)
+	if err != nil {
+		return err
+	}
+	if err := r.drng.UnmarshalBinary(st.DropoutRNG); err != nil {
+		return fmt.Errorf("%s: dropout generator: %w", StateFile, err)
+	}
+	if model.vocabSHA256 == "" {
+		model.vocabSHA256 = r.dataVocab
+	}
+	r.model, r.opt, r.pos = model, opt, st.Position
+	r.res.Checkpoint = dir
+	if r.res.History, err = readMetrics(filepath.Join(r.cfg.Out, MetricsFile), opt.step); err != nil {
+		return err
+	}
+	if n := len(r.res.History); n > 0 {
+		r.res.Last = r.res.History[n-1]
+	}
+	return nil
+}
+
+// init makes a fresh model of TrainConfig.Model and its optimiser.
+func (r *trainRun) init() error {
+	source := r.cfg.ModelSource
+	if source == "" {
+		source = "(TrainConfig.Model)"
+	}
+	if err := r.checkModel(r.cfg.Model, source, ""); err != nil {
+		return err
+	}
+	model, err := NewModel(r.cfg.Model, rand.New(rand.NewPCG(r.cfg.Seed, 0x696e6974)))
+	if err != nil {
+		return fmt.Errorf("model config %s: %w", source, err)
+	}
+	model.vocabSHA256 = r.dataVocab
+	r.model, r.opt = model, NewAdamW(r.cfg.Optimizer, model)
+	return nil
+}
+
+// openSource starts the data at the run's position: TrainConfig.NewSource, or a shuffling
+// Loader over TrainConfig.Data.
+func (r *trainRun) openSource(ctx context.Context) (Source, error) {
+	if r.cfg.NewSource != nil {
+		return r.cfg.NewSource(ctx, r.pos)
+	}
+	return NewLoader(ctx, LoaderConfig{Dir: r.cfg.Data, BatchSize: r.cfg.BatchSize, Seed: r.cfg.Seed,
+		Shuffle: true, ShuffleBuffer: r.cfg.ShuffleBuffer, Masker: r.cfg.Masker, Start: r.pos})
+}
+
+// loop trains from the run's step to TrainConfig.Steps on batches of src: one update per
+// batch; every LogEvery steps a metrics line (to Log and metrics), every CheckpointEvery steps
+// and at the end a checkpoint.
+func (r *trainRun) loop(ctx context.Context, src Source, metrics io.Writer) error {
+	dropRNG := rand.New(r.drng)
+	runStart := time.Now()
+	win := newWindow()
+	for r.opt.step < r.cfg.Steps {
+		t0 := time.Now()
+		b, err := src.Next(ctx)
+		win.wait += time.Since(t0)
+		if err == io.EOF {
+			return fmt.Errorf("the data ended at step %d of %d", r.opt.step, r.cfg.Steps)
+		}
+		if err != nil {
+			return err
+		}
+		if len(b.Rows) < r.cfg.BatchSize {
+			// The last, partial batch of a finite source: train on it all the same.
+			logf(r.cfg.Log, "step %d: partial batch of %d rows\n", r.opt.step+1, len(b.Rows))
+		}
+		st, err := r.model.TrainStep(ctx, b.Rows, r.opt, dropRNG)
+		if err != nil {
+			return r.stepError(err)
+		}
+		r.pos = b.Next
+		r.res.Steps = r.opt.step
+		win.add(st)
+		ckpt := r.opt.step%r.cfg.CheckpointEvery == 0 || r.opt.step == r.cfg.Steps
+		// A checkpoint step is also a logging step, so that its evaluation has a line.
+		if r.opt.step%r.cfg.LogEvery != 0 && !ckpt {
+			continue
+		}
+		r.res.History = append(r.res.History, win.metrics(r.opt.step, st.LR, runStart))
+		r.logLine(r.res.History[len(r.res.History)-1])
+		if ckpt { // before the line is written: the evaluation goes into it
+			if err := r.checkpoint(ctx); err != nil {
+				return fmt.Errorf("checkpoint at step %d: %w", r.opt.step, err)
+			}
+		}
+		r.res.Last = r.res.History[len(r.res.History)-1]
+		if err := writeMetric(metrics, r.res.Last); err != nil {
+			return err
+		}
+		// The next window starts after the checkpoint: its time is not training time.
+		win = newWindow()
+	}
+	return nil
+}
+
+// stepError is the error that ends the run after a failed update; a non-finite loss also goes
+// to Log, with the last good checkpoint.
+func (r *trainRun) stepError(err error) error {
+	if !errors.Is(err, ErrNonFinite) {
+		return err
+	}
+	if r.res.Checkpoint == "" {
+		err = fmt.Errorf("training stopped: %w; no checkpoint was written before it", err)
+	} else {
+		err = fmt.Errorf("training stopped: %w; the last good checkpoint is %s", err, r.res.Checkpoint)
+	}
+	logf(r.cfg.Log, "%v\n", err)
+	return err
+}
+
+// logLine writes a metrics line to Log.
+func (r *trainRun) logLine(mt Metrics) {
+	logf(r.cfg.Log, "step %6d  loss %.4f  mlm %.4f  nsp %.4f  mlm_acc %.3f  nsp_acc %.3f  lr %.3g  %.0f tok/s\n",
+		mt.Step, mt.Loss, mt.MLMLoss, mt.NSPLoss, mt.MLMAccuracy, mt.NSPAccuracy, mt.LR, mt.TokensPerSec)
+}
+
+// checkpoint saves the run at its step; with EvalData, evaluates the model and adds the result
+// to the step's metrics; then calls AfterCheckpoint.
+func (r *trainRun) checkpoint(ctx context.Context) error {
+	st := trainerState{Format: stateFormat, Step: r.opt.step, Position: r.pos, Seed: r.cfg.Seed, BatchSize: r.cfg.BatchSize,
+		Optimizer: r.opt.cfg, VocabSHA256: r.model.vocabSHA256}
+	if r.man != nil {
+		st.DataSHA256, st.Data = dataIdentity(r.man), r.cfg.Data
+	}
+	if r.cfg.NewSource != nil {
+		st.SourceConfig = r.cfg.SourceConfig
+	}
+	var err error
+	if st.DropoutRNG, err = r.drng.MarshalBinary(); err != nil {
+		return err
+	}
+	path, err := saveCheckpoint(r.cfg.Out, r.model, r.opt, st, r.cfg.Tokenizer)
+	if err != nil {
+		return err
+	}
+	r.res.Checkpoint = path
+	if r.cfg.EvalData != "" {
+		ev, err := Eval(ctx, r.model, EvalConfig{Data: r.cfg.EvalData, Limit: r.cfg.EvalRows, BatchSize: r.cfg.BatchSize,
+			Masker: r.evalMasker, Seed: r.cfg.Seed})
+		if err != nil {
+			return fmt.Errorf("TrainConfig.EvalData: %w", err)
+		}
+		logf(r.cfg.Log, "eval at step %d: %s\n", r.opt.step, ev)
+		if h := r.res.History; len(h) > 0 && h[len(h)-1].Step == r.opt.step {
+			h[len(h)-1].Eval = &ev
+		}
+	}
+	if r.cfg.AfterCheckpoint != nil {
+		return r.cfg.AfterCheckpoint(path, r.res.History)
+	}
+	return nil
 }
 
 func logf(w io.Writer, format string, args ...any) {
 	if w != nil {
 		fmt.Fprintf(w, format, args...)
 	}
-}
-
-// readMetrics reads metrics.jsonl, keeping the lines up to step (a resumed run drops what was
-// logged after its checkpoint). A missing file is no history.
-func readMetrics(path string, step int) ([]Metrics, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var ms []Metrics
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, 1<<20)
-	for line := 1; sc.Scan(); line++ {
-		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
-			continue
-		}
-		var m Metrics
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			// A line cut short by a kill ends the usable history.
-			break
-		}
-		if m.Step <= step {
-			ms = append(ms, m)
-		}
-	}
-	return ms, sc.Err()
-}
-
-// writeMetrics rewrites metrics.jsonl with ms.
-func writeMetrics(path string, ms []Metrics) error {
-	var buf bytes.Buffer
-	for _, m := range ms {
-		line, err := json.Marshal(m)
-		if err != nil {
-			return err
-		}
-		buf.Write(append(line, '\n'))
-	}
-	return writeFile(path, buf.Bytes())
-}
-
-// plotLoss draws total, MLM and NSP loss against the step.
-func plotLoss(path string, ms []Metrics) error {
-	if len(ms) == 0 {
-		return nil
-	}
-	p := plot.New()
-	p.Title.Text = "kiln BERT pretraining loss"
-	p.X.Label.Text = "step"
-	p.Y.Label.Text = "loss"
-	p.Add(plotter.NewGrid())
-	series := []struct {
-		name string
-		f    func(Metrics) float64
-	}{
-		{"total", func(m Metrics) float64 { return m.Loss }},
-		{"mlm", func(m Metrics) float64 { return m.MLMLoss }},
-		{"nsp", func(m Metrics) float64 { return m.NSPLoss }},
-	}
-	for i, s := range series {
-		pts := make(plotter.XYs, 0, len(ms))
-		for _, m := range ms {
-			if v := s.f(m); !math.IsNaN(v) && !math.IsInf(v, 0) {
-				pts = append(pts, plotter.XY{X: float64(m.Step), Y: v})
-			}
-		}
-		l, err := plotter.NewLine(pts)
-		if err != nil {
-			return fmt.Errorf("plot: %w", err)
-		}
-		l.Color = plotutil.Color(i)
-		l.Width = vg.Points(1.5)
-		p.Add(l)
-		p.Legend.Add(s.name, l)
-	}
-	p.Legend.Top = true
-	tmp := path + ".tmp.png"
-	if err := p.Save(8*vg.Inch, 5*vg.Inch, tmp); err != nil {
-		return fmt.Errorf("plot: %w", err)
-	}
-	return os.Rename(tmp, path)
 }

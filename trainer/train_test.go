@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/kiln-bert/kiln/masking"
@@ -235,6 +236,11 @@ func TestTrainResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	part.Steps, part.Resume = 8, true
+	var hooked []string // AfterCheckpoint's calls: checkpoint and the steps of the history
+	part.AfterCheckpoint = func(ckpt string, h []Metrics) error {
+		hooked = append(hooked, fmt.Sprintf("%s %d-%d", filepath.Base(ckpt), h[0].Step, h[len(h)-1].Step))
+		return nil
+	}
 	b, err := Train(ctx, part)
 	if err != nil {
 		t.Fatal(err)
@@ -247,7 +253,11 @@ func TestTrainResume(t *testing.T) {
 			t.Errorf("step %d: loss %v uninterrupted, %v resumed", i+1, a.History[i].Loss, b.History[i].Loss)
 		}
 	}
-	for _, f := range []string{MetricsFile, LossPlotFile, "checkpoint-00000008/" + WeightsFile, "checkpoint-00000008/" + ConfigFile,
+	// The resumed run's checkpoints, each with the whole run's history (the resumed steps too).
+	if got, want := strings.Join(hooked, ", "), "checkpoint-00000006 1-6, checkpoint-00000008 1-8"; got != want {
+		t.Errorf("AfterCheckpoint calls: %s, want %s", got, want)
+	}
+	for _, f := range []string{MetricsFile, "checkpoint-00000008/" + WeightsFile, "checkpoint-00000008/" + ConfigFile,
 		"checkpoint-00000008/" + OptimizerFile, "checkpoint-00000008/" + StateFile} {
 		if _, err := os.Stat(filepath.Join(part.Out, f)); err != nil {
 			t.Error(err)

@@ -151,6 +151,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	res, err := trainer.Train(ctx, trainer.TrainConfig{
 		Data: shardDir, Out: modelDir, Model: model, Optimizer: opt, Steps: steps, BatchSize: batch,
 		Seed: 42, LogEvery: max(1, steps/15), CheckpointEvery: steps, Log: stdout, Tokenizer: checkpointTokenizer("demo", ex.Tokenizer(), stdout),
+		AfterCheckpoint: plotLoss(modelDir),
 	})
 	if err != nil {
 		return err

@@ -73,7 +73,7 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	start := time.Now()
 	res, err := trainer.Train(ctx, tc)
 	if err != nil {
-		return outError(err)
+		return outError(flagNames(err))
 	}
 	if stream == nil {
 		return errors.New("the trainer asked for no data: nothing to do (is --steps already reached in --out?)")

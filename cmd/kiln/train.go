@@ -180,7 +180,7 @@ func (v *trainFlagValues) config(model trainer.Config, stderr io.Writer) trainer
 	return trainer.TrainConfig{
 		Out: v.out, Model: model, CheckModel: modelGiven, ModelSource: v.model, Optimizer: opt, Steps: v.steps,
 		BatchSize: v.batchSize, Seed: v.seed, LogEvery: v.logEvery, CheckpointEvery: v.checkpointEvery,
-		Resume: v.resume, EvalData: v.evalData, Log: stderr,
+		Resume: v.resume, EvalData: v.evalData, Log: stderr, AfterCheckpoint: plotLoss(v.out),
 	}
 }
 
@@ -217,7 +217,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	res, err := trainer.Train(ctx, cfg)
 	if err != nil {
-		return outError(err)
+		return outError(flagNames(err))
 	}
 	fmt.Fprintf(stdout, "kiln train: step %d, loss %.4f (mlm %.4f, nsp %.4f); checkpoint %s; metrics %s/%s; loss curve %s/%s\n",
 		res.Steps, res.Last.Loss, res.Last.MLMLoss, res.Last.NSPLoss, res.Checkpoint, tv.out, trainer.MetricsFile, tv.out, trainer.LossPlotFile)
@@ -306,7 +306,7 @@ func runLoss(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg := trainer.EvalConfig{Data: *data, Limit: limit, BatchSize: batch, Seed: *seed, Masker: masker}
 	res, err := trainer.Eval(ctx, model, cfg)
 	if err != nil {
-		return err
+		return flagNames(err)
 	}
 	b, err := json.Marshal(res)
 	if err != nil {

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"fmt"
+	"errors"
 	"strings"
 
 	"github.com/kiln-bert/kiln/pipeline"
@@ -239,7 +239,7 @@ func (t *Counter) Stats() CountStats {
 // by the corpus.
 func Count(ctx context.Context, read func(emit func(string) error) error, o CountOptions) (*Counter, error) {
 	if o.Splitter == nil {
-		return nil, fmt.Errorf("wordpiece: count: no word splitter")
+		return nil, errors.New("CountOptions.Splitter is nil")
 	}
 	workers := max(o.Workers, 1)
 	chunkBytes := o.ChunkBytes

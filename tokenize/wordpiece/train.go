@@ -200,10 +200,10 @@ func Train(ctx context.Context, counts map[string]int64, cfg Config) (*Result, e
 		cfg.Prefix = "##"
 	}
 	if cfg.VocabSize < 1 {
-		return nil, fmt.Errorf("wordpiece: vocabulary size %d, want at least 1", cfg.VocabSize)
+		return nil, fmt.Errorf("Config.VocabSize %d: want at least 1", cfg.VocabSize)
 	}
 	if cfg.LimitAlphabet < 0 || cfg.MinFrequency < 0 {
-		return nil, fmt.Errorf("wordpiece: negative limit alphabet or min frequency")
+		return nil, fmt.Errorf("Config.LimitAlphabet %d, MinFrequency %d: want each at least 0", cfg.LimitAlphabet, cfg.MinFrequency)
 	}
 	t := &trainer{ids: make(map[string]int32, cfg.VocabSize)}
 	res := &Result{}
@@ -323,7 +323,7 @@ func Train(ctx context.Context, counts map[string]int64, cfg Config) (*Result, e
 		syms[i] = s
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("wordpiece: %w", err)
+		return nil, err
 	}
 
 	// 4. Count the pairs and merge. Pairs are numbered as they are first seen (pairs), with
@@ -362,7 +362,7 @@ func Train(ctx context.Context, counts map[string]int64, cfg Config) (*Result, e
 	for len(t.tokens) < cfg.VocabSize && len(q) > 0 {
 		if res.Merges%1024 == 0 {
 			if ctx.Err() != nil {
-				return nil, fmt.Errorf("wordpiece: %w", ctx.Err())
+				return nil, ctx.Err()
 			}
 			if cfg.Progress != nil {
 				cfg.Progress(len(t.tokens))

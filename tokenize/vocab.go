@@ -14,8 +14,8 @@ import (
 
 // Vocab maps word pieces to ids and back. It is immutable and safe for concurrent use.
 type Vocab struct {
-	tokens []string         // by id; "" for an id no token has
-	ids    vocabIndex       // token -> id; a token listed twice keeps its last id, as in Hugging Face
+	tokens []string   // by id; "" for an id no token has
+	ids    vocabIndex // token -> id; a token listed twice keeps its last id, as in Hugging Face
 	sha256 string
 
 	// source names where the vocabulary came from, for errors: "vocab FILE",

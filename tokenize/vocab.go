@@ -145,16 +145,25 @@ func newVocab(tokens []string) (*Vocab, error) {
 		return nil, fmt.Errorf("vocabulary has %d tokens, more than int32 ids allow", len(tokens))
 	}
 	v := &Vocab{tokens: tokens, ids: newVocabIndex(tokens), source: "vocabulary"}
-	n := 0
+	// The hash of the canonical form (each token and "\n"), fed in chunks rather than from
+	// a copy of the whole vocabulary.
+	h := sha256.New()
+	var chunk [32 << 10]byte
+	buf := chunk[:0]
 	for _, tok := range tokens {
-		n += len(tok) + 1
+		if len(buf)+len(tok)+1 > len(chunk) {
+			h.Write(buf)
+			buf = chunk[:0]
+		}
+		if len(tok)+1 > len(chunk) {
+			h.Write([]byte(tok))
+			h.Write([]byte{'\n'})
+			continue
+		}
+		buf = append(append(buf, tok...), '\n')
 	}
-	canonical := make([]byte, 0, n)
-	for _, tok := range tokens {
-		canonical = append(append(canonical, tok...), '\n')
-	}
-	sum := sha256.Sum256(canonical)
-	v.sha256 = hex.EncodeToString(sum[:])
+	h.Write(buf)
+	v.sha256 = hex.EncodeToString(h.Sum(nil))
 	return v, nil
 }
 

@@ -1,6 +1,8 @@
 package tokenize
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"strings"
 	"testing"
 )
@@ -63,5 +65,20 @@ func BenchmarkLoadVocab(b *testing.B) {
 		if _, err := LoadVocab(p); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestVocabSHA256Chunked checks the vocabulary hash, fed in chunks, against the sha256 of
+// the canonical form built whole, with tokens that straddle a chunk and one longer than it.
+func TestVocabSHA256Chunked(t *testing.T) {
+	tokens := sampleVocab(t)
+	tokens = append(tokens, strings.Repeat("a", 40<<10), "", "b", strings.Repeat("c", 32<<10-1))
+	v, err := newVocab(tokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(strings.Join(tokens, "\n") + "\n"))
+	if want := hex.EncodeToString(sum[:]); v.SHA256() != want {
+		t.Errorf("SHA256() = %s; want %s", v.SHA256(), want)
 	}
 }

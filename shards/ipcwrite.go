@@ -21,9 +21,10 @@ import (
 // ipc.WithZstd() (or no compression): the flatbuffers are built by the same
 // calls in the same order (the slot numbers are those of Arrow's
 // Schema.fbs, Message.fbs and File.fbs), and the zstd frames come from an
-// encoder with the same options (klauspost/compress defaults, streamed with
-// Write and Close), which compresses a buffer the same way whether it is
-// new or Reset. ipc_identical_test.go checks this byte for byte.
+// encoder with the same options (klauspost/compress's defaults, streamed with
+// Write and Close; one goroutine, which changes no byte), and an encoder
+// compresses a buffer the same way whether it is new or Reset.
+// ipc_identical_test.go checks this byte for byte.
 
 // Arrow IPC constants (format/Message.fbs, Schema.fbs, File.fbs).
 const (

@@ -55,13 +55,7 @@ func (w *Writer) flush(s *series) error {
 	rec := s.rb.NewRecord()
 	defer rec.Release()
 	s.pending = 0
-	var err error
-	if s.fw != nil {
-		err = s.fw.Write(rec)
-	} else {
-		err = s.sw.Write(rec)
-	}
-	if err != nil {
+	if err := s.rw.Write(rec); err != nil {
 		return fmt.Errorf("writing %s: %w", s.tmp, err)
 	}
 	if s.hw.n >= w.o.ShardBytes {
@@ -78,17 +72,33 @@ func (w *Writer) openShard(s *series) error {
 	}
 	s.f = f
 	s.hw = &hashWriter{f: f, h: sha256.New()}
+	if w.o.Compression != "lz4" && !w.arrowIPC {
+		// zstd or none: this package's IPC writer, with one zstd encoder
+		// for the whole run (ipcwrite.go).
+		if w.ipcEnc == nil {
+			w.ipcEnc, err = newIPCEncoder(w.schema, w.o.Compression == "zstd")
+			if err != nil {
+				f.Close()
+				os.Remove(s.tmp)
+				s.f = nil
+				return fmt.Errorf("%s: %w", s.tmp, err)
+			}
+		}
+		s.rw = w.ipcEnc.newShard(s.hw, w.o.Format == "file")
+		return nil
+	}
 	opts := append([]ipc.Option{ipc.WithSchema(w.schema), ipc.WithAllocator(w.mem)}, w.ipcOpts...)
 	if w.o.Format == "file" {
-		s.fw, err = ipc.NewFileWriter(s.hw, opts...)
+		fw, err := ipc.NewFileWriter(s.hw, opts...)
 		if err != nil {
 			f.Close()
 			os.Remove(s.tmp)
 			s.f = nil
 			return fmt.Errorf("%s: %w", s.tmp, err)
 		}
+		s.rw = fw
 	} else {
-		s.sw = ipc.NewWriter(s.hw, opts...)
+		s.rw = ipc.NewWriter(s.hw, opts...)
 	}
 	return nil
 }
@@ -96,12 +106,7 @@ func (w *Writer) openShard(s *series) error {
 // finishShard completes the current shard: footer, fsync, rename, directory
 // fsync, then records it in DIR/.progress.json.
 func (w *Writer) finishShard(s *series) error {
-	var err error
-	if s.fw != nil {
-		err = s.fw.Close()
-	} else {
-		err = s.sw.Close()
-	}
+	err := s.rw.Close()
 	if err == nil {
 		err = s.f.Sync()
 	}
@@ -125,7 +130,7 @@ func (w *Writer) finishShard(s *series) error {
 		SHA256:   hex.EncodeToString(s.hw.h.Sum(nil)),
 		RowsXXH3: rowsSum(s.rowsHash),
 	})
-	s.f, s.fw, s.sw, s.hw, s.tmp = nil, nil, nil, nil, ""
+	s.f, s.rw, s.hw, s.tmp = nil, nil, nil, ""
 	s.next++
 	s.rows, s.tokens = 0, 0
 	s.rowsHash.Reset()

@@ -69,6 +69,8 @@ type Writer struct {
 	rows     int64 // rows passed to Write
 	enc      encodedRow
 	closed   bool
+	ipcEnc   *ipcEncoder // shared by the shards written by this package's IPC writer
+	arrowIPC bool        // write every compression with arrow's ipc writers (tests compare)
 }
 
 // series is one sequence of shards: the whole output, or one length bin.
@@ -88,8 +90,7 @@ type series struct {
 
 	f   *os.File
 	hw  *hashWriter
-	fw  *ipc.FileWriter
-	sw  *ipc.Writer
+	rw  recordWriter // the shard's IPC writer
 	tmp string
 }
 
@@ -295,7 +296,7 @@ func (w *Writer) abort() error {
 			if err := os.Remove(s.tmp); err != nil && first == nil {
 				first = err
 			}
-			s.f, s.fw, s.sw = nil, nil, nil
+			s.f, s.rw = nil, nil
 		}
 		if s.rb != nil {
 			s.rb.Release()

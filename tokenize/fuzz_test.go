@@ -36,7 +36,7 @@ func refEncode(tk *Tokenizer, text string) (ids, words []int32) {
 				if start > 0 {
 					sub = tk.opts.ContinuingSubwordPrefix + sub
 				}
-				if id, ok := tk.vocab.ids[sub]; ok {
+				if id, ok := tk.vocab.ID(sub); ok {
 					pieces = append(pieces, id)
 					break
 				}

@@ -94,7 +94,7 @@ func TestVocabSHA256MatchesFile(t *testing.T) {
 func TestLookupFindsEveryToken(t *testing.T) {
 	tk := loadTokenizer(t, false)
 	for id, tok := range tk.vocab.tokens {
-		if want := tk.vocab.ids[tok]; want != int32(id) {
+		if want, _ := tk.vocab.ID(tok); want != int32(id) {
 			continue // a duplicate
 		}
 		got, n := tk.trie.longest(0, []byte(tok))

@@ -107,7 +107,7 @@ func TestLongTokenVocab(t *testing.T) {
 	// A prefix of the long token is not a token: the longest match is what the vocabulary
 	// without the long token gives.
 	prefix := []byte(long[:1000])
-	want := longestByMap(tk.vocab.ids, prefix, len(long)-1)
+	want := longestByMap(tk.vocab.idMap(), prefix, len(long)-1)
 	if id, n := tk.trie.longest(0, prefix); id != want.id || n != want.n {
 		t.Errorf("longest(1000-byte prefix) = %d, %d; want %d, %d", id, n, want.id, want.n)
 	}
@@ -144,16 +144,17 @@ func TestTrieMatchesMap(t *testing.T) {
 	if cont < 0 {
 		t.Fatal(`no state for "##"`)
 	}
+	ids := v.idMap()
 	contIDs := map[string]int32{}
-	for tok, id := range v.ids {
+	for tok, id := range ids {
 		if rest, ok := strings.CutPrefix(tok, "##"); ok && rest != "" {
 			contIDs[rest] = id
 		}
 	}
 	check := func(w []byte) {
 		t.Helper()
-		if got, n := tr.longest(0, w); (match{got, n}) != longestByMap(v.ids, w, len(w)) {
-			t.Fatalf("longest(%q) = %d, %d; want %+v", w, got, n, longestByMap(v.ids, w, len(w)))
+		if got, n := tr.longest(0, w); (match{got, n}) != longestByMap(ids, w, len(w)) {
+			t.Fatalf("longest(%q) = %d, %d; want %+v", w, got, n, longestByMap(ids, w, len(w)))
 		}
 		if got, n := tr.longest(cont, w); (match{got, n}) != longestByMap(contIDs, w, len(w)) {
 			t.Fatalf("longest(##, %q) = %d, %d; want %+v", w, got, n, longestByMap(contIDs, w, len(w)))

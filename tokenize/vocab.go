@@ -14,8 +14,8 @@ import (
 
 // Vocab maps word pieces to ids and back. It is immutable and safe for concurrent use.
 type Vocab struct {
-	tokens []string         // by id; "" for an id no token has
-	ids    map[string]int32 // token -> id; a token listed twice keeps its last id, as in Hugging Face
+	tokens []string   // by id; "" for an id no token has
+	ids    vocabIndex // token -> id; a token listed twice keeps its last id, as in Hugging Face
 	sha256 string
 
 	// source names where the vocabulary came from, for errors: "vocab FILE",
@@ -63,7 +63,7 @@ func LoadVocab(path string) (*Vocab, error) {
 		return nil, fmt.Errorf("vocabulary %s: %w", path, err)
 	}
 	v.source = "vocab " + path
-	v.warnings = lineWarnings(v.source, tokens, len(v.ids))
+	v.warnings = lineWarnings(v.source, tokens, v.ids.n)
 	v.bom = strings.HasPrefix(tokens[0], byteOrderMark)
 	return v, nil
 }
@@ -144,18 +144,26 @@ func newVocab(tokens []string) (*Vocab, error) {
 	if len(tokens) > 1<<31-1 {
 		return nil, fmt.Errorf("vocabulary has %d tokens, more than int32 ids allow", len(tokens))
 	}
-	v := &Vocab{tokens: tokens, ids: make(map[string]int32, len(tokens)), source: "vocabulary"}
-	n := 0
-	for i, tok := range tokens {
-		v.ids[tok] = int32(i)
-		n += len(tok) + 1
-	}
-	canonical := make([]byte, 0, n)
+	v := &Vocab{tokens: tokens, ids: newVocabIndex(tokens), source: "vocabulary"}
+	// The hash of the canonical form (each token and "\n"), fed in chunks rather than from
+	// a copy of the whole vocabulary.
+	h := sha256.New()
+	var chunk [32 << 10]byte
+	buf := chunk[:0]
 	for _, tok := range tokens {
-		canonical = append(append(canonical, tok...), '\n')
+		if len(buf)+len(tok)+1 > len(chunk) {
+			h.Write(buf)
+			buf = chunk[:0]
+		}
+		if len(tok)+1 > len(chunk) {
+			h.Write([]byte(tok))
+			h.Write([]byte{'\n'})
+			continue
+		}
+		buf = append(append(buf, tok...), '\n')
 	}
-	sum := sha256.Sum256(canonical)
-	v.sha256 = hex.EncodeToString(sum[:])
+	h.Write(buf)
+	v.sha256 = hex.EncodeToString(h.Sum(nil))
 	return v, nil
 }
 
@@ -164,8 +172,7 @@ func (v *Vocab) Size() int { return len(v.tokens) }
 
 // ID returns the id of a token.
 func (v *Vocab) ID(token string) (int32, bool) {
-	id, ok := v.ids[token]
-	return id, ok
+	return v.ids.find(v.tokens, token)
 }
 
 // Token returns the token of an id, or "" when the id is out of range.
@@ -229,7 +236,7 @@ func (v *Vocab) RequireSpecial() (Special, error) {
 // special looks BERT's special tokens up in v.
 func (v *Vocab) special() Special {
 	get := func(tok string) int32 {
-		if id, ok := v.ids[tok]; ok {
+		if id, ok := v.ids.find(v.tokens, tok); ok {
 			return id
 		}
 		return -1

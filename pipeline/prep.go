@@ -80,7 +80,7 @@ func DefaultExampleConfig() ExampleConfig {
 	return ExampleConfig{
 		Format: "text", JSONField: "text", MaxSeqLen: 128, MaxPredictions: 20,
 		MaskedLMProb: 0.15, ShortSeqProb: 0.1, DupeFactor: 1, Task: "nsp", Masking: "static",
-		ReservoirDocs: pairing.DefaultReservoirDocs, ShuffleBuffer: 10000, Seed: 12345,
+		ReservoirDocs: pairing.DefaultReservoirDocs, ShuffleBuffer: shards.DefaultShuffleBuffer, Seed: 12345,
 		MaxLineBytes: 1 << 20, MaxDocBytes: 64 << 20, Workers: runtime.NumCPU(),
 	}
 }

@@ -17,10 +17,15 @@ import (
 	"github.com/zeebo/xxh3"
 )
 
-// Defaults for Options.
+// Defaults for Options, and kiln prep's (--shard-mb 128, --rows-per-batch 32768).
 const (
-	DefaultShardBytes   = 128 << 20
-	DefaultRowsPerBatch = 8192
+	DefaultShardBytes = 128 << 20
+	// DefaultRowsPerBatch is large because Arrow builds a zstd encoder per record batch:
+	// few, large batches are faster to write.
+	DefaultRowsPerBatch = 32768
+	// DefaultShuffleBuffer is the rows held by a seeded shuffle buffer of shard rows: kiln
+	// prep's before writing (--shuffle-buffer) and the trainer's loader's as it reads.
+	DefaultShuffleBuffer = 10000
 )
 
 // Options configures a Writer.
@@ -29,7 +34,7 @@ type Options struct {
 	Compression  string // zstd (default), lz4 or none
 	Format       string // file (default, random access) or stream
 	ShardBytes   int64  // a shard is closed once it holds at least this many bytes; default 128 MiB
-	RowsPerBatch int    // rows per Arrow record batch; default 8192
+	RowsPerBatch int    // rows per Arrow record batch; default DefaultRowsPerBatch
 	Static       bool   // rows carry masked_lm_positions and masked_lm_ids
 
 	VocabSize      int     // ids are stored as uint16 when <= 65,536, else uint32

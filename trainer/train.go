@@ -57,7 +57,7 @@ type TrainConfig struct {
 	// position. The checkpoint's seed, batch size, optimizer settings and, where it records
 	// them, the vocabulary and identity of its training shards must match cfg's.
 	Resume        bool
-	ShuffleBuffer int             // rows; default 8192
+	ShuffleBuffer int             // rows; default shards.DefaultShuffleBuffer
 	Masker        *masking.Masker // for unmasked shards
 	// EvalMasker masks unmasked EvalData shards; nil means Masker.
 	EvalMasker *masking.Masker

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kiln-bert/kiln/pipeline"
+	"github.com/kiln-bert/kiln/shards"
 	"github.com/kiln-bert/kiln/tokenize"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -213,8 +214,8 @@ func shardFlags(fs *flag.FlagSet) *shardFlagValues {
 	v := &shardFlagValues{}
 	fs.StringVar(&v.compression, "compression", "zstd", "shard body compression: zstd, lz4 or none")
 	fs.StringVar(&v.arrowFormat, "arrow-format", "file", "Arrow IPC format: file (random access) or stream (what Hugging Face datasets reads; memory-mapped without a copy only with --compression none)")
-	fs.Float64Var(&v.shardMB, "shard-mb", 128, "start a new shard after this many MB (at most 1048576)")
-	fs.IntVar(&v.rowsPerBatch, "rows-per-batch", 32768, "rows per Arrow record batch (Arrow builds a zstd encoder per batch: few, large batches are faster)")
+	fs.Float64Var(&v.shardMB, "shard-mb", shards.DefaultShardBytes>>20, "start a new shard after this many MB (at most 1048576)")
+	fs.IntVar(&v.rowsPerBatch, "rows-per-batch", shards.DefaultRowsPerBatch, "rows per Arrow record batch (Arrow builds a zstd encoder per batch: few, large batches are faster)")
 	fs.StringVar(&v.bins, "bins", "", "group rows into shards by length, NVIDIA LDDL style: ascending upper bounds, e.g. 32,64,128")
 	return v
 }

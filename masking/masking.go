@@ -34,7 +34,7 @@
 // immutable and safe for concurrent use; Mask writes into a caller-owned
 // Masked and allocates nothing once its buffers have grown. The package
 // works on int32 token ids; it does not tokenize, pair or pad, and it imports
-// no other kiln package (internal/field aside, for its errors).
+// no other kiln package (internal/setting aside, for its errors).
 package masking
 
 import (
@@ -44,7 +44,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
-	"github.com/kiln-bert/kiln/internal/field"
+	"github.com/kiln-bert/kiln/internal/setting"
 )
 
 // Config holds the masking parameters.
@@ -78,16 +78,17 @@ func DefaultSplit() Split { return Split{Mask: 0.8, Random: 0.1} }
 // decimal are not exact in float64, and their sum may round above 1.
 const splitSlack = 1e-12
 
-// Validate reports, naming the field (a *field.Error), a share outside [0, 1] (or NaN) or
+// Validate reports, naming the field (a *setting.Error), a share outside [0, 1] (or NaN) or
 // shares that add up to more than 1.
 func (s Split) Validate() error {
 	switch {
 	case !(s.Mask >= 0 && s.Mask <= 1):
-		return field.Errorf("Mask", s.Mask, "a probability in [0, 1]")
+		return setting.Errorf("Mask", s.Mask, "a probability in [0, 1]")
 	case !(s.Random >= 0 && s.Random <= 1):
-		return field.Errorf("Random", s.Random, "a probability in [0, 1]")
+		return setting.Errorf("Random", s.Random, "a probability in [0, 1]")
 	case s.Mask+s.Random > 1+splitSlack:
-		return field.Errorf("Mask", s.Mask, "at most 1 - Random (%v): the shares add up to at most 1, the rest keep their token", s.Random)
+		return &setting.Error{Field: "Mask", Value: fmt.Sprintf("%v and Random %v", s.Mask, s.Random),
+			Want: "shares that add up to at most 1 (the rest keep their token)"}
 	}
 	return nil
 }
@@ -186,18 +187,18 @@ type Masker struct {
 	keepCut float64 // else second draw below it: kept; else a random token
 }
 
-// Validate reports the first field of c out of range, naming it (a *field.Error; those of
+// Validate reports the first field of c out of range, naming it (a *setting.Error; those of
 // Split as "Split.Mask" and "Split.Random"): a MaskedLMProb outside (0, 1], a MaxPredictions
 // below 1, a bad Split.
 func (c Config) Validate() error {
 	switch {
 	case !(c.MaskedLMProb > 0 && c.MaskedLMProb <= 1):
-		return field.Errorf("MaskedLMProb", c.MaskedLMProb, "a share in (0, 1]")
+		return setting.Errorf("MaskedLMProb", c.MaskedLMProb, "a share in (0, 1]")
 	case c.MaxPredictions < 1:
-		return field.Errorf("MaxPredictions", c.MaxPredictions, "at least 1")
+		return setting.Errorf("MaxPredictions", c.MaxPredictions, "at least 1")
 	case c.Split != nil:
 		if err := c.Split.Validate(); err != nil {
-			fe, _ := field.Rename(err, map[string]string{"Mask": "Split.Mask", "Random": "Split.Random"})
+			fe, _ := setting.Rename(err, map[string]string{"Mask": "Split.Mask", "Random": "Split.Random"})
 			return fe
 		}
 	}

@@ -41,7 +41,7 @@ func TestSplitCuts(t *testing.T) {
 		{Split{Mask: -0.1, Random: 0.1}, "Split.Mask -0.1: want a probability in [0, 1]"},
 		{Split{Mask: 0.5, Random: 1.5}, "Split.Random 1.5: want a probability in [0, 1]"},
 		{Split{Mask: math.NaN(), Random: 0}, "Split.Mask NaN: want a probability in [0, 1]"},
-		{Split{Mask: 0.6, Random: 0.5}, "Split.Mask 0.6: want at most 1 - Split.Random (0.5)"},
+		{Split{Mask: 0.6, Random: 0.5}, "Split.Mask 0.6 and Split.Random 0.5: want shares that add up to at most 1"},
 	} {
 		cfg := DefaultConfig()
 		cfg.Split = &tc.s

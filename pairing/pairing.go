@@ -60,7 +60,7 @@
 // Dupe factor is the caller's: it calls Add once per pass with a different
 // generator. Everything is deterministic given the order of Add calls and the
 // generators passed in. The package does not tokenize, mask or shuffle, and it
-// imports no other kiln package (internal/field aside, for its errors): it works on int32
+// imports no other kiln package (internal/setting aside, for its errors): it works on int32
 // token ids.
 package pairing
 
@@ -70,7 +70,7 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"github.com/kiln-bert/kiln/internal/field"
+	"github.com/kiln-bert/kiln/internal/setting"
 )
 
 // Task selects the sentence-pair objective.
@@ -95,13 +95,13 @@ func ParseTask(s string) (Task, error) {
 	case "none":
 		return None, nil
 	}
-	return 0, field.Errorf("Task", s, "nsp, sop or none")
+	return 0, setting.Errorf("Task", s, "nsp, sop or none")
 }
 
 // MarshalText returns the task's name, as configs and manifests spell it in JSON.
 func (t Task) MarshalText() ([]byte, error) {
 	if t != NSP && t != SOP && t != None {
-		return nil, field.Errorf("Task", t, "nsp, sop or none")
+		return nil, setting.Errorf("Task", t, "nsp, sop or none")
 	}
 	return []byte(t.String()), nil
 }
@@ -246,7 +246,7 @@ type Pairer struct {
 // int32 tokens per document (16*MaxSeqLen by default), 8 GiB at 1e6 documents of 128.
 const MaxReservoirDocs = 1_000_000
 
-// Validate reports the first field of c out of range, naming it (a *field.Error): an unknown
+// Validate reports the first field of c out of range, naming it (a *setting.Error): an unknown
 // Task, a MaxSeqLen too short for the task's special tokens, a ShortSeqProb outside [0, 1],
 // a ReservoirDocs above MaxReservoirDocs, a ReservoirTokens below one segment. Zero values
 // that stand for defaults are valid.
@@ -257,15 +257,15 @@ func (c Config) Validate() error {
 	}
 	switch {
 	case c.Task != NSP && c.Task != SOP && c.Task != None:
-		return field.Errorf("Task", c.Task, "nsp, sop or none")
+		return setting.Errorf("Task", c.Task, "nsp, sop or none")
 	case c.MaxSeqLen < minLen:
-		return field.Errorf("MaxSeqLen", c.MaxSeqLen, "at least %d for Task %s", minLen, c.Task)
+		return setting.Errorf("MaxSeqLen", c.MaxSeqLen, "at least %d for Task %s", minLen, c.Task)
 	case !(c.ShortSeqProb >= 0 && c.ShortSeqProb <= 1):
-		return field.Errorf("ShortSeqProb", c.ShortSeqProb, "a probability in [0, 1]")
+		return setting.Errorf("ShortSeqProb", c.ShortSeqProb, "a probability in [0, 1]")
 	case c.ReservoirDocs < 0 || c.ReservoirDocs > MaxReservoirDocs:
-		return field.Errorf("ReservoirDocs", c.ReservoirDocs, "0 (the default, %d) to %d", DefaultReservoirDocs, MaxReservoirDocs)
+		return setting.Errorf("ReservoirDocs", c.ReservoirDocs, "0 (the default, %d) to %d", DefaultReservoirDocs, MaxReservoirDocs)
 	case c.ReservoirTokens < 0 || (c.ReservoirTokens > 0 && c.ReservoirTokens < c.MaxSeqLen-3):
-		return field.Errorf("ReservoirTokens", c.ReservoirTokens, "0 (the default) or at least MaxSeqLen - 3 = %d", c.MaxSeqLen-3)
+		return setting.Errorf("ReservoirTokens", c.ReservoirTokens, "0 (the default) or at least MaxSeqLen - 3 = %d", c.MaxSeqLen-3)
 	}
 	return nil
 }

@@ -57,6 +57,9 @@ type Info struct {
 	RowsPerBatch   int     `json:"rows_per_batch"`
 }
 
+// MaxSeqLen bounds a shard's max_seq_len: masked positions are stored as uint16.
+const MaxSeqLen = 1 << 16
+
 // MaxVocabSize bounds a shard's vocab_size: four times the largest WordPiece vocabularies in
 // use (about 250,000 tokens). The trainer sizes its model by vocab_size, and also requires it
 // to equal the size of the vocabulary the manifest names.
@@ -76,8 +79,8 @@ func (in Info) Validate() error {
 		return fmt.Errorf("vocab size %d: must be positive", in.VocabSize)
 	case in.MaxSeqLen < 3:
 		return fmt.Errorf("max_seq_len %d: must be at least 3", in.MaxSeqLen)
-	case in.MaxSeqLen > 1<<16:
-		return fmt.Errorf("max_seq_len %d: at most 65536", in.MaxSeqLen)
+	case in.MaxSeqLen > MaxSeqLen:
+		return fmt.Errorf("max_seq_len %d: at most %d", in.MaxSeqLen, MaxSeqLen)
 	case in.Task != "nsp" && in.Task != "sop" && in.Task != "none":
 		return fmt.Errorf("task %q: want nsp, sop or none", in.Task)
 	case in.VocabSize > MaxVocabSize:

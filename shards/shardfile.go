@@ -79,7 +79,7 @@ func (w *Writer) openShard(s *series) error {
 	s.f = f
 	s.hw = &hashWriter{f: f, h: sha256.New()}
 	opts := append([]ipc.Option{ipc.WithSchema(w.schema), ipc.WithAllocator(w.mem)}, w.ipcOpts...)
-	if w.o.Format == "file" {
+	if w.o.Format == IPCFile {
 		s.fw, err = ipc.NewFileWriter(s.hw, opts...)
 		if err != nil {
 			f.Close()

@@ -88,7 +88,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			o := baseOptions(dir, tc.static)
-			o.Format, o.Compression = tc.format, tc.compression
+			o.Format, o.Compression = IPCFormat(tc.format), Compression(tc.compression)
 			if tc.wide {
 				o.VocabSize = 70000
 			}
@@ -180,7 +180,7 @@ func TestDeterministicAndResume(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			ref := t.TempDir()
 			o := baseOptions(ref, true)
-			o.Format = format
+			o.Format = IPCFormat(format)
 			want := writeAll(t, o, rows)
 
 			// Interrupted run: stop mid-shard without Close, as kill -9 would

@@ -14,7 +14,7 @@ func writeFixture(t *testing.T, format string) (string, *Manifest, []Row) {
 	rows := fx.rows(t, "sotu", 128, 2000, true, 11)
 	dir := t.TempDir()
 	o := baseOptions(dir, true)
-	o.Format = format
+	o.Format = IPCFormat(format)
 	return dir, writeAll(t, o, rows), rows
 }
 

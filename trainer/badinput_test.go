@@ -21,7 +21,7 @@ import (
 // writeTestShards writes n statically masked rows like randomBatch's (vocabulary 120, rows up
 // to 24 tokens, max_seq_len 64) into dir, with vocabSHA as the shards' kiln.vocab_sha256 ("":
 // none), and returns the manifest.
-func writeTestShards(t *testing.T, dir string, n int, vocabSHA, compression string) *shards.Manifest {
+func writeTestShards(t *testing.T, dir string, n int, vocabSHA string, compression shards.Compression) *shards.Manifest {
 	t.Helper()
 	rows := randomBatch(rand.New(rand.NewPCG(11, uint64(n))), n, 24, 120)
 	o := shards.Options{Dir: dir, Compression: compression, ShardBytes: 1 << 20, RowsPerBatch: 16, Static: true,

@@ -104,7 +104,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// 1. Prepare: raw text to shards.
 	cfg := pipeline.DefaultExampleConfig()
 	cfg.Inputs = []string{corpus}
-	cfg.Format = "text"
+	cfg.Format = pipeline.Text
 	cfg.Vocab = vocab
 	cfg.MaxSeqLen = seqLen
 	cfg.MaxPredictions = max(1, seqLen*20/128)

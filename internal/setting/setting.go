@@ -1,18 +1,19 @@
-// Package field is the error of a setting out of range: it names the config field (as the Go
+// Package setting is the error of a setting out of range: it names the config field (as the Go
 // struct spells it), the value and what is wanted, so that each config type's Validate reports
 // its own fields and a command line can name its flag instead (Rename).
-package field
+package setting
 
 import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 // Error is a config field whose value is not what the config allows.
 type Error struct {
 	Field string // the field, e.g. "MaxSeqLen"
-	Value string // the value as given, formatted (strings quoted)
+	Value string // the value as given, formatted (strings quoted); may name other fields' values
 	Want  string // what is wanted, e.g. "at least 5 for Task nsp"; may name other fields
 }
 
@@ -30,9 +31,9 @@ func Errorf(field string, v any, format string, args ...any) error {
 }
 
 // names matches the words of a message that may be field names.
-var names = regexp.MustCompile(`\b[A-Z][A-Za-z0-9]*\b`)
+var names = regexp.MustCompile(`\b[A-Z][A-Za-z0-9]*(?:\.[A-Z][A-Za-z0-9]*)*\b`)
 
-// Rename returns err with the field it names, and the fields its Want mentions, renamed
+// Rename returns err with the field it names, and the fields its Value and Want mention, renamed
 // through rename (a field absent from it keeps its name); ok says whether err is an *Error
 // whose own field rename knows. A config that checks its fields through another config's
 // Validate uses it to name its own fields; a command line, to name its flags.
@@ -46,11 +47,15 @@ func Rename(err error, rename map[string]string) (out *Error, ok bool) {
 	if !ok {
 		r.Field = fe.Field
 	}
-	r.Want = names.ReplaceAllStringFunc(fe.Want, func(w string) string {
+	replace := func(w string) string {
 		if n, ok := rename[w]; ok {
 			return n
 		}
 		return w
-	})
+	}
+	r.Want = names.ReplaceAllStringFunc(fe.Want, replace)
+	if !strings.HasPrefix(fe.Value, `"`) { // a string as given is left as it is
+		r.Value = names.ReplaceAllStringFunc(fe.Value, replace)
+	}
 	return &r, ok
 }

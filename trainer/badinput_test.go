@@ -321,12 +321,12 @@ func TestTrainRefusesSettings(t *testing.T) {
 		edit func(*OptimizerConfig)
 		want string
 	}{
-		{"lr -1", func(o *OptimizerConfig) { o.LR = -1 }, "learning rate -1 must be positive"},
-		{"lr NaN", func(o *OptimizerConfig) { o.LR = math.NaN() }, "learning rate NaN"},
-		{"lr Inf", func(o *OptimizerConfig) { o.LR = math.Inf(1) }, "learning rate +Inf"},
-		{"weight decay NaN", func(o *OptimizerConfig) { o.WeightDecay = math.NaN() }, "weight decay NaN"},
-		{"weight decay -1", func(o *OptimizerConfig) { o.WeightDecay = -1 }, "weight decay -1"},
-		{"warmup -1", func(o *OptimizerConfig) { o.Warmup = -1 }, "warm-up -1"},
+		{"lr -1", func(o *OptimizerConfig) { o.LR = -1 }, "Optimizer.LR -1: want a positive, finite learning rate"},
+		{"lr NaN", func(o *OptimizerConfig) { o.LR = math.NaN() }, "Optimizer.LR NaN"},
+		{"lr Inf", func(o *OptimizerConfig) { o.LR = math.Inf(1) }, "Optimizer.LR +Inf"},
+		{"Optimizer.WeightDecay NaN", func(o *OptimizerConfig) { o.WeightDecay = math.NaN() }, "Optimizer.WeightDecay NaN"},
+		{"Optimizer.WeightDecay -1", func(o *OptimizerConfig) { o.WeightDecay = -1 }, "Optimizer.WeightDecay -1"},
+		{"warmup -1", func(o *OptimizerConfig) { o.Warmup = -1 }, "Optimizer.Warmup -1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opt := DefaultOptimizer(1e-3, 0, 2)

@@ -110,19 +110,16 @@ type TrainResult struct {
 // manifest (see CheckShards) against the model, and the model's memory need against this
 // machine's memory (see Config.CheckMemory).
 func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
-	if cfg.Steps <= 0 || cfg.BatchSize <= 0 {
-		return nil, fmt.Errorf("train: steps %d and batch size %d must be positive", cfg.Steps, cfg.BatchSize)
-	}
-	if cfg.LogEvery <= 0 {
+	if cfg.LogEvery == 0 {
 		cfg.LogEvery = 10
 	}
-	if cfg.CheckpointEvery <= 0 {
+	if cfg.CheckpointEvery == 0 {
 		cfg.CheckpointEvery = 1000
 	}
 	if cfg.Optimizer.TotalSteps == 0 {
 		cfg.Optimizer.TotalSteps = cfg.Steps
 	}
-	if err := cfg.Optimizer.Validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	if cfg.Tokenizer != nil { // fail now, not at the first checkpoint

@@ -100,7 +100,7 @@ func prepWith(ctx context.Context, e *Examples, o ShardOptions, tee func(*shards
 			Dir: dir, Compression: o.Compression, Format: o.ArrowFormat, ShardBytes: o.ShardBytes,
 			RowsPerBatch: o.RowsPerBatch, Static: cfg.Masking == masking.Static, VocabSize: vocab.Size(),
 			MaxSeqLen: cfg.MaxSeqLen, Special: shards.Special{PAD: sp.PAD, CLS: sp.CLS, SEP: sp.SEP, MASK: sp.MASK},
-			Task: e.Task().String(), MaxPredictions: cfg.MaxPredictions, Bins: o.Bins,
+			Task: e.Task(), MaxPredictions: cfg.MaxPredictions, Bins: o.Bins,
 			Metadata: md, Config: cfgJSON, Resume: resume,
 		})
 	}

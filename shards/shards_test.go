@@ -9,11 +9,13 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kiln-bert/kiln/pairing"
 )
 
 func baseOptions(dir string, static bool) Options {
 	return Options{
-		Dir: dir, VocabSize: 30522, MaxSeqLen: 128, Special: bertSpecial, Task: "nsp",
+		Dir: dir, VocabSize: 30522, MaxSeqLen: 128, Special: bertSpecial, Task: pairing.NSP,
 		Static: static, MaxPredictions: 20, RowsPerBatch: 256, ShardBytes: 64 << 10,
 		Metadata: map[string]string{MetaVersion: "test", MetaVocabSHA256: "abc"},
 		Config:   json.RawMessage(`{"max_seq_len":128,"seed":1}`),

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kiln-bert/kiln/pairing"
 )
 
 // writeFixture writes real-text static-masked rows in a few shards.
@@ -97,9 +99,9 @@ func TestVerifyDetectsBadRow(t *testing.T) {
 }
 
 func TestCheckRow(t *testing.T) {
-	nsp := Info{VocabSize: 30522, MaxSeqLen: 16, Special: bertSpecial, Task: "nsp", Static: true, MaxPredictions: 3, RowsPerBatch: 1}
+	nsp := Info{VocabSize: 30522, MaxSeqLen: 16, Special: bertSpecial, Task: pairing.NSP, Static: true, MaxPredictions: 3, RowsPerBatch: 1}
 	none := nsp
-	none.Task = "none"
+	none.Task = pairing.None
 	dyn := nsp
 	dyn.Static = false
 	// [CLS] the [MASK] sat [SEP] on mats [SEP]; "cat" (4937) masked at 2.

@@ -15,6 +15,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/zeebo/xxh3"
+
+	"github.com/kiln-bert/kiln/pairing"
 )
 
 // Defaults for Options, and kiln prep's (--shard-mb 128, --rows-per-batch 32768).
@@ -37,11 +39,11 @@ type Options struct {
 	RowsPerBatch int         // rows per Arrow record batch; default DefaultRowsPerBatch
 	Static       bool        // rows carry masked_lm_positions and masked_lm_ids
 
-	VocabSize      int     // ids are stored as uint16 when <= 65,536, else uint32
-	MaxSeqLen      int     // longest row allowed, counting [CLS] and [SEP]
-	Special        Special // special token ids, stored for Verify and Stats
-	Task           string  // nsp (default), sop or none (one segment, label -1)
-	MaxPredictions int     // if > 0, Verify checks len(masked_lm_positions) <= it
+	VocabSize      int          // ids are stored as uint16 when <= 65,536, else uint32
+	MaxSeqLen      int          // longest row allowed, counting [CLS] and [SEP]
+	Special        Special      // special token ids, stored for Verify and Stats
+	Task           pairing.Task // pairing.NSP (the zero value), SOP or None (one segment, label -1)
+	MaxPredictions int          // if > 0, Verify checks len(masked_lm_positions) <= it
 
 	// Bins, when set, groups rows by length like NVIDIA LDDL: a row of length n
 	// goes to the shard series of the first bound >= n, in DIR/bin-NNN/.
@@ -103,9 +105,6 @@ type series struct {
 func NewWriter(o Options) (*Writer, error) {
 	if o.Dir == "" {
 		return nil, errors.New("shards: Options.Dir is empty")
-	}
-	if o.Task == "" {
-		o.Task = "nsp"
 	}
 	o = o.withDefaults()
 	if err := o.Validate(); err != nil {

@@ -29,7 +29,7 @@ func exampleFlags(fs *flag.FlagSet, forPretrain bool) (*pipeline.ExampleConfig, 
 	cfg := pipeline.DefaultExampleConfig()
 	inputs := new(multiValue)
 	fs.Var(inputs, "input", "input `PATH`s: files, directories (read recursively, sorted) or globs; several may follow one --input")
-	textVar(fs, &cfg.Format, "format", "input format: lines (one sentence per line, blank line between documents), text (one document per file, paragraphs at blank lines), jsonl, parquet or arrow (Arrow IPC file or stream; one document per row)")
+	textVar(fs, &cfg.Format, "format", "input `FORMAT`: lines (one sentence per line, blank line between documents), text (one document per file, paragraphs at blank lines), jsonl, parquet or arrow (Arrow IPC file or stream; one document per row)")
 	fs.StringVar(&cfg.JSONField, "json-field", cfg.JSONField, "jsonl: the field that holds a document's text")
 	fs.StringVar(&cfg.TextColumn, "text-column", "text", "parquet, arrow: the string column that holds a document's text (jsonl: the same as --json-field)")
 	fs.Int64Var(&cfg.MaxRowGroupBytes, "max-row-group-bytes", pipeline.DefaultMaxRowGroupBytes, "parquet, arrow: the most memory one row group or record batch may take, as the file declares it; larger ones are an error")
@@ -42,11 +42,11 @@ func exampleFlags(fs *flag.FlagSet, forPretrain bool) (*pipeline.ExampleConfig, 
 	maskSplitFlags(fs, &cfg)
 	fs.Float64Var(&cfg.ShortSeqProb, "short-seq-prob", cfg.ShortSeqProb, "probability of a shorter target length for a document pass")
 	fs.IntVar(&cfg.DupeFactor, "dupe-factor", cfg.DupeFactor, "passes over each document, each with other pairs and masks (1 to 1000)")
-	textVar(fs, &cfg.Task, "task", "pair task: nsp (next sentence prediction), sop (sentence order prediction) or none (MLM only)")
+	textVar(fs, &cfg.Task, "task", "pair `TASK`: nsp (next sentence prediction), sop (sentence order prediction) or none (MLM only)")
 	if forPretrain {
 		cfg.Masking = masking.Dynamic
 	} else {
-		textVar(fs, &cfg.Masking, "masking", "static (masks stored in the shards) or dynamic (the trainer masks at read time)")
+		textVar(fs, &cfg.Masking, "masking", "`MODE`: static (masks stored in the shards) or dynamic (the trainer masks at read time)")
 	}
 	fs.BoolVar(&cfg.WholeWordMask, "whole-word-mask", false, "mask whole words (## pieces join their word)")
 	fs.IntVar(&cfg.ReservoirDocs, "reservoir-docs", cfg.ReservoirDocs, "previous documents kept to draw NotNext segments from (1 to 1000000)")
@@ -146,8 +146,8 @@ type shardFlagValues struct {
 
 func shardFlags(fs *flag.FlagSet) *shardFlagValues {
 	v := &shardFlagValues{compression: shards.Zstd, arrowFormat: shards.IPCFile}
-	textVar(fs, &v.compression, "compression", "shard body compression: zstd, lz4 or none")
-	textVar(fs, &v.arrowFormat, "arrow-format", "Arrow IPC format: file (random access) or stream (what Hugging Face datasets reads; memory-mapped without a copy only with --compression none)")
+	textVar(fs, &v.compression, "compression", "shard body `COMPRESSION`: zstd, lz4 or none")
+	textVar(fs, &v.arrowFormat, "arrow-format", "Arrow IPC `FORMAT`: file (random access) or stream (what Hugging Face datasets reads; memory-mapped without a copy only with --compression none)")
 	fs.Float64Var(&v.shardMB, "shard-mb", shards.DefaultShardBytes>>20, "start a new shard after this many MB (at most 1048576)")
 	fs.IntVar(&v.rowsPerBatch, "rows-per-batch", shards.DefaultRowsPerBatch, "rows per Arrow record batch (Arrow builds a zstd encoder per batch: few, large batches are faster)")
 	fs.StringVar(&v.bins, "bins", "", "group rows into shards by length, NVIDIA LDDL style: ascending upper bounds, e.g. 32,64,128")

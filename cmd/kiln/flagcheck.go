@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"maps"
 
 	"github.com/kiln-bert/kiln/internal/setting"
 )
@@ -81,15 +80,6 @@ func settingError(err error, flags map[string]string) error {
 		return err
 	}
 	return badFlag("%s %s: want %s", fe.Field, fe.Value, fe.Want)
-}
-
-// withFlags returns the union of flag maps (the later ones win).
-func withFlags(ms ...map[string]string) map[string]string {
-	out := make(map[string]string)
-	for _, m := range ms {
-		maps.Copy(out, m)
-	}
-	return out
 }
 
 // checkRange returns a usage error naming the flag when v is outside [min, max], for the

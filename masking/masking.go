@@ -34,7 +34,7 @@
 // immutable and safe for concurrent use; Mask writes into a caller-owned
 // Masked and allocates nothing once its buffers have grown. The package
 // works on int32 token ids; it does not tokenize, pair or pad, and it imports
-// no other kiln package.
+// no other kiln package (internal/setting aside, for its errors).
 package masking
 
 import (
@@ -43,6 +43,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/kiln-bert/kiln/internal/setting"
 )
 
 // Config holds the masking parameters.
@@ -76,16 +78,17 @@ func DefaultSplit() Split { return Split{Mask: 0.8, Random: 0.1} }
 // decimal are not exact in float64, and their sum may round above 1.
 const splitSlack = 1e-12
 
-// Validate reports a share outside [0, 1] (or NaN) or shares that add up to
-// more than 1.
+// Validate reports, naming the field (a *setting.Error), a share outside [0, 1] (or NaN) or
+// shares that add up to more than 1.
 func (s Split) Validate() error {
 	switch {
 	case !(s.Mask >= 0 && s.Mask <= 1):
-		return fmt.Errorf("Split.Mask: [MASK] share %v not in [0, 1]", s.Mask)
+		return setting.Errorf("Mask", s.Mask, "a probability in [0, 1]")
 	case !(s.Random >= 0 && s.Random <= 1):
-		return fmt.Errorf("Split.Random: random-token share %v not in [0, 1]", s.Random)
+		return setting.Errorf("Random", s.Random, "a probability in [0, 1]")
 	case s.Mask+s.Random > 1+splitSlack:
-		return fmt.Errorf("Split: [MASK] share %v and random-token share %v add up to more than 1", s.Mask, s.Random)
+		return &setting.Error{Field: "Mask", Value: fmt.Sprintf("%v and Random %v", s.Mask, s.Random),
+			Want: "shares that add up to at most 1 (the rest keep their token)"}
 	}
 	return nil
 }
@@ -184,16 +187,31 @@ type Masker struct {
 	keepCut float64 // else second draw below it: kept; else a random token
 }
 
-// New checks cfg and v and returns a Masker. It keeps its own copies of v's
-// slices.
-func New(cfg Config, v Vocab) (*Masker, error) {
+// Validate reports the first field of c out of range, naming it (a *setting.Error; those of
+// Split as "Split.Mask" and "Split.Random"): a MaskedLMProb outside (0, 1], a MaxPredictions
+// below 1, a bad Split.
+func (c Config) Validate() error {
 	switch {
-	case math.IsNaN(cfg.MaskedLMProb) || cfg.MaskedLMProb <= 0 || cfg.MaskedLMProb > 1:
-		return nil, fmt.Errorf("Config.MaskedLMProb %v: want (0, 1]", cfg.MaskedLMProb)
-	case cfg.MaxPredictions < 1:
-		return nil, fmt.Errorf("Config.MaxPredictions %d: want at least 1", cfg.MaxPredictions)
-	case cfg.Split != nil && cfg.Split.Validate() != nil:
-		return nil, cfg.Split.Validate()
+	case !(c.MaskedLMProb > 0 && c.MaskedLMProb <= 1):
+		return setting.Errorf("MaskedLMProb", c.MaskedLMProb, "a share in (0, 1]")
+	case c.MaxPredictions < 1:
+		return setting.Errorf("MaxPredictions", c.MaxPredictions, "at least 1")
+	case c.Split != nil:
+		if err := c.Split.Validate(); err != nil {
+			fe, _ := setting.Rename(err, map[string]string{"Mask": "Split.Mask", "Random": "Split.Random"})
+			return fe
+		}
+	}
+	return nil
+}
+
+// New checks cfg (Config.Validate) and v and returns a Masker. It keeps its own copies of
+// v's slices.
+func New(cfg Config, v Vocab) (*Masker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	switch {
 	case v.Size <= 0 || v.Size > math.MaxInt32 || v.Size != len(v.Continuation):
 		return nil, fmt.Errorf("Vocab.Size %d with %d Vocab.Continuation flags", v.Size, len(v.Continuation))
 	case len(v.Random) == 0:

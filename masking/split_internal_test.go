@@ -38,10 +38,10 @@ func TestSplitCuts(t *testing.T) {
 		s    Split
 		want string
 	}{
-		{Split{Mask: -0.1, Random: 0.1}, "[MASK] share -0.1"},
-		{Split{Mask: 0.5, Random: 1.5}, "random-token share 1.5"},
-		{Split{Mask: math.NaN(), Random: 0}, "[MASK] share NaN"},
-		{Split{Mask: 0.6, Random: 0.5}, "add up to more than 1"},
+		{Split{Mask: -0.1, Random: 0.1}, "Split.Mask -0.1: want a probability in [0, 1]"},
+		{Split{Mask: 0.5, Random: 1.5}, "Split.Random 1.5: want a probability in [0, 1]"},
+		{Split{Mask: math.NaN(), Random: 0}, "Split.Mask NaN: want a probability in [0, 1]"},
+		{Split{Mask: 0.6, Random: 0.5}, "Split.Mask 0.6 and Split.Random 0.5: want shares that add up to at most 1"},
 	} {
 		cfg := DefaultConfig()
 		cfg.Split = &tc.s

@@ -60,15 +60,17 @@
 // Dupe factor is the caller's: it calls Add once per pass with a different
 // generator. Everything is deterministic given the order of Add calls and the
 // generators passed in. The package does not tokenize, mask or shuffle, and it
-// imports no other kiln package: it works on int32 token ids.
+// imports no other kiln package (internal/setting aside, for its errors): it works on int32
+// token ids.
 package pairing
 
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/kiln-bert/kiln/internal/setting"
 )
 
 // Task selects the sentence-pair objective.
@@ -93,7 +95,25 @@ func ParseTask(s string) (Task, error) {
 	case "none":
 		return None, nil
 	}
-	return 0, fmt.Errorf("unknown task %q (want nsp, sop or none)", s)
+	return 0, setting.Errorf("Task", s, "nsp, sop or none")
+}
+
+// MarshalText returns the task's name, as configs and manifests spell it in JSON.
+func (t Task) MarshalText() ([]byte, error) {
+	if t != NSP && t != SOP && t != None {
+		return nil, setting.Errorf("Task", t, "nsp, sop or none")
+	}
+	return []byte(t.String()), nil
+}
+
+// UnmarshalText parses a task's name (ParseTask).
+func (t *Task) UnmarshalText(b []byte) error {
+	v, err := ParseTask(string(b))
+	if err != nil {
+		return err
+	}
+	*t = v
+	return nil
 }
 
 // String returns the task's flag name: "nsp", "sop" or "none".
@@ -222,24 +242,40 @@ type Pairer struct {
 	excluded []int // byID of the current document: slots it must not pair with
 }
 
-// NewPairer checks cfg and returns a Pairer.
-func NewPairer(cfg Config, sp Special) (*Pairer, error) {
-	minLen := 5
-	if cfg.Task == None {
-		minLen = 4
+// MaxReservoirDocs bounds Config.ReservoirDocs: the reservoir holds up to ReservoirTokens
+// int32 tokens per document (16*MaxSeqLen by default), 8 GiB at 1e6 documents of 128.
+const MaxReservoirDocs = 1_000_000
+
+// Validate reports the first field of c out of range, naming it (a *setting.Error): an unknown
+// Task, a MaxSeqLen too short for the task's special tokens, a ShortSeqProb outside [0, 1],
+// a ReservoirDocs above MaxReservoirDocs, a ReservoirTokens below one segment. Zero values
+// that stand for defaults are valid.
+func (c Config) Validate() error {
+	minLen := 5 // [CLS] A [SEP] B [SEP]
+	if c.Task == None {
+		minLen = 4 // [CLS] A [SEP] with A of two tokens
 	}
 	switch {
-	case cfg.Task != NSP && cfg.Task != SOP && cfg.Task != None:
-		return nil, fmt.Errorf("Config.Task %d: unknown task", int(cfg.Task))
-	case cfg.MaxSeqLen < minLen:
-		return nil, fmt.Errorf("Config.MaxSeqLen %d: too small for task %s (minimum %d)", cfg.MaxSeqLen, cfg.Task, minLen)
-	case math.IsNaN(cfg.ShortSeqProb) || cfg.ShortSeqProb < 0 || cfg.ShortSeqProb > 1:
-		return nil, fmt.Errorf("Config.ShortSeqProb %v: want [0, 1]", cfg.ShortSeqProb)
-	case cfg.ReservoirDocs < 0:
-		return nil, fmt.Errorf("Config.ReservoirDocs %d: want at least 0", cfg.ReservoirDocs)
-	case cfg.ReservoirTokens < 0 || (cfg.ReservoirTokens > 0 && cfg.ReservoirTokens < cfg.MaxSeqLen-3):
-		return nil, fmt.Errorf("Config.ReservoirTokens %d: want 0 (default) or at least Config.MaxSeqLen - 3 = %d", cfg.ReservoirTokens, cfg.MaxSeqLen-3)
-	case sp.CLS < 0 || sp.SEP < 0 || sp.CLS == sp.SEP:
+	case c.Task != NSP && c.Task != SOP && c.Task != None:
+		return setting.Errorf("Task", c.Task, "nsp, sop or none")
+	case c.MaxSeqLen < minLen:
+		return setting.Errorf("MaxSeqLen", c.MaxSeqLen, "at least %d for Task %s", minLen, c.Task)
+	case !(c.ShortSeqProb >= 0 && c.ShortSeqProb <= 1):
+		return setting.Errorf("ShortSeqProb", c.ShortSeqProb, "a probability in [0, 1]")
+	case c.ReservoirDocs < 0 || c.ReservoirDocs > MaxReservoirDocs:
+		return setting.Errorf("ReservoirDocs", c.ReservoirDocs, "0 (the default, %d) to %d", DefaultReservoirDocs, MaxReservoirDocs)
+	case c.ReservoirTokens < 0 || (c.ReservoirTokens > 0 && c.ReservoirTokens < c.MaxSeqLen-3):
+		return setting.Errorf("ReservoirTokens", c.ReservoirTokens, "0 (the default) or at least MaxSeqLen - 3 = %d", c.MaxSeqLen-3)
+	}
+	return nil
+}
+
+// NewPairer checks cfg (Config.Validate) and sp and returns a Pairer.
+func NewPairer(cfg Config, sp Special) (*Pairer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if sp.CLS < 0 || sp.SEP < 0 || sp.CLS == sp.SEP {
 		return nil, errors.New("Special: token ids must be non-negative and [CLS] != [SEP]")
 	}
 	p := &Pairer{cfg: cfg, sp: sp, resDocs: cfg.ReservoirDocs, resToks: cfg.ReservoirTokens, window: cfg.BalanceWindow}

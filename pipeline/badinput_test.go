@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kiln-bert/kiln/masking"
 	"github.com/kiln-bert/kiln/shards"
 	"github.com/kiln-bert/kiln/trainer"
 	"github.com/klauspost/compress/gzip"
@@ -171,7 +172,7 @@ func TestNoSequences(t *testing.T) {
 				t.Error("a manifest was written for a run that made no sequence")
 			}
 
-			cfg.Masking = "dynamic"
+			cfg.Masking = masking.Dynamic
 			ex, err := NewExamples(cfg)
 			if err != nil {
 				t.Fatal(err)

@@ -17,7 +17,9 @@ var sampleVocab = filepath.Join("..", "cmd", "kiln", "sample", "vocab.txt")
 func sampleConfig(format string, inputs ...string) ExampleConfig {
 	cfg := DefaultExampleConfig()
 	cfg.Inputs = inputs
-	cfg.Format = format
+	if err := cfg.Format.UnmarshalText([]byte(format)); err != nil {
+		panic(err) // a test's typo
+	}
 	cfg.Vocab = sampleVocab
 	cfg.Workers = 2
 	return cfg

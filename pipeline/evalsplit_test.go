@@ -194,7 +194,7 @@ func TestEvalSplitOff(t *testing.T) {
 	for _, f := range []float64{-0.1, 1, 1.5, math.NaN()} {
 		c := cfg
 		c.EvalFraction = f
-		if _, err := NewExamples(c); err == nil || !strings.Contains(err.Error(), "eval fraction") {
+		if _, err := NewExamples(c); err == nil || !strings.Contains(err.Error(), "EvalFraction") {
 			t.Errorf("eval fraction %v: %v, want an error naming it", f, err)
 		}
 	}

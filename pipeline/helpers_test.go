@@ -76,7 +76,9 @@ func benchSOTU(b testing.TB, k int) []string {
 func testConfig(t testing.TB, format string, inputs ...string) ExampleConfig {
 	cfg := DefaultExampleConfig()
 	cfg.Inputs = inputs
-	cfg.Format = format
+	if err := cfg.Format.UnmarshalText([]byte(format)); err != nil {
+		t.Fatal(err)
+	}
 	cfg.Vocab = vocabFile(t)
 	cfg.Workers = 2
 	return cfg

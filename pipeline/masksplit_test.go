@@ -124,7 +124,7 @@ func TestMaskSplitStatic(t *testing.T) {
 // the configured split.
 func TestMaskSplitStream(t *testing.T) {
 	cfg := sampleSplitConfig(t)
-	cfg.Masking = "dynamic"
+	cfg.Masking = masking.Dynamic
 	cfg.MaskTokenProb, cfg.RandomTokenProb = share(0.6), share(0.05)
 	ex, err := NewExamples(cfg)
 	if err != nil {
@@ -164,10 +164,10 @@ func TestMaskSplitConfig(t *testing.T) {
 		mask, random float64
 		want         string
 	}{
-		{1.2, 0.1, "[MASK] share 1.2"},
-		{0.8, -0.1, "random-token share -0.1"},
-		{math.NaN(), 0.1, "[MASK] share NaN"},
-		{0.7, 0.4, "add up to more than 1"},
+		{1.2, 0.1, "MaskTokenProb 1.2: want a probability in [0, 1]"},
+		{0.8, -0.1, "RandomTokenProb -0.1: want a probability in [0, 1]"},
+		{math.NaN(), 0.1, "MaskTokenProb NaN: want a probability in [0, 1]"},
+		{0.7, 0.4, "MaskTokenProb 0.7 and RandomTokenProb 0.4: want shares that add up to at most 1"},
 	} {
 		cfg := sampleSplitConfig(t)
 		cfg.MaskTokenProb, cfg.RandomTokenProb = share(tc.mask), share(tc.random)

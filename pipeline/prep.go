@@ -23,23 +23,23 @@ import (
 // and masking settings. Its JSON form is stored in every shard's metadata and manifest.
 type ExampleConfig struct {
 	Inputs    []string `json:"inputs"`
-	Format    string   `json:"format"`     // lines, text, jsonl, parquet or arrow
+	Format    Format   `json:"format"`     // lines, text, jsonl, parquet or arrow
 	JSONField string   `json:"json_field"` // jsonl: the text field
 	Vocab     string   `json:"vocab,omitempty"`
 	Tokenizer string   `json:"tokenizer,omitempty"` // a tokenizer.json, instead of Vocab
 	Cased     bool     `json:"cased"`
 
-	MaxSeqLen      int     `json:"max_seq_len"`
-	MaxPredictions int     `json:"max_predictions"`
-	MaskedLMProb   float64 `json:"masked_lm_prob"`
-	ShortSeqProb   float64 `json:"short_seq_prob"`
-	DupeFactor     int     `json:"dupe_factor"`
-	Task           string  `json:"task"`    // nsp, sop or none
-	Masking        string  `json:"masking"` // static or dynamic
-	WholeWordMask  bool    `json:"whole_word_mask"`
-	ReservoirDocs  int     `json:"reservoir_docs"`
-	ShuffleBuffer  int     `json:"shuffle_buffer"` // rows; 0 keeps document order
-	Seed           uint64  `json:"seed"`
+	MaxSeqLen      int          `json:"max_seq_len"`
+	MaxPredictions int          `json:"max_predictions"`
+	MaskedLMProb   float64      `json:"masked_lm_prob"`
+	ShortSeqProb   float64      `json:"short_seq_prob"`
+	DupeFactor     int          `json:"dupe_factor"`
+	Task           pairing.Task `json:"task"`    // nsp, sop or none
+	Masking        masking.Mode `json:"masking"` // static or dynamic
+	WholeWordMask  bool         `json:"whole_word_mask"`
+	ReservoirDocs  int          `json:"reservoir_docs"`
+	ShuffleBuffer  int          `json:"shuffle_buffer"` // rows; 0 keeps document order
+	Seed           uint64       `json:"seed"`
 
 	// EvalFraction is the share of documents, in [0, 1), held out for evaluation: chosen by a
 	// seeded hash of each document's identity (EvalDocument), they are paired among themselves
@@ -78,10 +78,11 @@ type ExampleConfig struct {
 // kiln's default, NSP, static masking) and kiln's own (text format, seed 12345).
 func DefaultExampleConfig() ExampleConfig {
 	return ExampleConfig{
-		Format: "text", JSONField: "text", MaxSeqLen: 128, MaxPredictions: 20,
-		MaskedLMProb: 0.15, ShortSeqProb: 0.1, DupeFactor: 1, Task: "nsp", Masking: "static",
-		ReservoirDocs: pairing.DefaultReservoirDocs, ShuffleBuffer: 10000, Seed: 12345,
+		Format: Text, JSONField: "text", MaxSeqLen: 128, MaxPredictions: 20,
+		MaskedLMProb: 0.15, ShortSeqProb: 0.1, DupeFactor: 1, Task: pairing.NSP, Masking: masking.Static,
+		ReservoirDocs: pairing.DefaultReservoirDocs, ShuffleBuffer: shards.DefaultShuffleBuffer, Seed: 12345,
 		MaxLineBytes: 1 << 20, MaxDocBytes: 64 << 20, Workers: runtime.NumCPU(),
+		MaxRowGroupBytes: DefaultMaxRowGroupBytes,
 	}
 }
 
@@ -136,43 +137,18 @@ type Examples struct {
 	encodings  sync.Pool // *tokenize.Encoding buffers for the workers
 }
 
-// NewExamples checks cfg, finds the inputs and loads the tokenizer. Every problem that can be
-// found before the run (a missing input, a bad flag value, an unreadable vocabulary) is
-// reported here.
+// NewExamples checks cfg (ExampleConfig.Validate, once the zero values it documents are
+// filled in: Workers 0 is 1, MaxRowGroupBytes 0 DefaultMaxRowGroupBytes, the TextColumn of a
+// table format "text"), finds the inputs and loads the tokenizer. Every problem that can be
+// found before the run (a missing input, a bad setting, an unreadable vocabulary) is reported
+// here.
 func NewExamples(cfg ExampleConfig) (*Examples, error) {
-	format, err := ParseFormat(cfg.Format)
-	if err != nil {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if format == Parquet || format == Arrow {
-		if cfg.TextColumn == "" {
-			cfg.TextColumn = "text"
-		}
-	} else {
-		cfg.TextColumn = "" // only the table formats have columns
-	}
-	task, err := pairing.ParseTask(cfg.Task)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Masking != "static" && cfg.Masking != "dynamic" {
-		return nil, fmt.Errorf("masking %q: want static or dynamic", cfg.Masking)
-	}
-	if cfg.DupeFactor < 1 {
-		return nil, fmt.Errorf("dupe factor %d: want at least 1", cfg.DupeFactor)
-	}
-	if cfg.ShuffleBuffer < 0 {
-		return nil, fmt.Errorf("shuffle buffer %d: want 0 or more", cfg.ShuffleBuffer)
-	}
-	if cfg.Workers < 1 {
-		cfg.Workers = 1
-	}
-	if !(cfg.EvalFraction >= 0 && cfg.EvalFraction < 1) {
-		return nil, fmt.Errorf("eval fraction %v: want a share in [0, 1)", cfg.EvalFraction)
-	}
-	if err := cfg.normalizeSplit(); err != nil {
-		return nil, err
-	}
+	cfg.normalizeSplit()
+	var err error
 	// The vocabulary is recorded by absolute path, so that inspect, train and loss find it
 	// from any directory.
 	for _, p := range []*string{&cfg.Vocab, &cfg.Tokenizer} {
@@ -218,15 +194,12 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 	if err != nil {
 		return nil, err
 	}
-	pc := pairing.Config{
-		MaxSeqLen: cfg.MaxSeqLen, ShortSeqProb: cfg.ShortSeqProb, Task: task,
-		ReservoirDocs: cfg.ReservoirDocs,
-	}
+	pc := cfg.pairingConfig()
 	pairer, err := pairing.NewPairer(pc, pairing.Special{CLS: sp.CLS, SEP: sp.SEP})
 	if err != nil {
 		return nil, err
 	}
-	e := &Examples{cfg: cfg, inputs: inputs, notes: notes, tok: tok, splitter: splitter, pairer: pairer, task: task}
+	e := &Examples{cfg: cfg, inputs: inputs, notes: notes, tok: tok, splitter: splitter, pairer: pairer, task: cfg.Task}
 	if cfg.EvalFraction > 0 {
 		// NotNext partners are drawn from the pairer's reservoir: the held-out documents have
 		// their own, so that no pair mixes the two sets.
@@ -239,14 +212,14 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Masking == "static" {
+	if cfg.Masking == masking.Static {
 		e.masker, err = masking.New(e.MaskingConfig(), e.maskVoc)
 		if err != nil {
 			return nil, err
 		}
 	}
 	e.src = NewSource(inputs, SourceOptions{
-		Format: format, JSONField: cfg.JSONField, MaxLineBytes: cfg.MaxLineBytes, MaxDocBytes: cfg.MaxDocBytes,
+		Format: cfg.Format, JSONField: cfg.JSONField, MaxLineBytes: cfg.MaxLineBytes, MaxDocBytes: cfg.MaxDocBytes,
 		TextColumn: cfg.TextColumn, MaxRowGroupBytes: cfg.MaxRowGroupBytes,
 	})
 	return e, nil
@@ -280,19 +253,15 @@ func (c ExampleConfig) MaskSplit() masking.Split {
 	return s
 }
 
-// normalizeSplit checks the replacement shares and records them as MaskTokenProb's comment
-// says: both absent for Google's 80/10/10, both present otherwise.
-func (c *ExampleConfig) normalizeSplit() error {
+// normalizeSplit records the replacement shares as MaskTokenProb's comment says: both absent
+// for Google's 80/10/10, both present otherwise.
+func (c *ExampleConfig) normalizeSplit() {
 	s := c.MaskSplit()
-	if err := s.Validate(); err != nil {
-		return err
-	}
 	if s == masking.DefaultSplit() {
 		c.MaskTokenProb, c.RandomTokenProb = nil, nil
 	} else {
 		c.MaskTokenProb, c.RandomTokenProb = &s.Mask, &s.Random
 	}
-	return nil
 }
 
 // MaskingConfig returns the masking settings of the run.

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kiln-bert/kiln/masking"
+	"github.com/kiln-bert/kiln/pairing"
 	"github.com/kiln-bert/kiln/shards"
 )
 
@@ -34,7 +36,7 @@ func TestPrepStaticSOTU(t *testing.T) {
 	cfg := testConfig(t, "text", sampleCorpus(t))
 	cfg.DupeFactor = 9
 	dir := t.TempDir()
-	sum, ex := runPrep(t, cfg, ShardOptions{Dir: dir, ShardBytes: 1 << 20, Version: "test"})
+	sum, ex := runPrep(t, cfg, ShardOptions{Dir: dir, ShardBytes: 1 << 20, RowsPerBatch: 8192, Version: "test"})
 	rep := verifyDir(t, dir)
 	s, err := shards.Stats(dir)
 	if err != nil {
@@ -92,7 +94,7 @@ func TestPrepStaticSOTU(t *testing.T) {
 // 29 passes each) to measure it.
 func TestPrepShortTargetsDynamic(t *testing.T) {
 	cfg := testConfig(t, "text", sampleCorpus(t))
-	cfg.Masking = "dynamic"
+	cfg.Masking = masking.Dynamic
 	cfg.DupeFactor = 29
 	dir := t.TempDir()
 	sum, _ := runPrep(t, cfg, ShardOptions{Dir: dir, Version: "test"})
@@ -144,8 +146,8 @@ func TestPrepShortTargetsDynamic(t *testing.T) {
 // TestPrepTasks runs SOP and MLM-only on the sample's State of the Union addresses (long
 // documents: few rows cut short by a document's end), two passes.
 func TestPrepTasks(t *testing.T) {
-	for _, task := range []string{"sop", "none"} {
-		t.Run(task, func(t *testing.T) {
+	for _, task := range []pairing.Task{pairing.SOP, pairing.None} {
+		t.Run(task.String(), func(t *testing.T) {
 			cfg := testConfig(t, "text", sotuFiles(t)...)
 			cfg.Task = task
 			cfg.DupeFactor = 2
@@ -162,13 +164,13 @@ func TestPrepTasks(t *testing.T) {
 			within(t, "masked share of candidate tokens", s.MaskingRate(), 0.15, 0.003)
 			rows := readRows(t, dir)
 			switch task {
-			case "sop":
+			case pairing.SOP:
 				// The balanced coin keeps the swapped share at 50%.
 				within(t, "swapped share", s.NotNextShare(), 0.50, 0.015)
 				if s.NoLabel != 0 {
 					t.Errorf("%d unlabelled SOP rows", s.NoLabel)
 				}
-			case "none":
+			case pairing.None:
 				if s.NoLabel != s.Rows {
 					t.Errorf("%d of %d rows labelled in an MLM-only run", s.Rows-s.NoLabel, s.Rows)
 				}

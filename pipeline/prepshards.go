@@ -10,18 +10,19 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kiln-bert/kiln/masking"
 	"github.com/kiln-bert/kiln/shards"
 )
 
 // ShardOptions says how Prep writes its shards.
 type ShardOptions struct {
-	Dir          string // output directory
-	Compression  string // zstd, lz4 or none
-	ArrowFormat  string // file or stream
-	ShardBytes   int64  // rotation size; 0 means shards.DefaultShardBytes
-	RowsPerBatch int    // rows per Arrow record batch; 0 means shards.DefaultRowsPerBatch
-	Bins         []int  // length bins (NVIDIA LDDL's binning); nil for none
-	Version      string // kiln's version, stored in the metadata
+	Dir          string             // output directory
+	Compression  shards.Compression // zstd, lz4 or none; "" means shards.Zstd
+	ArrowFormat  shards.IPCFormat   // file or stream; "" means shards.IPCFile
+	ShardBytes   int64              // rotation size; 0 means shards.DefaultShardBytes
+	RowsPerBatch int                // rows per Arrow record batch; 0 means shards.DefaultRowsPerBatch
+	Bins         []int              // length bins (NVIDIA LDDL's binning); nil for none
+	Version      string             // kiln's version, stored in the metadata
 }
 
 // PrepSummary is what Prep reports at the end, and writes to DIR/prep-stats.json.
@@ -97,9 +98,9 @@ func prepWith(ctx context.Context, e *Examples, o ShardOptions, tee func(*shards
 		}
 		return shards.NewWriter(shards.Options{
 			Dir: dir, Compression: o.Compression, Format: o.ArrowFormat, ShardBytes: o.ShardBytes,
-			RowsPerBatch: o.RowsPerBatch, Static: cfg.Masking == "static", VocabSize: vocab.Size(),
+			RowsPerBatch: o.RowsPerBatch, Static: cfg.Masking == masking.Static, VocabSize: vocab.Size(),
 			MaxSeqLen: cfg.MaxSeqLen, Special: shards.Special{PAD: sp.PAD, CLS: sp.CLS, SEP: sp.SEP, MASK: sp.MASK},
-			Task: e.Task().String(), MaxPredictions: cfg.MaxPredictions, Bins: o.Bins,
+			Task: e.Task(), MaxPredictions: cfg.MaxPredictions, Bins: o.Bins,
 			Metadata: md, Config: cfgJSON, Resume: resume,
 		})
 	}

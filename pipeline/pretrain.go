@@ -49,7 +49,7 @@ type streamBatch struct {
 // within it, as a checkpoint records. Rows before start are made again and skipped, so a
 // resumed run sees the same data as an uninterrupted one. first must not have been run.
 func NewStream(ctx context.Context, first *Examples, cfg StreamConfig, start trainer.Position) (*Stream, error) {
-	if m := first.Config().Masking; m != "dynamic" {
+	if m := first.Config().Masking; m != masking.Dynamic {
 		return nil, fmt.Errorf("pretrain streams need dynamic masking, not %q", m)
 	}
 	if cfg.BatchSize < 1 {

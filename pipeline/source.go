@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/kiln-bert/kiln/internal/setting"
 )
 
 // Format names the layout of the input text.
@@ -43,7 +45,7 @@ func ParseFormat(s string) (Format, error) {
 	case "arrow":
 		return Arrow, nil
 	}
-	return 0, fmt.Errorf("unknown input format %q (want lines, text, jsonl, parquet or arrow)", s)
+	return 0, setting.Errorf("Format", s, "lines, text, jsonl, parquet or arrow")
 }
 
 // String returns the flag spelling of f.

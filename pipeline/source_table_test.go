@@ -269,13 +269,13 @@ func TestTablePrepMatchesJSONL(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		format  string
+		format  Format
 		inputs  []string
 		workers int
 	}{
-		{"parquet", []string{filepath.Join(dir, "snappy.parquet"), filepath.Join(dir, "gzip.parquet")}, 1},
-		{"parquet", []string{filepath.Join(dir, "zstd.parquet"), moved}, 2},
-		{"arrow", []string{filepath.Join(dir, "polars_stream.arrow"), filepath.Join(dir, "arrowjs_file.arrow")}, 2},
+		{Parquet, []string{filepath.Join(dir, "snappy.parquet"), filepath.Join(dir, "gzip.parquet")}, 1},
+		{Parquet, []string{filepath.Join(dir, "zstd.parquet"), moved}, 2},
+		{Arrow, []string{filepath.Join(dir, "polars_stream.arrow"), filepath.Join(dir, "arrowjs_file.arrow")}, 2},
 	} {
 		c := cfg
 		c.Format, c.Inputs, c.Workers = tc.format, tc.inputs, tc.workers

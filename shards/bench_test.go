@@ -13,8 +13,8 @@ import (
 //
 //	go test -run '^$' -bench Write -benchtime 3x ./shards/
 func BenchmarkWrite(b *testing.B) {
-	for _, compression := range []string{"zstd", "lz4", "none"} {
-		b.Run(compression, func(b *testing.B) {
+	for _, compression := range []Compression{Zstd, LZ4, NoCompression} {
+		b.Run(string(compression), func(b *testing.B) {
 			fx := loadFixture(b)
 			rows := fx.onePass(b, "bench-sotu", 128, 20000, true, 41)
 			var m *Manifest

@@ -26,7 +26,7 @@ func TestCorruptShardNoPanic(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			dir := t.TempDir()
 			o := baseOptions(dir, true)
-			o.Format = format
+			o.Format = IPCFormat(format)
 			o.ShardBytes = 1 << 30
 			m := writeAll(t, o, rows)
 			if len(m.Shards) != 1 {

@@ -28,7 +28,7 @@ func FuzzShard(f *testing.F) {
 	for i, c := range []struct{ format, compression string }{{"file", "zstd"}, {"stream", "zstd"}, {"file", "lz4"}, {"stream", "none"}} {
 		dir := filepath.Join(seedDir, c.format+c.compression)
 		o := baseOptions(dir, true)
-		o.Format, o.Compression, o.ShardBytes = c.format, c.compression, 1<<30
+		o.Format, o.Compression, o.ShardBytes = IPCFormat(c.format), Compression(c.compression), 1<<30
 		m := writeAll(f, o, rows)
 		b, err := os.ReadFile(filepath.Join(dir, m.Shards[0].File))
 		if err != nil {

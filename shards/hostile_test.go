@@ -83,7 +83,7 @@ func writeSample(t testing.TB, format string) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	o := baseOptions(dir, true)
-	o.Format, o.ShardBytes = format, 1<<30
+	o.Format, o.ShardBytes = IPCFormat(format), 1<<30
 	m := writeAll(t, o, sampleRows(t, sampleFixture(t), o.MaxSeqLen, 600, true))
 	return dir, filepath.Join(dir, m.Shards[0].File)
 }

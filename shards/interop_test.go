@@ -139,7 +139,7 @@ func TestInterop(t *testing.T) {
 		t.Run(fmt.Sprintf("%s-%s-%d", tc.format, tc.compression, tc.vocab), func(t *testing.T) {
 			dir := t.TempDir()
 			o := baseOptions(dir, true)
-			o.Format, o.Compression, o.VocabSize = tc.format, tc.compression, tc.vocab
+			o.Format, o.Compression, o.VocabSize = IPCFormat(tc.format), Compression(tc.compression), tc.vocab
 			o.RowsPerBatch, o.ShardBytes = 1000, 1<<30 // one shard of three batches
 			rows := rows
 			if tc.vocab > 1<<16 {

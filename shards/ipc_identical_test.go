@@ -28,8 +28,8 @@ func TestIPCWriterIdenticalToArrow(t *testing.T) {
 		static      bool
 		vocab       int // over 65,536: uint32 ids
 		bins        []int
-		format      string
-		compression string
+		format      IPCFormat
+		compression Compression
 	}{
 		{"static-uint16-file-zstd", true, len(fx.vocab), nil, "file", "zstd"},
 		{"dynamic-uint16-file-zstd", false, len(fx.vocab), nil, "file", "zstd"},

@@ -24,8 +24,8 @@ const ManifestFormat = "kiln-shards/1"
 // DIR/.progress.json while the writer runs.
 type Manifest struct {
 	Format      string            `json:"format"`       // ManifestFormat
-	ArrowFormat string            `json:"arrow_format"` // file or stream
-	Compression string            `json:"compression"`  // zstd, lz4 or none
+	ArrowFormat IPCFormat         `json:"arrow_format"` // file or stream
+	Compression Compression       `json:"compression"`  // zstd, lz4 or none
 	ShardBytes  int64             `json:"shard_bytes"`  // rotation size
 	Bins        []int             `json:"bins,omitempty"`
 	Info        Info              `json:"info"`

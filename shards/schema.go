@@ -6,6 +6,8 @@ import (
 	"strconv"
 
 	"github.com/apache/arrow/go/v15/arrow"
+
+	"github.com/kiln-bert/kiln/pairing"
 )
 
 // Column names of a kiln shard.
@@ -48,14 +50,17 @@ type Special struct {
 // schema metadata key MetaShards and in the manifest, so that a shard can be
 // read and verified on its own.
 type Info struct {
-	VocabSize      int     `json:"vocab_size"`
-	MaxSeqLen      int     `json:"max_seq_len"`
-	Special        Special `json:"special"`
-	Task           string  `json:"task"` // nsp, sop or none (labels -1, one segment)
-	Static         bool    `json:"static_masking"`
-	MaxPredictions int     `json:"max_predictions,omitempty"` // 0: unchecked
-	RowsPerBatch   int     `json:"rows_per_batch"`
+	VocabSize      int          `json:"vocab_size"`
+	MaxSeqLen      int          `json:"max_seq_len"`
+	Special        Special      `json:"special"`
+	Task           pairing.Task `json:"task"` // nsp, sop or none (labels -1, one segment)
+	Static         bool         `json:"static_masking"`
+	MaxPredictions int          `json:"max_predictions,omitempty"` // 0: unchecked
+	RowsPerBatch   int          `json:"rows_per_batch"`
 }
+
+// MaxSeqLen bounds a shard's max_seq_len: masked positions are stored as uint16.
+const MaxSeqLen = 1 << 16
 
 // MaxVocabSize bounds a shard's vocab_size: four times the largest WordPiece vocabularies in
 // use (about 250,000 tokens). The trainer sizes its model by vocab_size, and also requires it
@@ -66,7 +71,7 @@ const MaxVocabSize = 1 << 20
 func (in Info) wide() bool { return in.VocabSize > 1<<16 }
 
 // singleSegment reports whether rows hold one segment and no label.
-func (in Info) singleSegment() bool { return in.Task == "none" }
+func (in Info) singleSegment() bool { return in.Task == pairing.None }
 
 // Validate checks that the info describes rows kiln can write and read: a known task, special
 // ids inside the vocabulary, a positive vocabulary size and max_seq_len, and so on.
@@ -76,10 +81,10 @@ func (in Info) Validate() error {
 		return fmt.Errorf("vocab size %d: must be positive", in.VocabSize)
 	case in.MaxSeqLen < 3:
 		return fmt.Errorf("max_seq_len %d: must be at least 3", in.MaxSeqLen)
-	case in.MaxSeqLen > 1<<16:
-		return fmt.Errorf("max_seq_len %d: at most 65536", in.MaxSeqLen)
-	case in.Task != "nsp" && in.Task != "sop" && in.Task != "none":
-		return fmt.Errorf("task %q: want nsp, sop or none", in.Task)
+	case in.MaxSeqLen > MaxSeqLen:
+		return fmt.Errorf("max_seq_len %d: at most %d", in.MaxSeqLen, MaxSeqLen)
+	case in.Task != pairing.NSP && in.Task != pairing.SOP && in.Task != pairing.None:
+		return fmt.Errorf("task %q: want nsp, sop or none", in.Task.String())
 	case in.VocabSize > MaxVocabSize:
 		return fmt.Errorf("vocab size %d: at most %d", in.VocabSize, MaxVocabSize)
 	case in.RowsPerBatch <= 0:

@@ -72,11 +72,11 @@ func (w *Writer) openShard(s *series) error {
 	}
 	s.f = f
 	s.hw = &hashWriter{f: f, h: sha256.New()}
-	if w.o.Compression != "lz4" && !w.arrowIPC {
+	if w.o.Compression != LZ4 && !w.arrowIPC {
 		// zstd or none: this package's IPC writer, with one zstd encoder
 		// for the whole run (ipcwrite.go).
 		if w.ipcEnc == nil {
-			w.ipcEnc, err = newIPCEncoder(w.schema, w.o.Compression == "zstd")
+			w.ipcEnc, err = newIPCEncoder(w.schema, w.o.Compression == Zstd)
 			if err != nil {
 				f.Close()
 				os.Remove(s.tmp)
@@ -84,11 +84,11 @@ func (w *Writer) openShard(s *series) error {
 				return fmt.Errorf("%s: %w", s.tmp, err)
 			}
 		}
-		s.rw = w.ipcEnc.newShard(s.hw, w.o.Format == "file")
+		s.rw = w.ipcEnc.newShard(s.hw, w.o.Format == IPCFile)
 		return nil
 	}
 	opts := append([]ipc.Option{ipc.WithSchema(w.schema), ipc.WithAllocator(w.mem)}, w.ipcOpts...)
-	if w.o.Format == "file" {
+	if w.o.Format == IPCFile {
 		fw, err := ipc.NewFileWriter(s.hw, opts...)
 		if err != nil {
 			f.Close()

@@ -9,11 +9,13 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kiln-bert/kiln/pairing"
 )
 
 func baseOptions(dir string, static bool) Options {
 	return Options{
-		Dir: dir, VocabSize: 30522, MaxSeqLen: 128, Special: bertSpecial, Task: "nsp",
+		Dir: dir, VocabSize: 30522, MaxSeqLen: 128, Special: bertSpecial, Task: pairing.NSP,
 		Static: static, MaxPredictions: 20, RowsPerBatch: 256, ShardBytes: 64 << 10,
 		Metadata: map[string]string{MetaVersion: "test", MetaVocabSHA256: "abc"},
 		Config:   json.RawMessage(`{"max_seq_len":128,"seed":1}`),
@@ -88,7 +90,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			o := baseOptions(dir, tc.static)
-			o.Format, o.Compression = tc.format, tc.compression
+			o.Format, o.Compression = IPCFormat(tc.format), Compression(tc.compression)
 			if tc.wide {
 				o.VocabSize = 70000
 			}
@@ -180,7 +182,7 @@ func TestDeterministicAndResume(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			ref := t.TempDir()
 			o := baseOptions(ref, true)
-			o.Format = format
+			o.Format = IPCFormat(format)
 			want := writeAll(t, o, rows)
 
 			// Interrupted run: stop mid-shard without Close, as kill -9 would

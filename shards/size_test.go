@@ -39,7 +39,7 @@ func TestBytesPerToken(t *testing.T) {
 	var prev int64
 	for _, tc := range tests {
 		o := baseOptions(t.TempDir(), true)
-		o.Compression = tc.compression
+		o.Compression = Compression(tc.compression)
 		o.RowsPerBatch = DefaultRowsPerBatch
 		o.ShardBytes = DefaultShardBytes
 		m := writeAll(t, o, rows)

@@ -172,7 +172,7 @@ func verifyShard(dir string, m *Manifest, sh ShardInfo, rep *Report) {
 		fail(-1, "schema metadata %+v differs from the manifest's %+v", r.Info(), m.Info)
 		return
 	}
-	if r.Stream() != (m.ArrowFormat == "stream") {
+	if r.Stream() != (m.ArrowFormat == IPCStream) {
 		fail(-1, "arrow format differs from the manifest's %q", m.ArrowFormat)
 	}
 	lower := 0 // rows of a length bin are longer than the bound below it

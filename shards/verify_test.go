@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kiln-bert/kiln/pairing"
 )
 
 // writeFixture writes real-text static-masked rows in a few shards.
@@ -14,7 +16,7 @@ func writeFixture(t *testing.T, format string) (string, *Manifest, []Row) {
 	rows := fx.rows(t, "sotu", 128, 2000, true, 11)
 	dir := t.TempDir()
 	o := baseOptions(dir, true)
-	o.Format = format
+	o.Format = IPCFormat(format)
 	return dir, writeAll(t, o, rows), rows
 }
 
@@ -97,9 +99,9 @@ func TestVerifyDetectsBadRow(t *testing.T) {
 }
 
 func TestCheckRow(t *testing.T) {
-	nsp := Info{VocabSize: 30522, MaxSeqLen: 16, Special: bertSpecial, Task: "nsp", Static: true, MaxPredictions: 3, RowsPerBatch: 1}
+	nsp := Info{VocabSize: 30522, MaxSeqLen: 16, Special: bertSpecial, Task: pairing.NSP, Static: true, MaxPredictions: 3, RowsPerBatch: 1}
 	none := nsp
-	none.Task = "none"
+	none.Task = pairing.None
 	dyn := nsp
 	dyn.Static = false
 	// [CLS] the [MASK] sat [SEP] on mats [SEP]; "cat" (4937) masked at 2.

@@ -15,28 +15,35 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/zeebo/xxh3"
+
+	"github.com/kiln-bert/kiln/pairing"
 )
 
-// Defaults for Options.
+// Defaults for Options, and kiln prep's (--shard-mb 128, --rows-per-batch 32768).
 const (
-	DefaultShardBytes   = 128 << 20
-	DefaultRowsPerBatch = 8192
+	DefaultShardBytes = 128 << 20
+	// DefaultRowsPerBatch is large because Arrow builds a zstd encoder per record batch:
+	// few, large batches are faster to write.
+	DefaultRowsPerBatch = 32768
+	// DefaultShuffleBuffer is the rows held by a seeded shuffle buffer of shard rows: kiln
+	// prep's before writing (--shuffle-buffer) and the trainer's loader's as it reads.
+	DefaultShuffleBuffer = 10000
 )
 
 // Options configures a Writer.
 type Options struct {
-	Dir          string // output directory, created if missing
-	Compression  string // zstd (default), lz4 or none
-	Format       string // file (default, random access) or stream
-	ShardBytes   int64  // a shard is closed once it holds at least this many bytes; default 128 MiB
-	RowsPerBatch int    // rows per Arrow record batch; default 8192
-	Static       bool   // rows carry masked_lm_positions and masked_lm_ids
+	Dir          string      // output directory, created if missing
+	Compression  Compression // Zstd (default), LZ4 or NoCompression
+	Format       IPCFormat   // IPCFile (default, random access) or IPCStream
+	ShardBytes   int64       // a shard is closed once it holds at least this many bytes; default 128 MiB
+	RowsPerBatch int         // rows per Arrow record batch; default DefaultRowsPerBatch
+	Static       bool        // rows carry masked_lm_positions and masked_lm_ids
 
-	VocabSize      int     // ids are stored as uint16 when <= 65,536, else uint32
-	MaxSeqLen      int     // longest row allowed, counting [CLS] and [SEP]
-	Special        Special // special token ids, stored for Verify and Stats
-	Task           string  // nsp (default), sop or none (one segment, label -1)
-	MaxPredictions int     // if > 0, Verify checks len(masked_lm_positions) <= it
+	VocabSize      int          // ids are stored as uint16 when <= 65,536, else uint32
+	MaxSeqLen      int          // longest row allowed, counting [CLS] and [SEP]
+	Special        Special      // special token ids, stored for Verify and Stats
+	Task           pairing.Task // pairing.NSP (the zero value), SOP or None (one segment, label -1)
+	MaxPredictions int          // if > 0, Verify checks len(masked_lm_positions) <= it
 
 	// Bins, when set, groups rows by length like NVIDIA LDDL: a row of length n
 	// goes to the shard series of the first bound >= n, in DIR/bin-NNN/.
@@ -94,38 +101,22 @@ type series struct {
 	tmp string
 }
 
-// NewWriter prepares Options.Dir and returns a Writer.
+// NewWriter checks o (Options.Validate and Info.Validate, with the defaults of its zero
+// values filled in), prepares Options.Dir and returns a Writer.
 func NewWriter(o Options) (*Writer, error) {
 	if o.Dir == "" {
 		return nil, errors.New("Options.Dir is empty")
 	}
-	if o.Compression == "" {
-		o.Compression = "zstd"
-	}
-	if o.Format == "" {
-		o.Format = "file"
-	}
-	if o.ShardBytes <= 0 {
-		o.ShardBytes = DefaultShardBytes
-	}
-	if o.RowsPerBatch <= 0 {
-		o.RowsPerBatch = DefaultRowsPerBatch
-	}
-	if o.Task == "" {
-		o.Task = "nsp"
+	o = o.withDefaults()
+	if err := o.Validate(); err != nil {
+		return nil, err
 	}
 	w := &Writer{o: o, mem: memory.NewGoAllocator()}
 	switch o.Compression {
-	case "zstd":
+	case Zstd:
 		w.ipcOpts = append(w.ipcOpts, ipc.WithZstd())
-	case "lz4":
+	case LZ4:
 		w.ipcOpts = append(w.ipcOpts, ipc.WithLZ4())
-	case "none":
-	default:
-		return nil, fmt.Errorf("Options.Compression %q: want zstd, lz4 or none", o.Compression)
-	}
-	if o.Format != "file" && o.Format != "stream" {
-		return nil, fmt.Errorf("Options.Format %q: want file or stream", o.Format)
 	}
 	w.info = Info{
 		VocabSize: o.VocabSize, MaxSeqLen: o.MaxSeqLen, Special: o.Special, Task: o.Task,
@@ -133,14 +124,6 @@ func NewWriter(o Options) (*Writer, error) {
 	}
 	if err := w.info.Validate(); err != nil {
 		return nil, err
-	}
-	for i, b := range o.Bins {
-		if b <= 0 || (i > 0 && b <= o.Bins[i-1]) {
-			return nil, fmt.Errorf("Options.Bins %v: want ascending positive bounds", o.Bins)
-		}
-	}
-	if len(o.Bins) > 0 && o.Bins[len(o.Bins)-1] < o.MaxSeqLen {
-		return nil, fmt.Errorf("Options.Bins: last bin %d is below max_seq_len %d", o.Bins[len(o.Bins)-1], o.MaxSeqLen)
 	}
 	if o.Config != nil && !json.Valid(o.Config) {
 		return nil, errors.New("Options.Config is not valid JSON")

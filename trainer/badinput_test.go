@@ -15,17 +15,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kiln-bert/kiln/pairing"
 	"github.com/kiln-bert/kiln/shards"
 )
 
 // writeTestShards writes n statically masked rows like randomBatch's (vocabulary 120, rows up
 // to 24 tokens, max_seq_len 64) into dir, with vocabSHA as the shards' kiln.vocab_sha256 ("":
 // none), and returns the manifest.
-func writeTestShards(t *testing.T, dir string, n int, vocabSHA, compression string) *shards.Manifest {
+func writeTestShards(t *testing.T, dir string, n int, vocabSHA string, compression shards.Compression) *shards.Manifest {
 	t.Helper()
 	rows := randomBatch(rand.New(rand.NewPCG(11, uint64(n))), n, 24, 120)
 	o := shards.Options{Dir: dir, Compression: compression, ShardBytes: 1 << 20, RowsPerBatch: 16, Static: true,
-		VocabSize: 120, MaxSeqLen: 64, Special: shards.Special{PAD: 0, CLS: 1, SEP: 2, MASK: 3}, Task: "nsp"}
+		VocabSize: 120, MaxSeqLen: 64, Special: shards.Special{PAD: 0, CLS: 1, SEP: 2, MASK: 3}, Task: pairing.NSP}
 	if vocabSHA != "" {
 		o.Metadata = map[string]string{shards.MetaVocabSHA256: vocabSHA}
 	}
@@ -200,22 +201,33 @@ func TestCheckShards(t *testing.T) {
 	// Manifest info edited: each is named with the manifest.
 	for _, tc := range []struct {
 		name string
-		edit func(*shards.Info)
+		edit func(*shards.Info) // nil: replace "task":"nsp" by "task":"mlm" in the JSON
 		want string
 	}{
-		{"task", func(in *shards.Info) { in.Task = "mlm" }, `task "mlm": want nsp, sop or none`},
+		{"task", nil, `Task "mlm": want nsp, sop or none`},
 		{"special id", func(in *shards.Info) { in.Special.MASK = 5000 }, "special"},
 		{"max_seq_len", func(in *shards.Info) { in.MaxSeqLen = 0 }, "max_seq_len 0: must be at least 3"},
 		{"vocab_size", func(in *shards.Info) { in.VocabSize = 0 }, "vocab size 0: must be positive"},
 		// Valid, but not what the shards' schema says.
 		{"max_seq_len differs", func(in *shards.Info) { in.MaxSeqLen = 32 }, "max_seq_len 32 in the manifest vs 64 in the shard"},
-		{"task differs", func(in *shards.Info) { in.Task = "sop" }, `task "sop" in the manifest vs "nsp" in the shard`},
+		{"task differs", func(in *shards.Info) { in.Task = pairing.SOP }, `task "sop" in the manifest vs "nsp" in the shard`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeTestShards(t, dir, 40, "", "zstd")
 			mpath := filepath.Join(dir, shards.ManifestName)
-			editManifest(t, mpath, func(m *shards.Manifest) { tc.edit(&m.Info) })
+			if tc.edit == nil { // a task no pairing.Task holds: edit the text
+				b, err := os.ReadFile(mpath)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b = bytes.Replace(b, []byte(`"task": "nsp"`), []byte(`"task": "mlm"`), 1)
+				if err := os.WriteFile(mpath, b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				editManifest(t, mpath, func(m *shards.Manifest) { tc.edit(&m.Info) })
+			}
 			_, err := CheckShards(dir)
 			wantErr(t, err, mpath, tc.want)
 		})
@@ -323,12 +335,12 @@ func TestTrainRefusesSettings(t *testing.T) {
 		edit func(*OptimizerConfig)
 		want string
 	}{
-		{"lr -1", func(o *OptimizerConfig) { o.LR = -1 }, "OptimizerConfig.LR -1: want positive"},
-		{"lr NaN", func(o *OptimizerConfig) { o.LR = math.NaN() }, "OptimizerConfig.LR NaN"},
-		{"lr Inf", func(o *OptimizerConfig) { o.LR = math.Inf(1) }, "OptimizerConfig.LR +Inf"},
-		{"weight decay NaN", func(o *OptimizerConfig) { o.WeightDecay = math.NaN() }, "OptimizerConfig.WeightDecay NaN"},
-		{"weight decay -1", func(o *OptimizerConfig) { o.WeightDecay = -1 }, "OptimizerConfig.WeightDecay -1"},
-		{"warmup -1", func(o *OptimizerConfig) { o.Warmup = -1 }, "OptimizerConfig.Warmup -1"},
+		{"lr -1", func(o *OptimizerConfig) { o.LR = -1 }, "Optimizer.LR -1: want a positive, finite learning rate"},
+		{"lr NaN", func(o *OptimizerConfig) { o.LR = math.NaN() }, "Optimizer.LR NaN"},
+		{"lr Inf", func(o *OptimizerConfig) { o.LR = math.Inf(1) }, "Optimizer.LR +Inf"},
+		{"Optimizer.WeightDecay NaN", func(o *OptimizerConfig) { o.WeightDecay = math.NaN() }, "Optimizer.WeightDecay NaN"},
+		{"Optimizer.WeightDecay -1", func(o *OptimizerConfig) { o.WeightDecay = -1 }, "Optimizer.WeightDecay -1"},
+		{"warmup -1", func(o *OptimizerConfig) { o.Warmup = -1 }, "Optimizer.Warmup -1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opt := DefaultOptimizer(1e-3, 0, 2)

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kiln-bert/kiln/pairing"
 	"github.com/kiln-bert/kiln/shards"
 	"github.com/kiln-bert/kiln/shards/shardvocab"
 )
@@ -102,7 +103,7 @@ func checkModelData(dir string, m *shards.Manifest, c Config, vocabSHA256 string
 		return fmt.Errorf("%s: the shards' vocabulary (%d ids) is larger than the model's vocab_size %d", mpath, in.VocabSize, c.VocabSize)
 	case in.MaxSeqLen > c.MaxPositions:
 		return fmt.Errorf("%s: rows of up to max_seq_len %d tokens, more than the model's max_position_embeddings %d", mpath, in.MaxSeqLen, c.MaxPositions)
-	case in.Task != "none" && c.TypeVocabSize < 2:
+	case in.Task != pairing.None && c.TypeVocabSize < 2:
 		return fmt.Errorf("%s: task %s rows have two segments (token types 0 and 1), but the model's type_vocab_size is %d", mpath, in.Task, c.TypeVocabSize)
 	}
 	return nil

@@ -67,9 +67,9 @@ func TestTrainErrorsUnprefixed(t *testing.T) {
 		edit func(*TrainConfig)
 		want string
 	}{
-		{"batch size", func(c *TrainConfig) { c.BatchSize = 0 }, "TrainConfig.BatchSize 0: want at least 1"},
-		{"steps", func(c *TrainConfig) { c.Steps = -1 }, "TrainConfig.Steps -1: want at least 1"},
-		{"lr", func(c *TrainConfig) { c.Optimizer.LR = 0 }, "OptimizerConfig.LR 0: want positive and finite"},
+		{"batch size", func(c *TrainConfig) { c.BatchSize = 0 }, "BatchSize 0: want 1 to 16777216"},
+		{"steps", func(c *TrainConfig) { c.Steps = -1 }, "Steps -1: want 1 to 1000000000"},
+		{"lr", func(c *TrainConfig) { c.Optimizer.LR = 0 }, "Optimizer.LR 0: want a positive, finite learning rate"},
 	} {
 		c := cfg
 		tc.edit(&c)

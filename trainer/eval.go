@@ -38,11 +38,11 @@ func (r EvalResult) String() string {
 // records it), rows within its positions, token types within its type vocabulary; and the
 // memory a batch needs against this machine's.
 func Eval(ctx context.Context, model *Model, cfg EvalConfig) (EvalResult, error) {
-	if cfg.BatchSize <= 0 {
+	if cfg.BatchSize == 0 {
 		cfg.BatchSize = 32
 	}
-	if cfg.Limit < 0 {
-		return EvalResult{}, fmt.Errorf("EvalConfig.Limit %d: want at least 0", cfg.Limit)
+	if err := cfg.Validate(); err != nil {
+		return EvalResult{}, err
 	}
 	man, err := CheckShards(cfg.Data)
 	if err != nil {

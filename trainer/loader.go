@@ -41,7 +41,7 @@ type LoaderConfig struct {
 	// Shuffle turns on the per-epoch shard order and the shuffle buffer; off, rows come in
 	// manifest order (for evaluation).
 	Shuffle       bool
-	ShuffleBuffer int   // rows held for shuffling; default 8192
+	ShuffleBuffer int   // rows held for shuffling; default shards.DefaultShuffleBuffer
 	Epochs        int   // epochs to read; 0: without end
 	Limit         int64 // stop after this many rows in all; 0: no limit
 	// Masker masks unmasked (dynamic-masking) shards; it is required for them and unused for
@@ -75,7 +75,7 @@ func NewLoader(ctx context.Context, cfg LoaderConfig) (*Loader, error) {
 		return nil, fmt.Errorf("LoaderConfig.BatchSize %d: want at least 1", cfg.BatchSize)
 	}
 	if cfg.ShuffleBuffer <= 0 {
-		cfg.ShuffleBuffer = 8192
+		cfg.ShuffleBuffer = shards.DefaultShuffleBuffer
 	}
 	if cfg.Prefetch <= 0 {
 		cfg.Prefetch = 4

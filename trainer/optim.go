@@ -29,28 +29,6 @@ func DefaultOptimizer(lr float64, warmup, total int) OptimizerConfig {
 	return OptimizerConfig{LR: lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-6, WeightDecay: 0.01, ClipNorm: 1, Warmup: warmup, TotalSteps: total}
 }
 
-// Validate reports the first setting of c that cannot train: a learning rate that is not
-// positive and finite, a negative or non-finite weight decay, betas outside [0, 1), a
-// non-positive epsilon, a negative clipping norm, negative warm-up or total steps.
-func (c OptimizerConfig) Validate() error {
-	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
-	switch {
-	case !(c.LR > 0) || !finite(c.LR):
-		return fmt.Errorf("OptimizerConfig.LR %g: want positive and finite", c.LR)
-	case !(c.WeightDecay >= 0) || !finite(c.WeightDecay):
-		return fmt.Errorf("OptimizerConfig.WeightDecay %g: want finite and not negative", c.WeightDecay)
-	case !(c.Beta1 >= 0 && c.Beta1 < 1) || !(c.Beta2 >= 0 && c.Beta2 < 1):
-		return fmt.Errorf("OptimizerConfig.Beta1 %g, Beta2 %g: want each in [0, 1)", c.Beta1, c.Beta2)
-	case !(c.Eps > 0) || !finite(c.Eps):
-		return fmt.Errorf("OptimizerConfig.Eps %g: want positive and finite", c.Eps)
-	case !(c.ClipNorm >= 0) || !finite(c.ClipNorm):
-		return fmt.Errorf("OptimizerConfig.ClipNorm %g: want finite and not negative", c.ClipNorm)
-	case c.Warmup < 0 || c.TotalSteps < 0:
-		return fmt.Errorf("OptimizerConfig.Warmup %d, TotalSteps %d: want each at least 0", c.Warmup, c.TotalSteps)
-	}
-	return nil
-}
-
 // LRAt returns the learning rate of update number step (0 for the first update), as Hugging
 // Face's get_linear_schedule_with_warmup with LambdaLR (and Google's optimization.py): LR·step/
 // Warmup during the warm-up, so 0 for the first update, then LR·(TotalSteps-step)/(TotalSteps-

@@ -52,7 +52,7 @@ type TrainConfig struct {
 	// position. The checkpoint's seed, batch size, optimizer settings and, where it records
 	// them, the vocabulary and identity of its training shards must match cfg's.
 	Resume        bool
-	ShuffleBuffer int             // rows; default 8192
+	ShuffleBuffer int             // rows; default shards.DefaultShuffleBuffer
 	Masker        *masking.Masker // for unmasked shards
 	// EvalMasker masks unmasked EvalData shards; nil means Masker.
 	EvalMasker *masking.Masker
@@ -109,8 +109,9 @@ type TrainResult struct {
 // manifest (see CheckShards) against the model, and the model's memory need against this
 // machine's memory (see Config.CheckMemory).
 //
-// Errors name the file, row or setting at fault; settings are named as TrainConfig's (and
-// OptimizerConfig's) fields, e.g. "TrainConfig.BatchSize", for a front end to name its own.
+// Errors name the file, row or setting at fault; settings are named as TrainConfig's fields
+// (TrainConfig.Validate's *setting.Error: "BatchSize", "Optimizer.LR"; elsewhere qualified:
+// "TrainConfig.Seed"), for a front end to name its own.
 func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 	r, err := setup(cfg)
 	if err != nil {
@@ -155,25 +156,19 @@ type trainRun struct {
 // setup checks the settings and the data's manifests (nothing is written yet) and fills in the
 // defaults.
 func setup(cfg TrainConfig) (*trainRun, error) {
-	if cfg.Steps <= 0 {
-		return nil, fmt.Errorf("TrainConfig.Steps %d: want at least 1", cfg.Steps)
-	}
-	if cfg.BatchSize <= 0 {
-		return nil, fmt.Errorf("TrainConfig.BatchSize %d: want at least 1", cfg.BatchSize)
-	}
-	if cfg.LogEvery <= 0 {
+	if cfg.LogEvery == 0 {
 		cfg.LogEvery = 10
 	}
-	if cfg.CheckpointEvery <= 0 {
+	if cfg.CheckpointEvery == 0 {
 		cfg.CheckpointEvery = 1000
 	}
-	if cfg.EvalRows <= 0 {
+	if cfg.EvalRows == 0 {
 		cfg.EvalRows = 1000
 	}
 	if cfg.Optimizer.TotalSteps == 0 {
 		cfg.Optimizer.TotalSteps = cfg.Steps
 	}
-	if err := cfg.Optimizer.Validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if cfg.Tokenizer != nil { // fail now, not at the first checkpoint

@@ -59,10 +59,14 @@ func main() {
 func run(mode string, workers int, vocab, format, input, output, masking, cpuprofile string) error {
 	cfg := pipeline.DefaultExampleConfig()
 	cfg.Inputs = strings.Split(input, ",")
-	cfg.Format = format
+	if err := cfg.Format.UnmarshalText([]byte(format)); err != nil {
+		return err
+	}
 	cfg.Vocab = vocab
 	cfg.Workers = workers
-	cfg.Masking = masking
+	if err := cfg.Masking.UnmarshalText([]byte(masking)); err != nil {
+		return err
+	}
 	ex, err := pipeline.NewExamples(cfg) // loads the tokenizer outside the measured part
 	if err != nil {
 		return err
@@ -113,10 +117,7 @@ func run(mode string, workers int, vocab, format, input, output, masking, cpupro
 // number of workers, in order, and nothing else: the ceiling for prep's throughput.
 func tokenizeOnly(ex *pipeline.Examples, res *result) error {
 	cfg := ex.Config()
-	format, err := pipeline.ParseFormat(cfg.Format)
-	if err != nil {
-		return err
-	}
+	format := cfg.Format
 	splitter, err := sentence.New()
 	if err != nil {
 		return err

@@ -82,14 +82,19 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("demo", "[--dir DIR] [--steps N]", stderr)
 	dir := fs.String("dir", "kiln-demo", "working `DIR` for the sample, the shards and the model (made anew; an existing DIR must be empty or an earlier demo's)")
 	steps, batch, seqLen := 300, 16, 64
-	fs.Var(&boundedIntFlag{&steps, 1, maxSteps}, "steps", "training steps for the tiny model (`N` from 1 to 1e9)")
-	fs.Var(&boundedIntFlag{&batch, 1, maxBatchSize}, "batch-size", "rows per step (`B` from 1 to 16777216)")
-	fs.Var(&intFlag{&seqLen, 8}, "max-seq-len", "sequence length of the demo's examples (`N` from 8 to 512)")
+	fs.IntVar(&steps, "steps", steps, "training steps for the tiny model (`N` from 1 to 1e9)")
+	fs.IntVar(&batch, "batch-size", batch, "rows per step (`B` from 1 to 16777216)")
+	fs.IntVar(&seqLen, "max-seq-len", seqLen, "sequence length of the demo's examples (`N` from 8 to 512)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if seqLen > 512 {
-		return badFlag("--max-seq-len %d: the demo's tiny model has 512 positions", seqLen)
+	// The settings of step 3, checked as kiln train checks its flags.
+	tv := trainFlagValues{steps: steps, batchSize: batch, lr: 2e-3, warmup: steps / 10, checkpointEvery: steps, logEvery: max(1, steps/15)}
+	if err := tv.check(); err != nil {
+		return err
+	}
+	if seqLen < 8 || seqLen > 512 {
+		return badFlag("--max-seq-len %d: want 8 to 512 (the demo's tiny model has 512 positions)", seqLen)
 	}
 	start := time.Now()
 	if err := freshDemoDir(*dir); err != nil {
@@ -104,7 +109,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// 1. Prepare: raw text to shards.
 	cfg := pipeline.DefaultExampleConfig()
 	cfg.Inputs = []string{corpus}
-	cfg.Format = "text"
+	cfg.Format = pipeline.Text
 	cfg.Vocab = vocab
 	cfg.MaxSeqLen = seqLen
 	cfg.MaxPredictions = max(1, seqLen*20/128)

@@ -128,7 +128,7 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 }
 
 // parseFlags parses args, turning a parse failure into errUsage (the flag package has
-// already printed the problem and the usage).
+// already printed the problem and the usage), and then the typed settings' names (settleText).
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -136,7 +136,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		}
 		return errUsage
 	}
-	return nil
+	return settleText(fs)
 }
 
 // multiValue lets a flag take several values: "--input a b c" as well as repeated

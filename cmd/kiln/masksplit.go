@@ -3,14 +3,14 @@ package main
 import (
 	"errors"
 	"flag"
-	"math"
 	"strconv"
 
 	"github.com/kiln-bert/kiln/pipeline"
 )
 
-// shareFlag is a probability flag in [0, 1] stored through a pointer that stays nil while the
-// flag is not given (pipeline.ExampleConfig's MaskTokenProb and RandomTokenProb).
+// shareFlag is a float flag stored through a pointer that stays nil while the flag is not
+// given (pipeline.ExampleConfig's MaskTokenProb and RandomTokenProb). Its range is checked
+// with the rest of the config (ExampleConfig.Validate).
 type shareFlag struct {
 	p   **float64
 	def float64 // shown in --help
@@ -28,11 +28,8 @@ func (f *shareFlag) String() string {
 
 func (f *shareFlag) Set(s string) error {
 	x, err := strconv.ParseFloat(s, 64)
-	switch {
-	case err != nil:
+	if err != nil {
 		return errors.New("not a number")
-	case math.IsNaN(x) || !(x >= 0 && x <= 1):
-		return errors.New("want a probability in [0, 1]")
 	}
 	*f.p = &x
 	return nil
@@ -44,13 +41,4 @@ func maskSplitFlags(fs *flag.FlagSet, cfg *pipeline.ExampleConfig) {
 		"share of the masked positions replaced by [MASK] (`P` in [0, 1]; Hugging Face's mask_replace_prob)")
 	fs.Var(&shareFlag{&cfg.RandomTokenProb, 0.1}, "random-token-prob",
 		"share of the masked positions replaced by a random token (`P` in [0, 1], with --mask-token-prob at most 1; the rest keep their token; Hugging Face's random_replace_prob)")
-}
-
-// checkMaskSplit checks that the two shares add up to at most 1.
-func checkMaskSplit(cfg *pipeline.ExampleConfig) error {
-	s := cfg.MaskSplit()
-	if err := s.Validate(); err != nil {
-		return badFlag("--mask-token-prob %v and --random-token-prob %v: want shares that add up to at most 1 (the rest keep their token)", s.Mask, s.Random)
-	}
-	return nil
 }

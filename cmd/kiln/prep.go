@@ -8,12 +8,14 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/kiln-bert/kiln/masking"
+	"github.com/kiln-bert/kiln/pairing"
 	"github.com/kiln-bert/kiln/pipeline"
+	"github.com/kiln-bert/kiln/shards"
 	"github.com/kiln-bert/kiln/tokenize"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -27,7 +29,7 @@ func exampleFlags(fs *flag.FlagSet, forPretrain bool) (*pipeline.ExampleConfig, 
 	cfg := pipeline.DefaultExampleConfig()
 	inputs := new(multiValue)
 	fs.Var(inputs, "input", "input `PATH`s: files, directories (read recursively, sorted) or globs; several may follow one --input")
-	fs.StringVar(&cfg.Format, "format", cfg.Format, "input format: lines (one sentence per line, blank line between documents), text (one document per file, paragraphs at blank lines), jsonl, parquet or arrow (Arrow IPC file or stream; one document per row)")
+	textVar(fs, &cfg.Format, "format", "input `FORMAT`: lines (one sentence per line, blank line between documents), text (one document per file, paragraphs at blank lines), jsonl, parquet or arrow (Arrow IPC file or stream; one document per row)")
 	fs.StringVar(&cfg.JSONField, "json-field", cfg.JSONField, "jsonl: the field that holds a document's text")
 	fs.StringVar(&cfg.TextColumn, "text-column", "text", "parquet, arrow: the string column that holds a document's text (jsonl: the same as --json-field)")
 	fs.Int64Var(&cfg.MaxRowGroupBytes, "max-row-group-bytes", pipeline.DefaultMaxRowGroupBytes, "parquet, arrow: the most memory one row group or record batch may take, as the file declares it; larger ones are an error")
@@ -40,11 +42,11 @@ func exampleFlags(fs *flag.FlagSet, forPretrain bool) (*pipeline.ExampleConfig, 
 	maskSplitFlags(fs, &cfg)
 	fs.Float64Var(&cfg.ShortSeqProb, "short-seq-prob", cfg.ShortSeqProb, "probability of a shorter target length for a document pass")
 	fs.IntVar(&cfg.DupeFactor, "dupe-factor", cfg.DupeFactor, "passes over each document, each with other pairs and masks (1 to 1000)")
-	fs.StringVar(&cfg.Task, "task", cfg.Task, "pair task: nsp (next sentence prediction), sop (sentence order prediction) or none (MLM only)")
+	textVar(fs, &cfg.Task, "task", "pair `TASK`: nsp (next sentence prediction), sop (sentence order prediction) or none (MLM only)")
 	if forPretrain {
-		cfg.Masking = "dynamic"
+		cfg.Masking = masking.Dynamic
 	} else {
-		fs.StringVar(&cfg.Masking, "masking", cfg.Masking, "static (masks stored in the shards) or dynamic (the trainer masks at read time)")
+		textVar(fs, &cfg.Masking, "masking", "`MODE`: static (masks stored in the shards) or dynamic (the trainer masks at read time)")
 	}
 	fs.BoolVar(&cfg.WholeWordMask, "whole-word-mask", false, "mask whole words (## pieces join their word)")
 	fs.IntVar(&cfg.ReservoirDocs, "reservoir-docs", cfg.ReservoirDocs, "previous documents kept to draw NotNext segments from (1 to 1000000)")
@@ -58,8 +60,8 @@ func exampleFlags(fs *flag.FlagSet, forPretrain bool) (*pipeline.ExampleConfig, 
 	return &cfg, inputs
 }
 
-// finishExampleFlags moves --input values and stray arguments into cfg, and checks the values
-// that the pipeline would otherwise replace by its defaults.
+// finishExampleFlags moves --input values and stray arguments into cfg and checks it
+// (ExampleConfig.Validate): a bad value is a usage error naming its flag.
 func finishExampleFlags(fs *flag.FlagSet, cfg *pipeline.ExampleConfig, inputs *multiValue) error {
 	cfg.Inputs = append(append([]string(nil), (*inputs)...), fs.Args()...)
 	if len(cfg.Inputs) == 0 {
@@ -67,91 +69,25 @@ func finishExampleFlags(fs *flag.FlagSet, cfg *pipeline.ExampleConfig, inputs *m
 		fs.Usage()
 		return errUsage
 	}
-	for _, f := range []intRange{
-		{"workers", cfg.Workers, 1, maxWorkers},
-		{"max-line-bytes", cfg.MaxLineBytes, 1, maxInputBytes},
-		{"max-doc-bytes", cfg.MaxDocBytes, 1, maxInputBytes},
-		{"reservoir-docs", cfg.ReservoirDocs, 1, maxReservoirDocs},
-		{"dupe-factor", cfg.DupeFactor, 1, maxDupeFactor},
-		{"shuffle-buffer", cfg.ShuffleBuffer, 0, maxShuffleBuffer},
-	} {
-		if err := f.check(); err != nil {
-			return err
-		}
-	}
-	if cfg.Format == "jsonl" && strings.TrimSpace(cfg.JSONField) == "" {
-		return badFlag("--json-field is empty: name the field that holds each document's text")
-	}
-	// The stages check these too; here the message names the flag and the exit code is 2.
-	for _, f := range []struct{ name, v, want string }{
-		{"format", cfg.Format, "lines text jsonl parquet arrow"}, {"task", cfg.Task, "nsp sop none"}, {"masking", cfg.Masking, "static dynamic"},
-	} {
-		if !slices.Contains(strings.Fields(f.want), f.v) {
-			return badFlag("--%s %q: want one of %s", f.name, f.v, strings.ReplaceAll(f.want, " ", ", "))
-		}
-	}
 	if err := finishTextColumn(fs, cfg); err != nil {
 		return err
 	}
-	minLen := 5 // [CLS] A [SEP] B [SEP]
-	if cfg.Task == "none" {
-		minLen = 4
-	}
-	switch {
-	case cfg.MaxSeqLen < minLen:
-		return badFlag("--max-seq-len %d: want at least %d for --task %s", cfg.MaxSeqLen, minLen, cfg.Task)
-	case cfg.MaxSeqLen > maxSeqLen:
-		return badFlag("--max-seq-len %d: want at most %d (the most a shard holds)", cfg.MaxSeqLen, maxSeqLen)
-	case cfg.MaxPredictions < 1:
-		return badFlag("--max-predictions %d: want at least 1", cfg.MaxPredictions)
-	case cfg.MaxPredictions > cfg.MaxSeqLen:
-		return badFlag("--max-predictions %d: want at most --max-seq-len (%d)", cfg.MaxPredictions, cfg.MaxSeqLen)
-	case !(cfg.MaskedLMProb > 0 && cfg.MaskedLMProb <= 1):
-		return badFlag("--masked-lm-prob %v: want a share in (0, 1]", cfg.MaskedLMProb)
-	case !(cfg.ShortSeqProb >= 0 && cfg.ShortSeqProb <= 1):
-		return badFlag("--short-seq-prob %v: want a probability in [0, 1]", cfg.ShortSeqProb)
-	}
-	return checkMaskSplit(cfg)
-}
-
-// Upper bounds of the prep flags. Each is far above what a real run uses, and low enough that
-// nothing derived from it overflows and that the memory it sets stays within a machine's.
-const (
-	// maxWorkers: more goroutines than any machine has cores; each worker's buffers and the
-	// chunks in flight between the stages (a few per worker) are counted in memory.
-	maxWorkers = 4096
-	// maxInputBytes bounds --max-line-bytes and --max-doc-bytes (1 GiB): a line or a document
-	// is held in memory whole, a few times over (see the README's memory bound).
-	maxInputBytes = 1 << 30
-	// maxReservoirDocs: the reservoir holds about 64*--max-seq-len bytes per document
-	// (16*max-seq-len int32 tokens), 8 GiB at 1e6 documents of 128.
-	maxReservoirDocs = 1_000_000
-	// maxDupeFactor: Google uses 10, RoBERTa-style static masking 40.
-	maxDupeFactor = 1000
-	// maxShuffleBuffer: rows held in memory, a few GB of rows at 1e7.
-	maxShuffleBuffer = 10_000_000
-	// maxSeqLen: the most a shard records (shards.Info.Validate).
-	maxSeqLen = 1 << 16
-	// maxShardMB: a shard of 1 TiB; --shard-mb * 2^20 stays far inside an int64.
-	maxShardMB = 1 << 20
-	// maxRowsPerBatch: an Arrow record batch is built in memory.
-	maxRowsPerBatch = 1 << 20
-)
-
-// intRange is an integer flag's value and the range it must lie in.
-type intRange struct {
-	name string
-	v    int
-	min  int
-	max  int
-}
-
-// check returns a usage error naming the flag when v is outside [min, max].
-func (r intRange) check() error {
-	if r.v < r.min || r.v > r.max {
-		return badFlag("--%s %d: want %d to %d", r.name, r.v, r.min, r.max)
+	if err := cfg.Validate(); err != nil {
+		return settingError(err, exampleFlagNames)
 	}
 	return nil
+}
+
+// exampleFlagNames maps pipeline.ExampleConfig's fields to their flags (settingError).
+var exampleFlagNames = map[string]string{
+	"Format": "--format", "JSONField": "--json-field", "TextColumn": "--text-column",
+	"MaxRowGroupBytes": "--max-row-group-bytes", "MaxSeqLen": "--max-seq-len",
+	"MaxPredictions": "--max-predictions", "MaskedLMProb": "--masked-lm-prob",
+	"MaskTokenProb": "--mask-token-prob", "RandomTokenProb": "--random-token-prob",
+	"ShortSeqProb": "--short-seq-prob", "DupeFactor": "--dupe-factor", "Task": "--task",
+	"Masking": "--masking", "ReservoirDocs": "--reservoir-docs", "ShuffleBuffer": "--shuffle-buffer",
+	"Workers": "--workers", "MaxLineBytes": "--max-line-bytes", "MaxDocBytes": "--max-doc-bytes",
+	"EvalFraction": "--eval-fraction",
 }
 
 func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -171,9 +107,6 @@ func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "no output: give --output DIR")
 		fs.Usage()
 		return errUsage
-	}
-	if !(cfg.EvalFraction >= 0 && cfg.EvalFraction < 1) {
-		return badFlag("--eval-fraction %v: want a share in [0, 1)", cfg.EvalFraction)
 	}
 	opts, err := so.options(*out, cfg.MaxSeqLen)
 	if err != nil {
@@ -204,35 +137,35 @@ func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // shardFlagValues holds the flags that say how shards are written.
 type shardFlagValues struct {
-	compression, arrowFormat, bins string
-	shardMB                        float64
-	rowsPerBatch                   int
+	compression  shards.Compression
+	arrowFormat  shards.IPCFormat
+	bins         string
+	shardMB      float64
+	rowsPerBatch int
 }
 
 func shardFlags(fs *flag.FlagSet) *shardFlagValues {
-	v := &shardFlagValues{}
-	fs.StringVar(&v.compression, "compression", "zstd", "shard body compression: zstd, lz4 or none")
-	fs.StringVar(&v.arrowFormat, "arrow-format", "file", "Arrow IPC format: file (random access) or stream (what Hugging Face datasets reads; memory-mapped without a copy only with --compression none)")
-	fs.Float64Var(&v.shardMB, "shard-mb", 128, "start a new shard after this many MB (at most 1048576)")
-	fs.IntVar(&v.rowsPerBatch, "rows-per-batch", 32768, "rows per Arrow record batch (each is built in memory, then compressed and written)")
+	v := &shardFlagValues{compression: shards.Zstd, arrowFormat: shards.IPCFile}
+	textVar(fs, &v.compression, "compression", "shard body `COMPRESSION`: zstd, lz4 or none")
+	textVar(fs, &v.arrowFormat, "arrow-format", "Arrow IPC `FORMAT`: file (random access) or stream (what Hugging Face datasets reads; memory-mapped without a copy only with --compression none)")
+	fs.Float64Var(&v.shardMB, "shard-mb", shards.DefaultShardBytes>>20, "start a new shard after this many MB (at most 1048576)")
+	fs.IntVar(&v.rowsPerBatch, "rows-per-batch", shards.DefaultRowsPerBatch, "rows per Arrow record batch (each is built in memory, then compressed and written)")
 	fs.StringVar(&v.bins, "bins", "", "group rows into shards by length, NVIDIA LDDL style: ascending upper bounds, e.g. 32,64,128")
 	return v
 }
 
-// options checks the shard flags and returns the options they give for shards of rows of at
-// most maxSeqLen tokens written to dir.
+// shardFlagNames maps pipeline.ShardOptions' fields to their flags (settingError).
+var shardFlagNames = map[string]string{
+	"Compression": "--compression", "ArrowFormat": "--arrow-format", "ShardBytes": "--shard-mb",
+	"RowsPerBatch": "--rows-per-batch", "Bins": "--bins", "MaxSeqLen": "--max-seq-len",
+}
+
+// options checks the shard flags (pipeline.ShardOptions.Validate) and returns the options they
+// give for shards of rows of at most maxSeqLen tokens written to dir.
 func (v *shardFlagValues) options(dir string, maxSeqLen int) (pipeline.ShardOptions, error) {
-	if !(v.shardMB > 0) || v.shardMB > maxShardMB {
-		return pipeline.ShardOptions{}, badFlag("--shard-mb %v: want a size in MB above 0 and at most %d (1 TiB)", v.shardMB, maxShardMB)
-	}
-	if v.compression != "zstd" && v.compression != "lz4" && v.compression != "none" {
-		return pipeline.ShardOptions{}, badFlag("--compression %q: want zstd, lz4 or none", v.compression)
-	}
-	if v.arrowFormat != "file" && v.arrowFormat != "stream" {
-		return pipeline.ShardOptions{}, badFlag("--arrow-format %q: want file or stream", v.arrowFormat)
-	}
-	if err := (intRange{"rows-per-batch", v.rowsPerBatch, 1, maxRowsPerBatch}).check(); err != nil {
-		return pipeline.ShardOptions{}, err
+	// MB are the command line's unit: the options count bytes.
+	if !(v.shardMB > 0) || v.shardMB > shards.MaxShardBytes>>20 {
+		return pipeline.ShardOptions{}, badFlag("--shard-mb %v: want a size in MB above 0 and at most %d (1 TiB)", v.shardMB, shards.MaxShardBytes>>20)
 	}
 	o := pipeline.ShardOptions{
 		Dir: dir, Compression: v.compression, ArrowFormat: v.arrowFormat,
@@ -244,14 +177,11 @@ func (v *shardFlagValues) options(dir string, maxSeqLen int) (pipeline.ShardOpti
 			if err != nil {
 				return o, badFlag("--bins %q: %v", v.bins, err)
 			}
-			if b < 1 || (len(o.Bins) > 0 && b <= o.Bins[len(o.Bins)-1]) {
-				return o, badFlag("--bins %q: want ascending lengths of at least 1", v.bins)
-			}
 			o.Bins = append(o.Bins, b)
 		}
-		if last := o.Bins[len(o.Bins)-1]; last < maxSeqLen {
-			return o, badFlag("--bins %q: the last bin (%d) must hold the longest rows (--max-seq-len %d)", v.bins, last, maxSeqLen)
-		}
+	}
+	if err := o.Validate(maxSeqLen); err != nil {
+		return o, settingError(err, shardFlagNames)
 	}
 	return o, nil
 }
@@ -368,11 +298,11 @@ func prepWarnings(s *pipeline.PrepSummary, cfg pipeline.ExampleConfig) []string 
 	if u := pct(e.UNK, e.Tokens); u > 5 {
 		out = append(out, fmt.Sprintf("%.1f%% of the tokens are [UNK]: is the vocabulary right for this text (and --cased)?", u))
 	}
-	if cfg.Task == "nsp" && notNextUnreachable(e) {
+	if cfg.Task == pairing.NSP && notNextUnreachable(e) {
 		out = append(out, fmt.Sprintf("NotNext is %.1f%% of the pairs, not 50%%: %.1f%% were one-sentence chunks, which NSP always makes NotNext (as Google's script does), more than the 4/9 that kiln's balance can offset; at --max-seq-len %d a chunk holds %d tokens, less than most sentences: raise --max-seq-len (or use --task sop)",
 			pct(int64(p.NotNext), int64(p.Instances)), pct(int64(p.ForcedNotNext), int64(p.Instances)), cfg.MaxSeqLen, cfg.MaxSeqLen-3))
 	}
-	if cfg.Task == "nsp" && p.NoPartner > 0 && pct(int64(p.NoPartner), int64(p.Instances)) > 1 {
+	if cfg.Task == pairing.NSP && p.NoPartner > 0 && pct(int64(p.NoPartner), int64(p.Instances)) > 1 {
 		out = append(out, fmt.Sprintf("%d pairs wanted a NotNext segment but no other document was at hand (%d document(s) read; NotNext %.1f%%); with --format text each file is one document, with lines a blank line ends one",
 			p.NoPartner, e.Source.Documents, pct(int64(p.NotNext), int64(p.Instances))))
 	}

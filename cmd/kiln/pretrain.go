@@ -24,6 +24,9 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := finishExampleFlags(fs, cfg, inputs); err != nil {
 		return err
 	}
+	if err := tv.check(); err != nil {
+		return err
+	}
 	if tv.out == "" {
 		fmt.Fprintln(stderr, "no output: give --out DIR")
 		fs.Usage()

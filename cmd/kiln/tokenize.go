@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -56,10 +57,8 @@ func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *output != "ids" && *output != "tokens" {
 		return badFlag("--output %q: want ids or tokens", *output)
 	}
-	for _, f := range []intRange{{"workers", *workers, 1, maxWorkers}, {"max-line-bytes", *maxLine, 1, maxInputBytes}} {
-		if err := f.check(); err != nil {
-			return err
-		}
+	if err := cmp.Or(checkRange("workers", *workers, 1, pipeline.MaxWorkers), checkRange("max-line-bytes", *maxLine, 1, pipeline.MaxInputBytes)); err != nil {
+		return err
 	}
 	tok, err := loadTokenizer(*vocab, *tokJSON, *cased)
 	if err != nil {

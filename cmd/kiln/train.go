@@ -8,9 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/kiln-bert/kiln/masking"
@@ -32,120 +30,47 @@ type trainFlagValues struct {
 	resume                             bool
 }
 
-// trainFlags defines the training flags on fs. Their values are checked as they are parsed
-// (see intFlag and floatFlag), so that a bad value is a usage error naming the flag, in every
-// command that shares them, before anything starts.
+// trainFlags defines the training flags on fs. Their values are checked once parsed, by
+// trainer.TrainConfig.Validate (check), so that a bad value is a usage error naming the flag,
+// in every command that shares them, before anything starts.
 func trainFlags(fs *flag.FlagSet) *trainFlagValues {
 	v := &trainFlagValues{fs: fs, steps: 1000, batchSize: 32, lr: 1e-3, warmup: 100, weightDecay: 0.01, checkpointEvery: 500, logEvery: 10}
 	fs.StringVar(&v.out, "out", "", "output `DIR`: checkpoints, metrics.jsonl, loss.png")
 	fs.StringVar(&v.model, "model", "tiny", "model size: tiny (L2/H128), mini (L4/H256), small (L4/H512), base (L12/H768), or a Hugging Face config.json (with --resume: the checkpoint's, unless given)")
-	fs.Var(&boundedIntFlag{&v.steps, 1, maxSteps}, "steps", "optimizer steps in the whole run (`N` from 1 to 1e9)")
-	fs.Var(&boundedIntFlag{&v.batchSize, 1, maxBatchSize}, "batch-size", "rows per step (`B` from 1 to 16777216)")
-	fs.Var(&boundedFloatFlag{&v.lr, false, 1}, "lr", "peak learning rate `LR` in (0, 1] (linear warm-up from 0 at the first step, then linear decay to 0, as Hugging Face)")
-	fs.Var(&boundedIntFlag{&v.warmup, 0, maxSteps}, "warmup", "warm-up steps (`N` from 0 to 1e9)")
-	fs.Var(&boundedFloatFlag{&v.weightDecay, true, 1}, "weight-decay", "AdamW's decoupled weight decay `W` in [0, 1] (not on biases and LayerNorm)")
+	fs.IntVar(&v.steps, "steps", v.steps, "optimizer steps in the whole run (`N` from 1 to 1e9)")
+	fs.IntVar(&v.batchSize, "batch-size", v.batchSize, "rows per step (`B` from 1 to 16777216)")
+	fs.Float64Var(&v.lr, "lr", v.lr, "peak learning rate `LR` in (0, 1] (linear warm-up from 0 at the first step, then linear decay to 0, as Hugging Face)")
+	fs.IntVar(&v.warmup, "warmup", v.warmup, "warm-up steps (`N` from 0 to 1e9)")
+	fs.Float64Var(&v.weightDecay, "weight-decay", v.weightDecay, "AdamW's decoupled weight decay `W` in [0, 1] (not on biases and LayerNorm)")
 	fs.Uint64Var(&v.seed, "seed", 42, "random seed: initial weights, dropout, data order, dynamic masks")
 	fs.StringVar(&v.evalData, "eval-data", "", "shards `DIR` to evaluate at each checkpoint")
-	fs.Var(&boundedIntFlag{&v.checkpointEvery, 1, maxSteps}, "checkpoint-every", "steps between checkpoints (`N` from 1 to 1e9; one is also written at the end)")
-	fs.Var(&boundedIntFlag{&v.logEvery, 1, maxSteps}, "log-every", "steps between metric lines (`N` from 1 to 1e9)")
+	fs.IntVar(&v.checkpointEvery, "checkpoint-every", v.checkpointEvery, "steps between checkpoints (`N` from 1 to 1e9; one is also written at the end)")
+	fs.IntVar(&v.logEvery, "log-every", v.logEvery, "steps between metric lines (`N` from 1 to 1e9)")
 	fs.BoolVar(&v.resume, "resume", false, "continue from the newest complete checkpoint in --out (starting from step 0, with a note, when there is none)")
 	return v
 }
 
-// Upper bounds of the training flags: far above any real run, low enough that nothing
-// derived from them overflows or asks for absurd memory before the memory check.
-const (
-	maxSteps     = 1_000_000_000 // steps, warm-up, checkpoint and log intervals
-	maxBatchSize = 1 << 24       // rows per step; the memory check refuses what this machine cannot hold
-)
-
-// intFlag is an int flag that refuses values below min.
-type intFlag struct {
-	p   *int
-	min int
+// trainFlagNames maps trainer.TrainConfig's fields to their flags (settingError).
+var trainFlagNames = map[string]string{
+	"Steps": "--steps", "BatchSize": "--batch-size", "Optimizer.LR": "--lr", "Optimizer.Warmup": "--warmup",
+	"Optimizer.TotalSteps": "--steps", "Optimizer.WeightDecay": "--weight-decay",
+	"CheckpointEvery": "--checkpoint-every", "LogEvery": "--log-every",
 }
 
-func (f *intFlag) String() string {
-	if f == nil {
-		return "0"
-	}
-	return (&boundedIntFlag{p: f.p}).String()
-}
-
-func (f *intFlag) Set(s string) error { return (&boundedIntFlag{f.p, f.min, 0}).Set(s) }
-
-// boundedIntFlag is an int flag that refuses values below min or, when max > 0, above max.
-type boundedIntFlag struct {
-	p        *int
-	min, max int
-}
-
-func (f *boundedIntFlag) String() string {
-	if f == nil || f.p == nil {
-		return "0"
-	}
-	return strconv.Itoa(*f.p)
-}
-
-func (f *boundedIntFlag) Set(s string) error {
-	n, err := strconv.ParseInt(s, 0, strconv.IntSize)
-	if err != nil {
-		return errors.New("not an integer")
-	}
-	if n < int64(f.min) {
-		return fmt.Errorf("must be at least %d", f.min)
-	}
-	if f.max > 0 && n > int64(f.max) {
-		return fmt.Errorf("must be at most %d", f.max)
-	}
-	*f.p = int(n)
-	return nil
-}
-
-// floatFlag is a float flag that must be finite and positive (or, with zero, not negative).
-type floatFlag struct {
-	p    *float64
-	zero bool // 0 is allowed
-}
-
-func (f *floatFlag) String() string {
-	if f == nil {
-		return "0"
-	}
-	return (&boundedFloatFlag{p: f.p}).String()
-}
-
-func (f *floatFlag) Set(s string) error { return (&boundedFloatFlag{f.p, f.zero, 0}).Set(s) }
-
-// boundedFloatFlag is a floatFlag that, when max > 0, must also be at most max.
-type boundedFloatFlag struct {
-	p    *float64
-	zero bool // 0 is allowed
-	max  float64
-}
-
-func (f *boundedFloatFlag) String() string {
-	if f == nil || f.p == nil {
-		return "0"
-	}
-	return strconv.FormatFloat(*f.p, 'g', -1, 64)
-}
-
-func (f *boundedFloatFlag) Set(s string) error {
-	x, err := strconv.ParseFloat(s, 64)
+// check checks the training flags (trainer.TrainConfig.Validate): a bad value is a usage error
+// naming its flag. The command line also bounds --lr and --weight-decay by 1, which no real
+// run exceeds (the trainer takes any finite value: its tests drive a run to NaN with a huge
+// learning rate).
+func (v *trainFlagValues) check() error {
 	switch {
-	case err != nil:
-		return errors.New("not a number")
-	case math.IsNaN(x) || math.IsInf(x, 0):
-		return errors.New("must be finite")
-	case f.zero && x < 0:
-		return errors.New("must not be negative")
-	case !f.zero && x <= 0:
-		return errors.New("must be positive")
-	case f.max > 0 && x > f.max:
-		return fmt.Errorf("must be at most %g", f.max)
+	case v.lr > 1:
+		return badFlag("--lr %v: want a learning rate in (0, 1]", v.lr)
+	case v.weightDecay > 1:
+		return badFlag("--weight-decay %v: want a weight decay in [0, 1]", v.weightDecay)
 	}
-	*f.p = x
+	if err := v.config(trainer.Config{}, nil).Validate(); err != nil {
+		return settingError(err, trainFlagNames)
+	}
 	return nil
 }
 
@@ -190,6 +115,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	vocab := fs.String("vocab", "", "vocabulary `FILE` for dynamically masked shards (default: the one named in the shards' config)")
 	tv := trainFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := tv.check(); err != nil {
 		return err
 	}
 	if *data == "" || tv.out == "" {
@@ -282,13 +210,16 @@ func runLoss(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlagSet("loss", "--checkpoint DIR --data DIR [--limit N] [--batch-size B]", stderr)
 	ckpt := fs.String("checkpoint", "", "checkpoint `DIR` holding config.json and model.safetensors (kiln's or another tool's)")
 	data := fs.String("data", "", "shards `DIR`")
-	limit, batch := int64(1000), 32
-	fs.Var(&int64Flag{&limit}, "limit", "evaluate the first `N` rows (0: all)")
-	fs.Var(&boundedIntFlag{&batch, 1, maxBatchSize}, "batch-size", "rows per forward pass (`B` from 1 to 16777216; the result does not depend on it)")
+	limit := fs.Int64("limit", 1000, "evaluate the first `N` rows (0: all)")
+	batch := fs.Int("batch-size", 32, "rows per forward pass (`B` from 1 to 16777216; the result does not depend on it)")
 	vocab := fs.String("vocab", "", "vocabulary `FILE` for dynamically masked shards")
 	seed := fs.Uint64("seed", 42, "seed of the masks of dynamically masked shards")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	cfg := trainer.EvalConfig{Data: *data, Limit: *limit, BatchSize: *batch, Seed: *seed}
+	if err := cfg.Validate(); err != nil {
+		return settingError(err, map[string]string{"Limit": "--limit", "BatchSize": "--batch-size"})
 	}
 	if *ckpt == "" || *data == "" {
 		fmt.Fprintln(stderr, "give --checkpoint DIR and --data DIR")
@@ -303,7 +234,7 @@ func runLoss(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	cfg := trainer.EvalConfig{Data: *data, Limit: limit, BatchSize: batch, Seed: *seed, Masker: masker}
+	cfg.Masker = masker
 	res, err := trainer.Eval(ctx, model, cfg)
 	if err != nil {
 		return flagNames(err)
@@ -313,27 +244,5 @@ func runLoss(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fmt.Fprintln(stdout, string(b))
-	return nil
-}
-
-// int64Flag is an int64 flag that refuses negative values.
-type int64Flag struct{ p *int64 }
-
-func (f *int64Flag) String() string {
-	if f == nil || f.p == nil {
-		return "0"
-	}
-	return strconv.FormatInt(*f.p, 10)
-}
-
-func (f *int64Flag) Set(s string) error {
-	n, err := strconv.ParseInt(s, 0, 64)
-	if err != nil {
-		return errors.New("not an integer")
-	}
-	if n < 0 {
-		return errors.New("must not be negative")
-	}
-	*f.p = n
 	return nil
 }

@@ -24,26 +24,26 @@ func TestTrainBadFlagValues(t *testing.T) {
 		val  string
 		want string
 	}{
-		{train, "lr", "-1", "must be positive"},
-		{train, "lr", "0", "must be positive"},
-		{train, "lr", "NaN", "must be finite"},
-		{train, "lr", "Inf", "must be finite"},
-		{train, "weight-decay", "NaN", "must be finite"},
-		{train, "weight-decay", "-1", "must not be negative"},
-		{train, "warmup", "-1", "must be at least 0"},
-		{train, "steps", "0", "must be at least 1"},
-		{train, "batch-size", "0", "must be at least 1"},
-		{train, "checkpoint-every", "0", "must be at least 1"},
-		{train, "log-every", "-3", "must be at least 1"},
-		{pretrain, "lr", "-1", "must be positive"},
-		{pretrain, "batch-size", "0", "must be at least 1"},
-		{loss, "limit", "-5", "must not be negative"},
-		{loss, "batch-size", "0", "must be at least 1"},
+		{train, "lr", "-1", "a positive, finite learning rate"},
+		{train, "lr", "0", "a positive, finite learning rate"},
+		{train, "lr", "NaN", "a positive, finite learning rate"},
+		{train, "lr", "+Inf", "a learning rate in (0, 1]"},
+		{train, "weight-decay", "NaN", "a finite weight decay, 0 or more"},
+		{train, "weight-decay", "-1", "a finite weight decay, 0 or more"},
+		{train, "warmup", "-1", "0 to 1000000000 warm-up steps"},
+		{train, "steps", "0", "1 to 1000000000"},
+		{train, "batch-size", "0", "1 to 16777216"},
+		{train, "checkpoint-every", "0", "1 to 1000000000"},
+		{train, "log-every", "-3", "1 to 1000000000"},
+		{pretrain, "lr", "-1", "a positive, finite learning rate"},
+		{pretrain, "batch-size", "0", "1 to 16777216"},
+		{loss, "limit", "-5", "0 (all rows) or more"},
+		{loss, "batch-size", "0", "1 to 16777216"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.base[0]+" --"+tc.flag+" "+tc.val, func(t *testing.T) {
 			code, _, stderr := kiln(t, append(tc.base[:len(tc.base):len(tc.base)], "--"+tc.flag, tc.val)...)
-			if code != 2 || !strings.Contains(stderr, `invalid value "`+tc.val+`" for flag -`+tc.flag+": "+tc.want) {
+			if code != 2 || !strings.Contains(stderr, "--"+tc.flag+" "+tc.val+": want "+tc.want) {
 				t.Errorf("exit %d, stderr %q; want exit 2 naming --%s and saying %q", code, stderr, tc.flag, tc.want)
 			}
 		})

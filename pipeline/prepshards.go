@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/kiln-bert/kiln/internal/atomicfile"
 	"github.com/kiln-bert/kiln/shards"
 )
 
@@ -175,21 +175,8 @@ func prepWith(ctx context.Context, e *Examples, o ShardOptions, tee func(*shards
 	if sum.Seconds > 0 {
 		sum.MBPerSecond = float64(stats.Source.TextBytes) / 1e6 / sum.Seconds
 	}
-	if err := writeJSONFile(filepath.Join(o.Dir, StatsName), sum); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(o.Dir, StatsName), sum); err != nil {
 		return nil, err
 	}
 	return sum, nil
-}
-
-// writeJSONFile writes v as indented JSON to path with shards.WriteFileAtomic, so that path
-// holds either the old content or the whole new one.
-func writeJSONFile(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return shards.WriteFileAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(append(b, '\n'))
-		return err
-	})
 }

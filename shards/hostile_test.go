@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kiln-bert/kiln/internal/atomicfile"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -104,7 +105,7 @@ func restamp(t testing.TB, dir string) {
 		m.Bytes += size - m.Shards[i].Bytes
 		m.Shards[i].Bytes, m.Shards[i].SHA256 = size, sum
 	}
-	if err := writeJSONAtomic(filepath.Join(dir, ManifestName), m); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, ManifestName), m); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -357,7 +358,7 @@ func TestRowsAgainstManifest(t *testing.T) {
 	}
 	m.Shards[0].Rows += 50
 	m.Rows += 50
-	if err := writeJSONAtomic(filepath.Join(dir, ManifestName), m); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, ManifestName), m); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Stats(dir); err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "650") {
@@ -401,7 +402,7 @@ func TestManifestListing(t *testing.T) {
 				}
 			}
 			tc.edit(dir, m)
-			if err := writeJSONAtomic(filepath.Join(dir, ManifestName), m); err != nil {
+			if err := atomicfile.WriteJSON(filepath.Join(dir, ManifestName), m); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := Stats(dir); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kiln-bert/kiln/internal/atomicfile"
 )
 
 // writeFixture writes real-text static-masked rows in a few shards.
@@ -47,7 +49,7 @@ func TestVerifyDetectsCorruption(t *testing.T) {
 		{"rows count", "file", func(t *testing.T, dir string, m *Manifest) {
 			m.Shards[0].Rows++
 			m.Rows++
-			if err := writeJSONAtomic(filepath.Join(dir, ManifestName), m); err != nil {
+			if err := atomicfile.WriteJSON(filepath.Join(dir, ManifestName), m); err != nil {
 				t.Fatal(err)
 			}
 		}, "manifest says", "shard-00000.arrow"},

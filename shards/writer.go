@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/kiln-bert/kiln/internal/atomicfile"
 	"github.com/zeebo/xxh3"
 )
 
@@ -258,7 +259,7 @@ func (w *Writer) Close() (*Manifest, error) {
 		m.Tokens += sh.Tokens
 		m.Bytes += sh.Bytes
 	}
-	if err := writeJSONAtomic(filepath.Join(w.o.Dir, ManifestName), &m); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(w.o.Dir, ManifestName), &m); err != nil {
 		return nil, fmt.Errorf("shards: %w", err)
 	}
 	if err := os.Remove(filepath.Join(w.o.Dir, ProgressName)); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kiln-bert/kiln/internal/fielddiff"
 	"github.com/kiln-bert/kiln/shards"
 	"github.com/kiln-bert/kiln/shards/shardvocab"
 )
@@ -81,7 +82,7 @@ func CheckShards(dir string) (*shards.Manifest, error) {
 
 // infoDiff names the fields of the manifest's info that differ from a shard's.
 func infoDiff(manifest, shard shards.Info) string {
-	return strings.Join(shards.FieldDiffs(manifest, shard, "in the manifest", "in the shard"), "; ")
+	return strings.Join(fielddiff.Diffs(manifest, shard, "in the manifest", "in the shard"), "; ")
 }
 
 // checkModelData checks that a model of shape c can read the rows the manifest of dir

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kiln-bert/kiln/internal/atomicfile"
 	"github.com/kiln-bert/kiln/masking"
 	"github.com/kiln-bert/kiln/shards"
 	"github.com/kiln-bert/kiln/tokenize"
@@ -439,7 +440,7 @@ func writeMetrics(path string, ms []Metrics) error {
 		}
 		buf.Write(append(line, '\n'))
 	}
-	return writeFile(path, buf.Bytes())
+	return atomicfile.WriteBytes(path, buf.Bytes())
 }
 
 // plotLoss draws total, MLM and NSP loss against the step.

@@ -32,7 +32,7 @@ func Doc(seed, docID uint64, pass int) (uint64, uint64) {
 // document. Its stream is independent of Doc's, so masking can run on any worker.
 func StaticMask(seed, docID uint64, pass, i int) (uint64, uint64) {
 	const salt = 0x6d61736b696e6721 // "masking!"
-	return seed ^ salt, Mix64(docPass(docID, pass)+uint64(i)+salt)
+	return seed ^ salt, Mix64(docPass(docID, pass) + uint64(i) + salt)
 }
 
 // DynamicMask returns the PCG seed that masks, at read time, the row at index row of epoch

@@ -224,7 +224,7 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 		MaxSeqLen: cfg.MaxSeqLen, ShortSeqProb: cfg.ShortSeqProb, Task: task,
 		ReservoirDocs: cfg.ReservoirDocs,
 	}
-	pairer, err := pairing.NewPairer(pc, pairing.Special{CLS: sp.CLS, SEP: sp.SEP})
+	pairer, err := pairing.NewPairer(pc, sp)
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +232,7 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 	if cfg.EvalFraction > 0 {
 		// NotNext partners are drawn from the pairer's reservoir: the held-out documents have
 		// their own, so that no pair mixes the two sets.
-		if e.evalPair, err = pairing.NewPairer(pc, pairing.Special{CLS: sp.CLS, SEP: sp.SEP}); err != nil {
+		if e.evalPair, err = pairing.NewPairer(pc, sp); err != nil {
 			return nil, err
 		}
 	}

@@ -98,7 +98,7 @@ func prepWith(ctx context.Context, e *Examples, o ShardOptions, tee func(*shards
 		return shards.NewWriter(shards.Options{
 			Dir: dir, Compression: o.Compression, Format: o.ArrowFormat, ShardBytes: o.ShardBytes,
 			RowsPerBatch: o.RowsPerBatch, Static: cfg.Masking == "static", VocabSize: vocab.Size(),
-			MaxSeqLen: cfg.MaxSeqLen, Special: shards.Special{PAD: sp.PAD, CLS: sp.CLS, SEP: sp.SEP, MASK: sp.MASK},
+			MaxSeqLen: cfg.MaxSeqLen, Special: sp,
 			Task: e.Task().String(), MaxPredictions: cfg.MaxPredictions, Bins: o.Bins,
 			Metadata: md, Config: cfgJSON, Resume: resume,
 		})

@@ -127,8 +127,10 @@ func NewWriter(o Options) (*Writer, error) {
 	if o.Format != "file" && o.Format != "stream" {
 		return nil, fmt.Errorf("shards: format %q: want file or stream", o.Format)
 	}
+	sp := o.Special
+	sp.UNK = 0 // not stored: an Info read back compares equal to this one
 	w.info = Info{
-		VocabSize: o.VocabSize, MaxSeqLen: o.MaxSeqLen, Special: o.Special, Task: o.Task,
+		VocabSize: o.VocabSize, MaxSeqLen: o.MaxSeqLen, Special: sp, Task: o.Task,
 		Static: o.Static, MaxPredictions: o.MaxPredictions, RowsPerBatch: o.RowsPerBatch,
 	}
 	if err := w.info.Validate(); err != nil {

@@ -55,14 +55,8 @@ func CheckShards(dir string) (*shards.Manifest, error) {
 		return nil, fmt.Errorf("%s: %w (run kiln verify %s)", mpath, err, dir)
 	}
 	for _, sh := range m.Shards {
-		p := filepath.Join(dir, filepath.FromSlash(sh.File))
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("shard %s listed in %s: %w", sh.File, mpath, err)
-		}
-		if st.Size() != sh.Bytes {
-			return nil, fmt.Errorf("%s is %d bytes, but %s says %d: the shard changed after it was written (run kiln verify %s)",
-				p, st.Size(), mpath, sh.Bytes, dir)
+		if err := shards.CheckSize(dir, sh); err != nil {
+			return nil, err
 		}
 	}
 	// The first shard's schema must say the same as the manifest.

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
-	"github.com/apache/arrow/go/v15/arrow/memory"
 )
 
 // A shard is checked before the Arrow library reads it (see Open): every length it declares
@@ -16,8 +14,8 @@ import (
 // offsets and lengths, the uncompressed size of each compressed buffer and the window of each
 // zstd frame) is compared with what the file's size and the shard's own settings allow
 // (rows_per_batch, max_seq_len, max_predictions), so that nothing is allocated on a corrupt
-// or hostile file's word. What Arrow then allocates goes through a boundedAllocator that
-// refuses anything past the batch's checked budget.
+// or hostile file's word. What Arrow then allocates goes through an arrowalloc.NewGranted
+// allocator that refuses anything past the batch's checked budget.
 
 // Limits on what a shard may declare, beyond those that follow from its settings.
 const (
@@ -348,58 +346,6 @@ func checkZstdFrames(r io.ReaderAt, off, n, maxWindow int64) error {
 	}
 	return nil
 }
-
-// boundedAllocator is the memory.Allocator the Arrow library reads a shard with: it refuses
-// (with a panic that the Reader turns into an error naming the shard) any allocation larger
-// than the current batch's largest checked buffer, or beyond the batch's checked budget.
-type boundedAllocator struct {
-	inner          memory.Allocator
-	limit, budget  int64
-	used, largest  int64 // allocated since the last reset; the largest single request
-	peakUsed, peak int64 // over the reader's life, for tests
-}
-
-// allocError is the panic value of a refused allocation.
-type allocError struct{ size, limit, used, budget int64 }
-
-func (e allocError) Error() string {
-	return fmt.Sprintf("refused to allocate %d bytes: the shard's checked layout allows %d at once and %d for the batch (%d used)", e.size, e.limit, e.budget, e.used)
-}
-
-func newBoundedAllocator() *boundedAllocator {
-	return &boundedAllocator{inner: memory.NewGoAllocator()}
-}
-
-// reset starts a batch with the given bounds.
-func (a *boundedAllocator) reset(limit, budget int64) {
-	a.limit, a.budget, a.used, a.largest = limit, budget, 0, 0
-}
-
-func (a *boundedAllocator) take(size int) {
-	s := int64(size)
-	if s < 0 || s > a.limit || a.used+s > a.budget {
-		panic(allocError{s, a.limit, a.used, a.budget})
-	}
-	a.used += s
-	a.largest = max(a.largest, s)
-	a.peakUsed = max(a.peakUsed, a.used)
-	a.peak = max(a.peak, s)
-}
-
-func (a *boundedAllocator) Allocate(size int) []byte {
-	a.take(size)
-	return a.inner.Allocate(size)
-}
-
-func (a *boundedAllocator) Reallocate(size int, b []byte) []byte {
-	if int64(size) > a.limit {
-		panic(allocError{int64(size), a.limit, a.used, a.budget})
-	}
-	a.take(max(size-len(b), 0))
-	return a.inner.Reallocate(size, b)
-}
-
-func (a *boundedAllocator) Free(b []byte) { a.inner.Free(b) }
 
 // checkFooter reads and checks the footer of a file-format shard (its length against the
 // file, its schema with checkSchemaFB, no dictionaries), before Arrow parses it, and returns

@@ -13,8 +13,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
-	flatbuffers "github.com/google/flatbuffers/go"
 	"github.com/kiln-bert/kiln/internal/arrowalloc"
+	"github.com/kiln-bert/kiln/internal/arrowfb"
 )
 
 // readArrow reads the text column of an Arrow IPC file (random access, it starts with
@@ -286,12 +286,13 @@ func (m *streamMessages) Release() {
 // flatbuffer. A malformed flatbuffer may panic, as in the Arrow library; readTableFile
 // recovers.
 func flatbufferBodyLength(meta []byte) int64 {
-	if len(meta) < 4 {
+	msg, err := arrowfb.Root(meta)
+	if err != nil {
 		return -1
 	}
-	tab := flatbuffers.Table{Bytes: meta, Pos: flatbuffers.GetUOffsetT(meta)}
-	if o := flatbuffers.UOffsetT(tab.Offset(10)); o != 0 {
-		return tab.GetInt64(o + tab.Pos)
+	n, err := msg.Int64(3, 0) // Message.bodyLength
+	if err != nil {
+		return -1
 	}
-	return 0
+	return n
 }

@@ -29,8 +29,8 @@ type Tokenizer struct {
 	specialFirst string         // the distinct first bytes of the special tokens
 
 	// general is set when a tokenizer.json is not a BERT WordPiece one: every call goes to
-	// sugarme/tokenizer's pipeline instead.
-	general *generalPipeline
+	// sugarme/tokenizer's pipeline (package general) instead.
+	general encoder
 }
 
 type specialToken struct {
@@ -159,7 +159,7 @@ func (t *Tokenizer) Decode(ids []int32) string {
 func (t *Tokenizer) Encode(e *Encoding, text string) {
 	e.IDs, e.Words, e.Invalid, e.Err = e.IDs[:0], e.Words[:0], 0, nil
 	if t.general != nil {
-		t.general.encode(e, text)
+		t.encodeGeneral(e, text)
 		return
 	}
 	word := int32(0)

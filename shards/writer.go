@@ -62,6 +62,7 @@ type Options struct {
 type Writer struct {
 	o        Options
 	info     Info
+	limits   RowLimits // what Write holds each row's shape to
 	schema   *arrow.Schema
 	ipcOpts  []ipc.Option
 	mem      memory.Allocator
@@ -136,6 +137,7 @@ func NewWriter(o Options) (*Writer, error) {
 	if err := w.info.Validate(); err != nil {
 		return nil, fmt.Errorf("shards: %w", err)
 	}
+	w.limits = RowLimits{MaxLen: o.MaxSeqLen, LenName: "max_seq_len", VocabSize: o.VocabSize, NoMasks: !o.Static}
 	for i, b := range o.Bins {
 		if b <= 0 || (i > 0 && b <= o.Bins[i-1]) {
 			return nil, fmt.Errorf("shards: bins %v: want ascending positive bounds", o.Bins)

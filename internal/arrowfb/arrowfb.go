@@ -146,7 +146,7 @@ func (t Table) vector(i, elemSize int) (int64, int, error) {
 	}
 	start := p + 4
 	if int64(n) > (int64(len(t.b))-start)/int64(elemSize) {
-		return 0, 0, fmt.Errorf("%w: a vector of %d elements runs past the end", ErrCorrupt, n)
+		return 0, 0, fmt.Errorf("%w: vector of %d elements runs past the end", ErrCorrupt, n)
 	}
 	return start, int(n), nil
 }

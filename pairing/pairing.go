@@ -71,6 +71,7 @@ import (
 	"slices"
 
 	"github.com/kiln-bert/kiln/internal/setting"
+	"github.com/kiln-bert/kiln/internal/special"
 )
 
 // Task selects the sentence-pair objective.
@@ -162,8 +163,8 @@ func DefaultConfig() Config {
 	return Config{MaxSeqLen: 128, ShortSeqProb: 0.1, Task: NSP}
 }
 
-// Special holds the special token ids the layout needs.
-type Special struct{ CLS, SEP int32 }
+// Special holds the special token ids; the layout needs CLS and SEP.
+type Special = special.IDs
 
 // Document is one document: its sentences as token ids, without special
 // tokens. The Pairer copies what it keeps; the caller may reuse the slices

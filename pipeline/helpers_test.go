@@ -155,7 +155,7 @@ func readRows(t testing.TB, dir string) []shards.Row {
 // copyOf returns r with slices of its own (a Reader may reuse them).
 func copyOf(r shards.Row) shards.Row {
 	var c shards.Row
-	copyRow(&c, &r)
+	c.CopyFrom(&r)
 	return c
 }
 

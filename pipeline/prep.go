@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kiln-bert/kiln/internal/seeds"
+	"github.com/kiln-bert/kiln/internal/shuffle"
 	"github.com/kiln-bert/kiln/masking"
 	"github.com/kiln-bert/kiln/pairing"
 	"github.com/kiln-bert/kiln/shards"
@@ -195,7 +197,7 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 		return nil, err
 	}
 	pc := cfg.pairingConfig()
-	pairer, err := pairing.NewPairer(pc, pairing.Special{CLS: sp.CLS, SEP: sp.SEP})
+	pairer, err := pairing.NewPairer(pc, sp)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +205,7 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 	if cfg.EvalFraction > 0 {
 		// NotNext partners are drawn from the pairer's reservoir: the held-out documents have
 		// their own, so that no pair mixes the two sets.
-		if e.evalPair, err = pairing.NewPairer(pc, pairing.Special{CLS: sp.CLS, SEP: sp.SEP}); err != nil {
+		if e.evalPair, err = pairing.NewPairer(pc, sp); err != nil {
 			return nil, err
 		}
 	}
@@ -433,8 +435,8 @@ func (e *Examples) RunSplit(parent context.Context, emit, emitEval func(*shards.
 		batches = OrderedMap(ctx, batches, workers, 4*workers, e.maskBatch)
 	}
 
-	shuffle := newShuffleBuffer(e.cfg.ShuffleBuffer, rand.New(rand.NewPCG(e.cfg.Seed, 0x53485546464c45)))
-	evalShuffle := newShuffleBuffer(e.cfg.ShuffleBuffer, rand.New(rand.NewPCG(e.cfg.Seed, 0x4556414c53485546)))
+	mainShuffle := shuffle.New(e.cfg.ShuffleBuffer, rand.New(rand.NewPCG(e.cfg.Seed, 0x53485546464c45)))
+	evalShuffle := shuffle.New(e.cfg.ShuffleBuffer, rand.New(rand.NewPCG(e.cfg.Seed, 0x4556414c53485546)))
 	e.mu.Lock()
 	e.stats.EvalPerFile = map[string]int64{}
 	e.mu.Unlock()
@@ -462,12 +464,12 @@ loop:
 		e.stats.MaskedRandom += b.random
 		e.stats.MaskedKept += b.kept
 		e.mu.Unlock()
-		sb, out := shuffle, emit
+		sb, out := mainShuffle, emit
 		if b.eval {
 			sb, out = evalShuffle, emitEval
 		}
 		for i := range b.rows {
-			if runErr = sb.push(&b.rows[i], out); runErr != nil {
+			if runErr = sb.Push(&b.rows[i], out); runErr != nil {
 				break loop
 			}
 		}
@@ -484,10 +486,10 @@ loop:
 		runErr = parent.Err()
 	}
 	if runErr == nil {
-		runErr = shuffle.drain(parent, emit)
+		runErr = mainShuffle.Drain(parent, emit)
 	}
 	if runErr == nil && e.evalPair != nil {
-		runErr = evalShuffle.drain(parent, emitEval)
+		runErr = evalShuffle.Drain(parent, emitEval)
 	}
 	e.mu.Lock()
 	e.stats.Seconds = time.Since(start).Seconds()
@@ -622,7 +624,7 @@ func (e *Examples) pairAll(ctx context.Context, in <-chan []*tokenizedDoc, out c
 // lies, and a document is in the set of every larger fraction.
 func EvalDocument(seed, docID uint64, fraction float64) bool {
 	const salt = 0x6576616c2d736574 // "eval-set"
-	h := mix64(docID ^ mix64(seed^salt))
+	h := seeds.Mix64(docID ^ seeds.Mix64(seed^salt))
 	return float64(h>>11)/(1<<53) < fraction
 }
 
@@ -640,7 +642,7 @@ func (e *Examples) maskBatch(b *passBatch) *passBatch {
 	for i := range b.rows {
 		r := &b.rows[i]
 		k := b.keys[i]
-		src.Seed(maskSeed(e.cfg.Seed, k.doc, k.pass, k.i))
+		src.Seed(seeds.StaticMask(e.cfg.Seed, k.doc, k.pass, k.i))
 		m.IDs = r.InputIDs // the instance's ids are this batch's own: mask them in place
 		e.masker.Mask(rng, r.InputIDs, &m)
 		p0 := len(positions)
@@ -732,7 +734,7 @@ func (e *Examples) tokenizeDoc(d Document) *tokenizedDoc {
 // the file. It does not depend on where the corpus lies: the same files read from another
 // directory give the same shards.
 func docID(fileIndex, index int) uint64 {
-	id := mix64(mix64(uint64(fileIndex)+0x9e3779b97f4a7c15) ^ uint64(index))
+	id := seeds.Mix64(seeds.Mix64(uint64(fileIndex)+0x9e3779b97f4a7c15) ^ uint64(index))
 	if id == 0 {
 		id = 1 // 0 means "no identity" to pairing
 	}
@@ -743,27 +745,11 @@ func docID(fileIndex, index int) uint64 {
 // draws): derived from the run seed, the document's identity and the pass, never from
 // scheduling.
 func DocRand(seed, docID uint64, pass int) *rand.Rand {
-	return rand.New(rand.NewPCG(seed, mix64(docID^mix64(uint64(pass)+0x9e3779b97f4a7c15))))
+	return rand.New(rand.NewPCG(seeds.Doc(seed, docID, pass)))
 }
 
 // MaskRand returns the random generator that statically masks instance i of one pass over
 // one document. It is independent of DocRand's stream, so masking can run on any worker.
 func MaskRand(seed, docID uint64, pass, i int) *rand.Rand {
-	return rand.New(rand.NewPCG(maskSeed(seed, docID, pass, i)))
-}
-
-// maskSeed is MaskRand's PCG seed.
-func maskSeed(seed, docID uint64, pass, i int) (uint64, uint64) {
-	const salt = 0x6d61736b696e6721 // "masking!"
-	return seed ^ salt, mix64(mix64(docID^mix64(uint64(pass)+0x9e3779b97f4a7c15)) + uint64(i) + salt)
-}
-
-// mix64 is SplitMix64's finaliser: a bijective scramble of x.
-func mix64(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
+	return rand.New(rand.NewPCG(seeds.StaticMask(seed, docID, pass, i)))
 }

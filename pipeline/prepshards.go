@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/kiln-bert/kiln/internal/atomicfile"
 	"github.com/kiln-bert/kiln/masking"
 	"github.com/kiln-bert/kiln/shards"
 )
@@ -99,7 +99,7 @@ func prepWith(ctx context.Context, e *Examples, o ShardOptions, tee func(*shards
 		return shards.NewWriter(shards.Options{
 			Dir: dir, Compression: o.Compression, Format: o.ArrowFormat, ShardBytes: o.ShardBytes,
 			RowsPerBatch: o.RowsPerBatch, Static: cfg.Masking == masking.Static, VocabSize: vocab.Size(),
-			MaxSeqLen: cfg.MaxSeqLen, Special: shards.Special{PAD: sp.PAD, CLS: sp.CLS, SEP: sp.SEP, MASK: sp.MASK},
+			MaxSeqLen: cfg.MaxSeqLen, Special: sp,
 			Task: e.Task(), MaxPredictions: cfg.MaxPredictions, Bins: o.Bins,
 			Metadata: md, Config: cfgJSON, Resume: resume,
 		})
@@ -176,21 +176,8 @@ func prepWith(ctx context.Context, e *Examples, o ShardOptions, tee func(*shards
 	if sum.Seconds > 0 {
 		sum.MBPerSecond = float64(stats.Source.TextBytes) / 1e6 / sum.Seconds
 	}
-	if err := writeJSONFile(filepath.Join(o.Dir, StatsName), sum); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(o.Dir, StatsName), sum); err != nil {
 		return nil, err
 	}
 	return sum, nil
-}
-
-// writeJSONFile writes v as indented JSON to path with shards.WriteFileAtomic, so that path
-// holds either the old content or the whole new one.
-func writeJSONFile(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return shards.WriteFileAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(append(b, '\n'))
-		return err
-	})
 }

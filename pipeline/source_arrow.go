@@ -13,7 +13,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
-	flatbuffers "github.com/google/flatbuffers/go"
+	"github.com/kiln-bert/kiln/internal/arrowalloc"
+	"github.com/kiln-bert/kiln/internal/arrowfb"
 )
 
 // readArrow reads the text column of an Arrow IPC file (random access, it starts with
@@ -23,7 +24,7 @@ import (
 // bound, and its flatbuffer is verified, before the library reads it (streamMessages).
 // Arrow v15 copies a batch's buffers out of the message it read, so a batch takes about
 // twice its size while it is read.
-func (s *Source) readArrow(ctx context.Context, ra *countingReaderAt, t *tableSink, alloc *cappedAllocator) (err error) {
+func (s *Source) readArrow(ctx context.Context, ra *countingReaderAt, t *tableSink, alloc *arrowalloc.Allocator) (err error) {
 	defer recoverTooLarge(&err)
 	var magic [6]byte
 	if n, _ := ra.ReadAt(magic[:], 0); n < len(magic) {
@@ -52,8 +53,8 @@ func (s *Source) readArrow(ctx context.Context, ra *countingReaderAt, t *tableSi
 		msgs := &streamMessages{r: bufio.NewReaderSize(ra, 64<<10), left: ra.size, limit: s.opts.MaxRowGroupBytes, mem: alloc, refs: 1}
 		sr, err := ipc.NewReaderFromMessageReader(msgs, ipc.WithAllocator(alloc))
 		if err != nil {
-			if alloc.refused != nil {
-				return *alloc.refused
+			if r := alloc.Refused(); r != nil {
+				return tooLarge(r)
 			}
 			return fmt.Errorf("not a readable Arrow IPC stream: %w", err)
 		}
@@ -100,8 +101,8 @@ func (s *Source) readArrow(ctx context.Context, ra *countingReaderAt, t *tableSi
 			break
 		}
 		if err != nil {
-			if alloc.refused != nil {
-				return *alloc.refused
+			if r := alloc.Refused(); r != nil {
+				return tooLarge(r)
 			}
 			return fmt.Errorf("file is truncated or corrupt: %w", err)
 		}
@@ -118,7 +119,7 @@ func (s *Source) readArrow(ctx context.Context, ra *countingReaderAt, t *tableSi
 // openArrowFile opens an Arrow IPC file for ipc.FileReader after checking what it will read
 // unchecked: the footer's flatbuffer and, for each block it lists, the block's place in the
 // file, its sizes and its message's flatbuffer.
-func (s *Source) openArrowFile(ra *countingReaderAt, alloc *cappedAllocator) (*ipc.FileReader, error) {
+func (s *Source) openArrowFile(ra *countingReaderAt, alloc *arrowalloc.Allocator) (*ipc.FileReader, error) {
 	limit := s.opts.MaxRowGroupBytes
 	var tail [10]byte
 	if ra.size < 18 {
@@ -285,12 +286,13 @@ func (m *streamMessages) Release() {
 // flatbuffer. A malformed flatbuffer may panic, as in the Arrow library; readTableFile
 // recovers.
 func flatbufferBodyLength(meta []byte) int64 {
-	if len(meta) < 4 {
+	msg, err := arrowfb.Root(meta)
+	if err != nil {
 		return -1
 	}
-	tab := flatbuffers.Table{Bytes: meta, Pos: flatbuffers.GetUOffsetT(meta)}
-	if o := flatbuffers.UOffsetT(tab.Offset(10)); o != 0 {
-		return tab.GetInt64(o + tab.Pos)
+	n, err := msg.Int64(3, 0) // Message.bodyLength
+	if err != nil {
+		return -1
 	}
-	return 0
+	return n
 }

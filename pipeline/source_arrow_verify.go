@@ -2,8 +2,9 @@ package pipeline
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
+
+	"github.com/kiln-bert/kiln/internal/arrowfb"
 )
 
 // The Arrow library decodes an IPC message's flatbuffer without checking it: a vector's
@@ -13,109 +14,53 @@ import (
 // sees a message, that every table, vector and string it will read lies inside the buffer,
 // and that the schema is a tree of bounded size.
 
-// fbVerifier walks one flatbuffer.
+// fbVerifier walks one flatbuffer (with internal/arrowfb), counting the tables it visits.
 type fbVerifier struct {
 	b      []byte
 	visits int // tables visited, bounded by the buffer's size
 }
 
-var errFlatbuffer = errors.New("corrupt message metadata")
-
-func (v *fbVerifier) u32(pos int) (int, error) {
-	if pos < 0 || pos+4 > len(v.b) {
-		return 0, errFlatbuffer
-	}
-	return int(binary.LittleEndian.Uint32(v.b[pos:])), nil
-}
-
-// table checks the table at pos and its vtable, and returns a function that gives the
-// position of field i (0 if absent).
-func (v *fbVerifier) table(pos int) (func(i int) int, error) {
+// table checks the table at pos.
+func (v *fbVerifier) table(pos int64) (arrowfb.Table, error) {
 	if v.visits++; v.visits > len(v.b)/4+16 {
-		return nil, fmt.Errorf("%w: more tables than the metadata can hold", errFlatbuffer)
+		return arrowfb.Table{}, fmt.Errorf("%w: more tables than the metadata can hold", arrowfb.ErrCorrupt)
 	}
-	if pos < 0 || pos+4 > len(v.b) {
-		return nil, errFlatbuffer
-	}
-	vt := pos - int(int32(binary.LittleEndian.Uint32(v.b[pos:])))
-	if vt < 0 || vt+4 > len(v.b) {
-		return nil, errFlatbuffer
-	}
-	vsize := int(binary.LittleEndian.Uint16(v.b[vt:]))
-	tsize := int(binary.LittleEndian.Uint16(v.b[vt+2:]))
-	if vsize < 4 || vt+vsize > len(v.b) || pos+tsize > len(v.b) {
-		return nil, errFlatbuffer
-	}
-	return func(i int) int {
-		if 4+2*i+2 > vsize {
-			return 0
-		}
-		off := int(binary.LittleEndian.Uint16(v.b[vt+4+2*i:]))
-		if off == 0 {
-			return 0
-		}
-		return pos + off
-	}, nil
+	return arrowfb.At(v.b, pos)
 }
 
-// ref follows the offset stored at field position f (0: absent) and returns the target.
-func (v *fbVerifier) ref(f int) (int, error) {
-	if f == 0 {
-		return 0, nil
-	}
-	off, err := v.u32(f)
-	if err != nil {
-		return 0, err
-	}
-	if f+off >= len(v.b) {
-		return 0, errFlatbuffer
-	}
-	return f + off, nil
-}
-
-// vector checks the vector referenced at field position f, of elements of size elem, and
-// returns the position of its first element and its length.
-func (v *fbVerifier) vector(f, elem int) (int, int, error) {
-	p, err := v.ref(f)
+// sub checks the sub-table in field i of t, if present.
+func (v *fbVerifier) sub(t arrowfb.Table, i int) (arrowfb.Table, bool, error) {
+	p, err := t.Ref(i)
 	if err != nil || p == 0 {
-		return 0, 0, err
+		return arrowfb.Table{}, false, err
 	}
-	n, err := v.u32(p)
-	if err != nil {
-		return 0, 0, err
-	}
-	if n > (len(v.b)-p-4)/elem {
-		return 0, 0, fmt.Errorf("%w: a vector declares %d elements in %d bytes", errFlatbuffer, n, len(v.b)-p-4)
-	}
-	return p + 4, n, nil
+	s, err := v.table(p)
+	return s, err == nil, err
 }
 
-// tables checks a vector of tables at field position f with check.
-func (v *fbVerifier) tables(f int, check func(pos int) error) error {
-	start, n, err := v.vector(f, 4)
+// tables checks each table of the vector in field i of t with check.
+func (v *fbVerifier) tables(t arrowfb.Table, i int, check func(arrowfb.Table) error) error {
+	ps, err := t.Tables(i)
 	if err != nil {
 		return err
 	}
-	for i := 0; i < n; i++ {
-		p, err := v.ref(start + 4*i)
+	for _, p := range ps {
+		s, err := v.table(p)
 		if err != nil {
 			return err
 		}
-		if err := check(p); err != nil {
+		if err := check(s); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (v *fbVerifier) keyValues(f int) error {
-	return v.tables(f, func(pos int) error {
-		field, err := v.table(pos)
-		if err != nil {
-			return err
-		}
-		for _, i := range []int{0, 1} { // key, value
-			if _, _, err := v.vector(field(i), 1); err != nil {
+// keyValues checks the custom metadata in field i of t.
+func (v *fbVerifier) keyValues(t arrowfb.Table, i int) error {
+	return v.tables(t, i, func(kv arrowfb.Table) error {
+		for _, f := range []int{0, 1} { // key, value
+			if _, _, err := kv.Vector(f, 1); err != nil {
 				return err
 			}
 		}
@@ -124,110 +69,78 @@ func (v *fbVerifier) keyValues(f int) error {
 }
 
 // schema checks a Schema table: its fields (recursively), metadata and features.
-func (v *fbVerifier) schema(pos int) error {
-	field, err := v.table(pos)
-	if err != nil {
+func (v *fbVerifier) schema(s arrowfb.Table) error {
+	if err := v.tables(s, 1, func(f arrowfb.Table) error { return v.field(f, 0) }); err != nil {
 		return err
 	}
-	if err := v.tables(field(1), func(p int) error { return v.field(p, 0) }); err != nil {
+	if err := v.keyValues(s, 2); err != nil {
 		return err
 	}
-	if err := v.keyValues(field(2)); err != nil {
-		return err
-	}
-	_, _, err = v.vector(field(3), 8)
+	_, _, err := s.Vector(3, 8)
 	return err
 }
 
 // field checks a Field table.
-func (v *fbVerifier) field(pos, depth int) error {
+func (v *fbVerifier) field(f arrowfb.Table, depth int) error {
 	if depth > 64 {
-		return fmt.Errorf("%w: fields nested too deeply", errFlatbuffer)
+		return fmt.Errorf("%w: fields nested too deeply", arrowfb.ErrCorrupt)
 	}
-	field, err := v.table(pos)
-	if err != nil {
+	if _, _, err := f.Vector(0, 1); err != nil { // name
 		return err
 	}
-	if _, _, err := v.vector(field(0), 1); err != nil { // name
+	if tf, ok, err := v.sub(f, 3); err != nil { // type
 		return err
-	}
-	if t, err := v.ref(field(3)); err != nil { // type
-		return err
-	} else if t != 0 {
-		tf, err := v.table(t)
+	} else if ok {
+		typ, err := f.Uint8(2, 0)
 		if err != nil {
 			return err
 		}
-		switch v.fieldType(field(2)) {
+		switch typ {
 		case 10: // Timestamp: its time zone
-			_, _, err = v.vector(tf(1), 1)
+			_, _, err = tf.Vector(1, 1)
 		case 14: // Union: its type ids
-			_, _, err = v.vector(tf(1), 4)
+			_, _, err = tf.Vector(1, 4)
 		}
 		if err != nil {
 			return err
 		}
 	}
-	if d, err := v.ref(field(4)); err != nil { // dictionary
+	if d, ok, err := v.sub(f, 4); err != nil { // dictionary
 		return err
-	} else if d != 0 {
-		df, err := v.table(d)
-		if err != nil {
+	} else if ok {
+		if _, _, err := v.sub(d, 1); err != nil { // indexType
 			return err
 		}
-		if it, err := v.ref(df(1)); err != nil { // indexType
-			return err
-		} else if it != 0 {
-			if _, err := v.table(it); err != nil {
-				return err
-			}
-		}
 	}
-	if err := v.tables(field(5), func(p int) error { return v.field(p, depth+1) }); err != nil {
+	if err := v.tables(f, 5, func(c arrowfb.Table) error { return v.field(c, depth+1) }); err != nil {
 		return err
 	}
-	return v.keyValues(field(6))
-}
-
-// fieldType reads a Field's type_type byte at field position f.
-func (v *fbVerifier) fieldType(f int) int {
-	if f == 0 || f >= len(v.b) {
-		return 0
-	}
-	return int(v.b[f])
+	return v.keyValues(f, 6)
 }
 
 // recordBatch checks a RecordBatch table.
-func (v *fbVerifier) recordBatch(pos int) error {
-	field, err := v.table(pos)
+func (v *fbVerifier) recordBatch(rb arrowfb.Table) error {
+	if _, _, err := rb.Vector(1, 16); err != nil { // nodes
+		return err
+	}
+	_, buffers, err := rb.Vector(2, 16) // buffers
 	if err != nil {
 		return err
 	}
-	if _, _, err := v.vector(field(1), 16); err != nil { // nodes
+	if _, _, err := v.sub(rb, 3); err != nil { // compression
 		return err
-	}
-	_, buffers, err := v.vector(field(2), 16) // buffers
-	if err != nil {
-		return err
-	}
-	if c, err := v.ref(field(3)); err != nil { // compression
-		return err
-	} else if c != 0 {
-		if _, err := v.table(c); err != nil {
-			return err
-		}
 	}
 	// Variadic buffer counts (string and binary views): the library makes a slice of each
 	// count, and the buffers they count are among the batch's.
-	start, n, err := v.vector(field(4), 8)
+	counts, n, err := rb.Vector(4, 8)
 	if err != nil {
 		return err
 	}
 	total := int64(0)
 	for i := 0; i < n; i++ {
-		c := int64(binary.LittleEndian.Uint64(v.b[start+8*i:]))
+		c := arrowfb.LE64(counts, 8*i)
 		if c < 0 || c > int64(buffers) || total+c > int64(buffers) {
-			return fmt.Errorf("%w: %d variadic buffers declared for a batch of %d buffers", errFlatbuffer, c, buffers)
+			return fmt.Errorf("%w: %d variadic buffers declared for a batch of %d buffers", arrowfb.ErrCorrupt, c, buffers)
 		}
 		total += c
 	}
@@ -237,38 +150,38 @@ func (v *fbVerifier) recordBatch(pos int) error {
 // verifyMessage checks the flatbuffer of one Arrow IPC Message.
 func verifyMessage(meta []byte) error {
 	v := &fbVerifier{b: meta}
-	root, err := v.u32(0)
+	root, err := arrowfb.U32(meta, 0)
 	if err != nil {
 		return err
 	}
-	field, err := v.table(root)
+	msg, err := v.table(int64(root))
 	if err != nil {
 		return err
 	}
-	if err := v.keyValues(field(4)); err != nil {
+	if err := v.keyValues(msg, 4); err != nil {
 		return err
 	}
-	h, err := v.ref(field(2))
-	if err != nil || h == 0 {
+	h, ok, err := v.sub(msg, 2)
+	if err != nil || !ok {
 		return err
 	}
-	switch v.fieldType(field(1)) {
+	typ, err := msg.Uint8(1, 0)
+	if err != nil {
+		return err
+	}
+	switch typ {
 	case 1: // Schema
 		return v.schema(h)
 	case 2: // DictionaryBatch
-		df, err := v.table(h)
-		if err != nil {
-			return err
-		}
-		rb, err := v.ref(df(1))
-		if err != nil || rb == 0 {
+		rb, ok, err := v.sub(h, 1)
+		if err != nil || !ok {
 			return err
 		}
 		return v.recordBatch(rb)
 	case 3: // RecordBatch
 		return v.recordBatch(h)
 	}
-	return fmt.Errorf("unsupported message type %d (not a schema, dictionary or record batch)", v.fieldType(field(1)))
+	return fmt.Errorf("unsupported message type %d (not a schema, dictionary or record batch)", typ)
 }
 
 // ipcBlock is a Block of an Arrow IPC file's footer: where a message lies.
@@ -282,42 +195,42 @@ type ipcBlock struct {
 // verifyMessage does a message's) and returns its dictionary and record batch blocks.
 func verifyFooter(buf []byte) (dicts, batches []ipcBlock, err error) {
 	v := &fbVerifier{b: buf}
-	root, err := v.u32(0)
+	root, err := arrowfb.U32(buf, 0)
 	if err != nil {
 		return nil, nil, err
 	}
-	field, err := v.table(root)
+	footer, err := v.table(int64(root))
 	if err != nil {
 		return nil, nil, err
 	}
-	if s, err := v.ref(field(1)); err != nil {
+	if s, ok, err := v.sub(footer, 1); err != nil {
 		return nil, nil, err
-	} else if s != 0 {
+	} else if ok {
 		if err := v.schema(s); err != nil {
 			return nil, nil, err
 		}
 	}
-	blocks := func(f int) ([]ipcBlock, error) {
-		start, n, err := v.vector(f, 24)
+	blocks := func(i int) ([]ipcBlock, error) {
+		vec, n, err := footer.Vector(i, 24)
 		if err != nil {
 			return nil, err
 		}
 		out := make([]ipcBlock, n)
-		for i := range out {
-			p := start + 24*i
-			out[i] = ipcBlock{
-				offset: int64(binary.LittleEndian.Uint64(buf[p:])),
-				meta:   int32(binary.LittleEndian.Uint32(buf[p+8:])),
-				body:   int64(binary.LittleEndian.Uint64(buf[p+16:])),
+		for k := range out {
+			p := 24 * k
+			out[k] = ipcBlock{
+				offset: arrowfb.LE64(vec, p),
+				meta:   int32(binary.LittleEndian.Uint32(vec[p+8:])),
+				body:   arrowfb.LE64(vec, p+16),
 			}
 		}
 		return out, nil
 	}
-	if dicts, err = blocks(field(2)); err != nil {
+	if dicts, err = blocks(2); err != nil {
 		return nil, nil, err
 	}
-	if batches, err = blocks(field(3)); err != nil {
+	if batches, err = blocks(3); err != nil {
 		return nil, nil, err
 	}
-	return dicts, batches, v.keyValues(field(4))
+	return dicts, batches, v.keyValues(footer, 4)
 }

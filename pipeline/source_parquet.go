@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/schema"
 	"github.com/apache/thrift/lib/go/thrift"
+	"github.com/kiln-bert/kiln/internal/arrowalloc"
 )
 
 // readParquet reads the text column of a Parquet file, row group by row group. Before the
@@ -21,7 +22,7 @@ import (
 // each page header, the sizes inside snappy and zstd pages) is checked against the file's
 // size and MaxRowGroupBytes: the library allocates what the file says. The library reads and
 // decompresses the pages; kiln decodes their values (source_parquet_pages.go).
-func (s *Source) readParquet(ctx context.Context, ra *countingReaderAt, t *tableSink, alloc *cappedAllocator) (err error) {
+func (s *Source) readParquet(ctx context.Context, ra *countingReaderAt, t *tableSink, alloc *arrowalloc.Allocator) (err error) {
 	defer recoverTooLarge(&err)
 	limit := s.opts.MaxRowGroupBytes
 	t.where = "footer"

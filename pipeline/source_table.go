@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 
-	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/kiln-bert/kiln/internal/arrowalloc"
 )
 
 // DefaultMaxRowGroupBytes is the default bound on what one Parquet row group or Arrow record
@@ -57,7 +56,7 @@ func (s *Source) readTableFile(ctx context.Context, index int, in Input, emit fu
 			Skipped: s.stats.SkippedBinary + s.stats.SkippedNullRows - before.SkippedBinary - before.SkippedNullRows,
 		})
 	}()
-	alloc := newCappedAllocator(s.opts.MaxRowGroupBytes)
+	alloc := arrowalloc.NewHeld(s.opts.MaxRowGroupBytes)
 	if s.opts.Format == Parquet {
 		err = s.readParquet(ctx, ra, t, alloc)
 	} else {
@@ -156,75 +155,24 @@ func (c *countingReaderAt) Seek(offset int64, whence int) (int64, error) {
 	return offset, nil
 }
 
-// errTooLarge is what a cappedAllocator panics with (readTableFile recovers it).
+// errTooLarge is the error of an allocation refused by a table file's allocator (an
+// arrowalloc.NewHeld of --max-row-group-bytes).
 type errTooLarge struct{ want, live, limit int64 }
 
 func (e errTooLarge) Error() string {
 	return fmt.Sprintf("the file declares a buffer of %d bytes, with %d bytes already in use: more than the %d bytes one row group or record batch may take (--max-row-group-bytes)", e.want, e.live, e.limit)
 }
 
-// cappedAllocator is the Arrow allocator of one table file: it refuses (by panicking with
-// errTooLarge) to hold more than limit bytes at once, whatever sizes the file declares.
-type cappedAllocator struct {
-	mu    sync.Mutex
-	limit int64
-	live  int64
-	mem   memory.Allocator
-	// refused is the first allocation refused, kept because the Arrow IPC reader recovers
-	// panics itself and reports them as errors of its own.
-	refused *errTooLarge
+// tooLarge is the errTooLarge of a refused allocation.
+func tooLarge(r *arrowalloc.Refused) errTooLarge {
+	return errTooLarge{want: r.Size, live: r.Counted, limit: r.Total}
 }
 
-func newCappedAllocator(limit int64) *cappedAllocator {
-	return &cappedAllocator{limit: limit, mem: memory.NewGoAllocator()}
-}
-
-func (a *cappedAllocator) reserve(n int) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if n < 0 || int64(n) > a.limit-a.live {
-		e := errTooLarge{want: int64(n), live: a.live, limit: a.limit}
-		if a.refused == nil {
-			a.refused = &e
-		}
-		panic(e)
-	}
-	a.live += int64(n)
-}
-
-func (a *cappedAllocator) release(n int) {
-	a.mu.Lock()
-	a.live -= int64(n)
-	a.mu.Unlock()
-}
-
-// Allocate implements memory.Allocator.
-func (a *cappedAllocator) Allocate(size int) []byte {
-	a.reserve(size)
-	return a.mem.Allocate(size)
-}
-
-// Reallocate implements memory.Allocator.
-func (a *cappedAllocator) Reallocate(size int, b []byte) []byte {
-	if size > len(b) {
-		a.reserve(size - len(b))
-	} else {
-		a.release(len(b) - size)
-	}
-	return a.mem.Reallocate(size, b)
-}
-
-// Free implements memory.Allocator.
-func (a *cappedAllocator) Free(b []byte) {
-	a.release(len(b))
-	a.mem.Free(b)
-}
-
-// recoverTooLarge turns a cappedAllocator's panic into an error in *err; other panics go on.
+// recoverTooLarge turns a table file allocator's panic into an error in *err; other panics go on.
 func recoverTooLarge(err *error) {
 	if r := recover(); r != nil {
-		if e, ok := r.(errTooLarge); ok {
-			*err = e
+		if e, ok := r.(*arrowalloc.Refused); ok {
+			*err = tooLarge(e)
 			return
 		}
 		panic(r)

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/kiln-bert/kiln/internal/arrowfb"
 )
 
 // A shard is checked before the Arrow library reads it (see Open): every length it declares
@@ -16,8 +16,8 @@ import (
 // offsets and lengths, the uncompressed size of each compressed buffer and the window of each
 // zstd frame) is compared with what the file's size and the shard's own settings allow
 // (rows_per_batch, max_seq_len, max_predictions), so that nothing is allocated on a corrupt
-// or hostile file's word. What Arrow then allocates goes through a boundedAllocator that
-// refuses anything past the batch's checked budget.
+// or hostile file's word. What Arrow then allocates goes through an arrowalloc.NewGranted
+// allocator that refuses anything past the batch's checked budget.
 
 // Limits on what a shard may declare, beyond those that follow from its settings.
 const (
@@ -97,18 +97,18 @@ func (s ipcSource) read(off, n int64) ([]byte, error) {
 // zstd frame headers, and returns the batch's rows and allocation budget.
 func checkRecordBatch(src ipcSource, meta []byte, bodyStart, bodyLen int64, in Info) (batchBounds, error) {
 	var bb batchBounds
-	msg, err := fbRoot(meta)
+	msg, err := arrowfb.Root(meta)
 	if err != nil {
 		return bb, fmt.Errorf("message metadata: %w", err)
 	}
-	typ, err := msg.uint8Field(1, 0)
+	typ, err := msg.Uint8(1, 0)
 	if err != nil {
 		return bb, fmt.Errorf("message metadata: %w", err)
 	}
 	if typ != 3 {
 		return bb, fmt.Errorf("message of type %d where a record batch (3) belongs (kiln shards hold no dictionaries)", typ)
 	}
-	declared, err := msg.int64Field(3, 0)
+	declared, err := msg.Int64(3, 0)
 	if err != nil {
 		return bb, fmt.Errorf("message metadata: %w", err)
 	}
@@ -119,31 +119,31 @@ func checkRecordBatch(src ipcSource, meta []byte, bodyStart, bodyLen int64, in I
 	if bodyLen < 0 || bodyStart > src.size || bodyLen > src.size-bodyStart {
 		return bb, fmt.Errorf("message body of %d bytes at offset %d runs past the end of the %d-byte file", bodyLen, bodyStart, src.size)
 	}
-	rb, ok, err := msg.table(2)
+	rb, ok, err := msg.Table(2)
 	if err != nil || !ok {
 		return bb, fmt.Errorf("record batch header missing or corrupt (%v)", err)
 	}
-	rows, err := rb.int64Field(0, 0)
+	rows, err := rb.Int64(0, 0)
 	if err != nil {
 		return bb, fmt.Errorf("record batch header: %w", err)
 	}
 	if rows < 0 || rows > int64(in.RowsPerBatch) {
 		return bb, fmt.Errorf("record batch of %d rows: rows_per_batch is %d", rows, in.RowsPerBatch)
 	}
-	nodes, nn, err := rb.structs(1, 16)
+	nodes, nn, err := rb.Vector(1, 16)
 	if err != nil {
 		return bb, fmt.Errorf("record batch nodes: %w", err)
 	}
-	bufs, nb, err := rb.structs(2, 16)
+	bufs, nb, err := rb.Vector(2, 16)
 	if err != nil {
 		return bb, fmt.Errorf("record batch buffers: %w", err)
 	}
 	codec := -1
-	if c, ok, err := rb.table(3); err != nil {
+	if c, ok, err := rb.Table(3); err != nil {
 		return bb, fmt.Errorf("record batch compression: %w", err)
 	} else if ok {
-		cd, err1 := c.uint8Field(0, 0)
-		method, err2 := c.uint8Field(1, 0)
+		cd, err1 := c.Uint8(0, 0)
+		method, err2 := c.Uint8(1, 0)
 		if err := errors.Join(err1, err2); err != nil {
 			return bb, fmt.Errorf("record batch compression: %w", err)
 		}
@@ -167,13 +167,13 @@ func checkRecordBatch(src ipcSource, meta []byte, bodyStart, bodyLen int64, in I
 	bb = batchBounds{rows: rows, budget: padded(int64(len(meta))) + padded(bodyLen), maxBuf: max(padded(int64(len(meta))), padded(bodyLen))}
 	ni, bi := 0, 0
 	node := func() (int64, int64) {
-		l, nc := le64(nodes, 16*ni), le64(nodes, 16*ni+8)
+		l, nc := arrowfb.LE64(nodes, 16*ni), arrowfb.LE64(nodes, 16*ni+8)
 		ni++
 		return l, nc
 	}
 	// buffer checks buffer bi, which must decode to at most limit bytes.
 	buffer := func(col string, limit int64, read bool) error {
-		off, n := le64(bufs, 16*bi), le64(bufs, 16*bi+8)
+		off, n := arrowfb.LE64(bufs, 16*bi), arrowfb.LE64(bufs, 16*bi+8)
 		bi++
 		if off < 0 || n < 0 || off > bodyLen || n > bodyLen-off {
 			return fmt.Errorf("column %s: buffer %d of %d bytes at body offset %d runs past the %d-byte body", col, bi-1, n, off, bodyLen)
@@ -349,91 +349,39 @@ func checkZstdFrames(r io.ReaderAt, off, n, maxWindow int64) error {
 	return nil
 }
 
-// boundedAllocator is the memory.Allocator the Arrow library reads a shard with: it refuses
-// (with a panic that the Reader turns into an error naming the shard) any allocation larger
-// than the current batch's largest checked buffer, or beyond the batch's checked budget.
-type boundedAllocator struct {
-	inner          memory.Allocator
-	limit, budget  int64
-	used, largest  int64 // allocated since the last reset; the largest single request
-	peakUsed, peak int64 // over the reader's life, for tests
-}
-
-// allocError is the panic value of a refused allocation.
-type allocError struct{ size, limit, used, budget int64 }
-
-func (e allocError) Error() string {
-	return fmt.Sprintf("refused to allocate %d bytes: the shard's checked layout allows %d at once and %d for the batch (%d used)", e.size, e.limit, e.budget, e.used)
-}
-
-func newBoundedAllocator() *boundedAllocator {
-	return &boundedAllocator{inner: memory.NewGoAllocator()}
-}
-
-// reset starts a batch with the given bounds.
-func (a *boundedAllocator) reset(limit, budget int64) {
-	a.limit, a.budget, a.used, a.largest = limit, budget, 0, 0
-}
-
-func (a *boundedAllocator) take(size int) {
-	s := int64(size)
-	if s < 0 || s > a.limit || a.used+s > a.budget {
-		panic(allocError{s, a.limit, a.used, a.budget})
-	}
-	a.used += s
-	a.largest = max(a.largest, s)
-	a.peakUsed = max(a.peakUsed, a.used)
-	a.peak = max(a.peak, s)
-}
-
-func (a *boundedAllocator) Allocate(size int) []byte {
-	a.take(size)
-	return a.inner.Allocate(size)
-}
-
-func (a *boundedAllocator) Reallocate(size int, b []byte) []byte {
-	if int64(size) > a.limit {
-		panic(allocError{int64(size), a.limit, a.used, a.budget})
-	}
-	a.take(max(size-len(b), 0))
-	return a.inner.Reallocate(size, b)
-}
-
-func (a *boundedAllocator) Free(b []byte) { a.inner.Free(b) }
-
 // checkFooter reads and checks the footer of a file-format shard (its length against the
 // file, its schema with checkSchemaFB, no dictionaries), before Arrow parses it, and returns
 // the footer table and where it starts.
-func checkFooter(src ipcSource) (fbTable, int64, error) {
+func checkFooter(src ipcSource) (arrowfb.Table, int64, error) {
 	tail, err := src.read(src.size-10, 10)
 	if err != nil {
-		return fbTable{}, 0, fmt.Errorf("footer: %v", err)
+		return arrowfb.Table{}, 0, fmt.Errorf("footer: %v", err)
 	}
 	if !bytes.Equal(tail[4:], arrowMagic) {
-		return fbTable{}, 0, errors.New("the file does not end with the Arrow magic (truncated?)")
+		return arrowfb.Table{}, 0, errors.New("the file does not end with the Arrow magic (truncated?)")
 	}
 	flen := int64(int32(binary.LittleEndian.Uint32(tail)))
 	fstart := src.size - 10 - flen
 	if flen <= 0 || fstart < 8 {
-		return fbTable{}, 0, fmt.Errorf("footer of %d bytes does not fit the %d-byte file", flen, src.size)
+		return arrowfb.Table{}, 0, fmt.Errorf("footer of %d bytes does not fit the %d-byte file", flen, src.size)
 	}
 	fb, err := src.read(fstart, flen)
 	if err != nil {
-		return fbTable{}, 0, fmt.Errorf("footer: %v", err)
+		return arrowfb.Table{}, 0, fmt.Errorf("footer: %v", err)
 	}
-	footer, err := fbRoot(fb)
+	footer, err := arrowfb.Root(fb)
 	if err != nil {
-		return fbTable{}, 0, fmt.Errorf("footer: %w", err)
+		return arrowfb.Table{}, 0, fmt.Errorf("footer: %w", err)
 	}
-	if _, nd, err := footer.structs(2, 24); err != nil || nd != 0 {
-		return fbTable{}, 0, fmt.Errorf("footer lists %d dictionaries (kiln shards have none) (%v)", nd, err)
+	if _, nd, err := footer.Vector(2, 24); err != nil || nd != 0 {
+		return arrowfb.Table{}, 0, fmt.Errorf("footer lists %d dictionaries (kiln shards have none) (%v)", nd, err)
 	}
-	s, ok, err := footer.table(1)
+	s, ok, err := footer.Table(1)
 	if err != nil || !ok {
-		return fbTable{}, 0, fmt.Errorf("footer has no schema (%v)", err)
+		return arrowfb.Table{}, 0, fmt.Errorf("footer has no schema (%v)", err)
 	}
 	if err := checkSchemaFB(s); err != nil {
-		return fbTable{}, 0, fmt.Errorf("footer: %w", err)
+		return arrowfb.Table{}, 0, fmt.Errorf("footer: %w", err)
 	}
 	return footer, fstart, nil
 }
@@ -446,13 +394,13 @@ func checkFileLayout(src ipcSource, in Info) ([]batchBounds, error) {
 	if err != nil {
 		return nil, err
 	}
-	blocks, nb, err := footer.structs(3, 24)
+	blocks, nb, err := footer.Vector(3, 24)
 	if err != nil {
 		return nil, fmt.Errorf("footer record batches: %w", err)
 	}
 	out := make([]batchBounds, 0, min(nb, 1<<16))
 	for i := 0; i < nb; i++ {
-		off, meta, body := le64(blocks, 24*i), int64(int32(binary.LittleEndian.Uint32(blocks[24*i+8:]))), le64(blocks, 24*i+16)
+		off, meta, body := arrowfb.LE64(blocks, 24*i), int64(int32(binary.LittleEndian.Uint32(blocks[24*i+8:]))), arrowfb.LE64(blocks, 24*i+16)
 		switch {
 		case off < 8 || off%8 != 0 || meta < 8 || meta%8 != 0 || meta > maxMessageMeta || body < 0 || body%8 != 0:
 			return nil, fmt.Errorf("footer block %d: offset %d, metadata %d bytes, body %d bytes: invalid", i, off, meta, body)
@@ -531,12 +479,12 @@ func walkStream(src ipcSource) ([]streamMessage, error) {
 		if err != nil {
 			return nil, fmt.Errorf("message at byte %d: %v", pos, err)
 		}
-		msg, err := fbRoot(fb)
+		msg, err := arrowfb.Root(fb)
 		if err != nil {
 			return nil, fmt.Errorf("message at byte %d: %w", pos, err)
 		}
-		typ, err1 := msg.uint8Field(1, 0)
-		body, err2 := msg.int64Field(3, 0)
+		typ, err1 := msg.Uint8(1, 0)
+		body, err2 := msg.Int64(3, 0)
 		if err := errors.Join(err1, err2); err != nil {
 			return nil, fmt.Errorf("message at byte %d: %w", pos, err)
 		}
@@ -548,7 +496,7 @@ func walkStream(src ipcSource) ([]streamMessage, error) {
 			if typ != 1 {
 				return nil, fmt.Errorf("stream starts with a message of type %d, not a schema", typ)
 			}
-			s, ok, err := msg.table(2)
+			s, ok, err := msg.Table(2)
 			if err != nil || !ok {
 				return nil, fmt.Errorf("schema message without a schema (%v)", err)
 			}

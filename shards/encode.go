@@ -3,7 +3,6 @@ package shards
 import (
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -24,22 +23,14 @@ type encodedRow struct {
 	mid32 []uint32
 }
 
-// encode checks r against the options and converts it into w.enc, in one
-// pass over each column. Nothing is stored when r is invalid.
+// encode checks r against the options (w.limits: its lengths first, then each element as
+// it is converted) and converts it into w.enc, in one pass over each column. Nothing is
+// stored when r is invalid.
 func (w *Writer) encode(r *Row) error {
-	n := len(r.InputIDs)
-	switch {
-	case n == 0:
-		return errors.New("empty input_ids")
-	case n > w.o.MaxSeqLen:
-		return fmt.Errorf("length %d exceeds max_seq_len %d", n, w.o.MaxSeqLen)
-	case len(r.TokenTypeIDs) != n:
-		return fmt.Errorf("%d token_type_ids for %d input_ids", len(r.TokenTypeIDs), n)
-	case len(r.MaskedPositions) != len(r.MaskedIDs):
-		return fmt.Errorf("%d masked positions but %d masked ids", len(r.MaskedPositions), len(r.MaskedIDs))
-	case !w.o.Static && len(r.MaskedPositions) > 0:
-		return errors.New("masked positions given but Options.Static is false")
+	if err := w.limits.CheckCounts(r); err != nil {
+		return err
 	}
+	n := len(r.InputIDs)
 	e := &w.enc
 	bad := w.convertIDs(&e.ids16, &e.ids32, r.InputIDs)
 	if bad >= 0 {

@@ -74,8 +74,8 @@ func FuzzShard(f *testing.F) {
 					t.Fatalf("batch budget %d for a %d-byte shard of %d rows a batch", b.budget, len(data), r.info.RowsPerBatch)
 				}
 			}
-			if a := r.alloc; a.peak > max(maxBuf, int64(len(data))) || a.peakUsed > max(budget, int64(len(data))) {
-				t.Fatalf("allocator granted %d bytes at once and %d for a batch; the checked layout allows %d and %d", a.peak, a.peakUsed, maxBuf, budget)
+			if one, all := r.alloc.Peaks(); one > max(maxBuf, int64(len(data))) || all > max(budget, int64(len(data))) {
+				t.Fatalf("allocator granted %d bytes at once and %d for a batch; the checked layout allows %d and %d", one, all, maxBuf, budget)
 			}
 			r.Close()
 		}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kiln-bert/kiln/internal/arrowfb"
+	"github.com/kiln-bert/kiln/internal/atomicfile"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -104,7 +106,7 @@ func restamp(t testing.TB, dir string) {
 		m.Bytes += size - m.Shards[i].Bytes
 		m.Shards[i].Bytes, m.Shards[i].SHA256 = size, sum
 	}
-	if err := writeJSONAtomic(filepath.Join(dir, ManifestName), m); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, ManifestName), m); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -120,18 +122,18 @@ func fileLayoutOf(t testing.TB, b []byte) shardLayout {
 	size := int64(len(b))
 	flen := int64(binary.LittleEndian.Uint32(b[size-10:]))
 	fstart := size - 10 - flen
-	footer, err := fbRoot(b[fstart : size-10])
+	footer, err := arrowfb.Root(b[fstart : size-10])
 	if err != nil {
 		t.Fatal(err)
 	}
-	vec, n, err := footer.structs(3, 24)
+	vec, n, err := footer.Vector(3, 24)
 	if err != nil || n == 0 {
 		t.Fatalf("footer: %d blocks, %v", n, err)
 	}
 	var l shardLayout
 	l.blocksAt = fstart + int64(cap(b[fstart:size-10])-cap(vec))
 	for i := 0; i < n; i++ {
-		l.blocks = append(l.blocks, struct{ off, meta, body int64 }{le64(vec, 24*i), int64(binary.LittleEndian.Uint32(vec[24*i+8:])), le64(vec, 24*i+16)})
+		l.blocks = append(l.blocks, struct{ off, meta, body int64 }{arrowfb.LE64(vec, 24*i), int64(binary.LittleEndian.Uint32(vec[24*i+8:])), arrowfb.LE64(vec, 24*i+16)})
 	}
 	return l
 }
@@ -141,19 +143,19 @@ func fileLayoutOf(t testing.TB, b []byte) shardLayout {
 func batchFields(t testing.TB, b []byte, fbAt int64) (rowsAt, bufsAt int64) {
 	t.Helper()
 	fb := b[fbAt:]
-	msg, err := fbRoot(fb)
+	msg, err := arrowfb.Root(fb)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb, _, err := msg.table(2)
+	rb, _, err := msg.Table(2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := rb.field(0)
-	if err != nil || p == 0 {
-		t.Fatalf("row count field: %d %v", p, err)
+	p := rb.Field(0)
+	if p == 0 {
+		t.Fatal("no row count field")
 	}
-	bufs, _, err := rb.structs(2, 16)
+	bufs, _, err := rb.Vector(2, 16)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,21 +206,21 @@ func TestHostileShardLengths(t *testing.T) {
 	rowsAt, bufsAt := batchFields(t, fileBytes, b0.off+8)
 	body := b0.off + b0.meta
 	idsValues := bufsAt + 16*3 // buffer 3: input_ids' child values
-	idsOff := le64(fileBytes, int(idsValues))
+	idsOff := arrowfb.LE64(fileBytes, int(idsValues))
 	// The stream's first record batch follows the schema message.
 	schemaLen := int64(binary.LittleEndian.Uint32(streamBytes[4:]))
-	schemaMsg, _ := fbRoot(streamBytes[8 : 8+schemaLen])
-	schemaBody, _ := schemaMsg.int64Field(3, 0)
+	schemaMsg, _ := arrowfb.Root(streamBytes[8 : 8+schemaLen])
+	schemaBody, _ := schemaMsg.Int64(3, 0)
 	batch := 8 + schemaLen + schemaBody
-	batchMsg, _ := fbRoot(streamBytes[batch+8:])
-	bodyField, _ := batchMsg.field(3)
+	batchMsg, _ := arrowfb.Root(streamBytes[batch+8:])
+	bodyField := batchMsg.Field(3)
 
 	// The footer schema's metadata vector, whose length Arrow allocates by.
 	fsize := int64(len(fileBytes))
 	fstart := fsize - 10 - int64(binary.LittleEndian.Uint32(fileBytes[fsize-10:]))
-	footer, _ := fbRoot(fileBytes[fstart : fsize-10])
-	schema, _, _ := footer.table(1)
-	schemaMeta, _ := schema.ref(2)
+	footer, _ := arrowfb.Root(fileBytes[fstart : fsize-10])
+	schema, _, _ := footer.Table(1)
+	schemaMeta, _ := schema.Ref(2)
 
 	put := func(b []byte, at, v int64) { binary.LittleEndian.PutUint64(b[at:], uint64(v)) }
 	for _, tc := range []struct {
@@ -277,7 +279,7 @@ func TestZstdBombs(t *testing.T) {
 	l := fileLayoutOf(t, orig)
 	b0 := l.blocks[0]
 	_, bufsAt := batchFields(t, orig, b0.off+8)
-	idsOff, idsLen := le64(orig, int(bufsAt+16*3)), le64(orig, int(bufsAt+16*3+8))
+	idsOff, idsLen := arrowfb.LE64(orig, int(bufsAt+16*3)), arrowfb.LE64(orig, int(bufsAt+16*3+8))
 	at := b0.off + b0.meta + idsOff
 
 	frame := func(n int64, opts ...zstd.EOption) []byte {
@@ -357,7 +359,7 @@ func TestRowsAgainstManifest(t *testing.T) {
 	}
 	m.Shards[0].Rows += 50
 	m.Rows += 50
-	if err := writeJSONAtomic(filepath.Join(dir, ManifestName), m); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(dir, ManifestName), m); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Stats(dir); err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "650") {
@@ -401,7 +403,7 @@ func TestManifestListing(t *testing.T) {
 				}
 			}
 			tc.edit(dir, m)
-			if err := writeJSONAtomic(filepath.Join(dir, ManifestName), m); err != nil {
+			if err := atomicfile.WriteJSON(filepath.Join(dir, ManifestName), m); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := Stats(dir); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/kiln-bert/kiln/internal/fielddiff"
 	"github.com/kiln-bert/kiln/internal/fileio"
 )
 
@@ -83,66 +84,14 @@ func readManifestFile(path string) (*Manifest, error) {
 }
 
 // settingsDiff names the settings that differ between the manifests a (on disk) and b (now):
-// every field but the inputs and the shards, the run's config field by field (see FieldDiffs).
+// every field but the inputs and the shards, the run's config field by field (see fielddiff.Diffs).
 func settingsDiff(a, b *Manifest) []string {
 	strip := func(m *Manifest) *Manifest {
 		c := *m
 		c.Inputs, c.Shards, c.Rows, c.Tokens, c.Bytes = nil, nil, 0, 0, 0
 		return &c
 	}
-	return FieldDiffs(strip(a), strip(b), "(there)", "(now)")
-}
-
-// FieldDiffs compares a and b as JSON, leaf by leaf (nested objects by dotted path), and
-// returns for each leaf that differs "NAME A LA vs B LB", values as JSON ("(none)" where one
-// side lacks the field), in name order. la and lb label the two sides, e.g. "(checkpoint)".
-func FieldDiffs(a, b any, la, lb string) []string {
-	flat := func(x any) map[string]string {
-		j, _ := json.Marshal(x)
-		var v any
-		json.Unmarshal(j, &v)
-		out := map[string]string{}
-		flattenJSON("", v, out)
-		return out
-	}
-	fa, fb := flat(a), flat(b)
-	keys := sortedKeys(fa)
-	for k := range fb {
-		if _, ok := fa[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	var diffs []string
-	for _, k := range keys {
-		if fa[k] != fb[k] {
-			diffs = append(diffs, fmt.Sprintf("%s %s %s vs %s %s", k, orNone(fa[k]), la, orNone(fb[k]), lb))
-		}
-	}
-	return diffs
-}
-
-// flattenJSON puts each leaf of the decoded JSON value v into out, under its dotted path.
-func flattenJSON(prefix string, v any, out map[string]string) {
-	if m, ok := v.(map[string]any); ok {
-		for k, x := range m {
-			name := k
-			if prefix != "" {
-				name = prefix + "." + k
-			}
-			flattenJSON(name, x, out)
-		}
-		return
-	}
-	j, _ := json.Marshal(v)
-	out[prefix] = string(j)
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
+	return fielddiff.Diffs(strip(a), strip(b), "(there)", "(now)")
 }
 
 func sortedKeys(m map[string]string) []string {

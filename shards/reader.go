@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 
+	"github.com/kiln-bert/kiln/internal/arrowalloc"
 	"github.com/kiln-bert/kiln/internal/fileio"
 )
 
@@ -34,10 +35,10 @@ type Reader struct {
 	nextRec  int          // next record batch to load for Next (file format)
 	rowIndex int64        // rows returned by Next so far
 
-	alloc   *boundedAllocator // all the Arrow library allocates for this shard
-	batches []batchBounds     // every record batch, as checked at Open
-	total   int64             // rows of all batches
-	nextIn  int               // stream format: index of the next batch sr.Next reads
+	alloc   *arrowalloc.Allocator // all the Arrow library allocates for this shard, bounded by each batch's checked layout
+	batches []batchBounds         // every record batch, as checked at Open
+	total   int64                 // rows of all batches
+	nextIn  int                   // stream format: index of the next batch sr.Next reads
 }
 
 // recoverInto turns a panic inside the Arrow library, which a corrupt
@@ -64,7 +65,7 @@ func Open(path string) (_ *Reader, err error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Reader{path: path, f: f, recIndex: -1, alloc: newBoundedAllocator()}
+	r := &Reader{path: path, f: f, recIndex: -1, alloc: arrowalloc.NewGranted()}
 	defer func() {
 		if e := recover(); e != nil {
 			err = fmt.Errorf("%s: corrupt shard: %v", path, e)
@@ -83,7 +84,7 @@ func Open(path string) (_ *Reader, err error) {
 		return nil, fmt.Errorf("%s: too short for Arrow IPC: %v", path, err)
 	}
 	var stream []streamMessage
-	r.alloc.reset(0, 0) // opening reads no batch
+	r.alloc.Reset(0, 0) // opening reads no batch
 	if bytes.Equal(head, arrowMagic) {
 		if _, _, err := checkFooter(src); err != nil {
 			return nil, fmt.Errorf("%s: %v", path, err)
@@ -97,7 +98,7 @@ func Open(path string) (_ *Reader, err error) {
 			return nil, fmt.Errorf("%s: %v", path, err)
 		}
 		if _, err = f.Seek(0, io.SeekStart); err == nil {
-			r.alloc.reset(padded(stream[0].bodyLen), padded(stream[0].bodyLen))
+			r.alloc.Reset(padded(stream[0].bodyLen), padded(stream[0].bodyLen))
 			r.sr, err = ipc.NewReader(bufio.NewReaderSize(f, 1<<20), ipc.WithAllocator(r.alloc))
 			if err == nil {
 				r.schema = r.sr.Schema()
@@ -187,7 +188,7 @@ func (r *Reader) Batch(i int) (_ arrow.Record, err error) {
 		return nil, fmt.Errorf("%s: batch %d out of range [0,%d)", r.path, i, r.fr.NumRecords())
 	}
 	b := r.batches[i]
-	r.alloc.reset(b.maxBuf, b.budget)
+	r.alloc.Reset(b.maxBuf, b.budget)
 	rec, err := r.fr.RecordAt(i)
 	if err != nil {
 		return nil, fmt.Errorf("%s: batch %d: %v", r.path, i, err)
@@ -275,9 +276,9 @@ func (r *Reader) Next(row *Row) (err error) {
 		} else {
 			if r.nextIn < len(r.batches) {
 				b := r.batches[r.nextIn]
-				r.alloc.reset(b.maxBuf, b.budget)
+				r.alloc.Reset(b.maxBuf, b.budget)
 			} else {
-				r.alloc.reset(0, 0)
+				r.alloc.Reset(0, 0)
 			}
 			if !r.sr.Next() {
 				if err := r.sr.Err(); err != nil {

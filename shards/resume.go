@@ -7,6 +7,8 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+
+	"github.com/kiln-bert/kiln/internal/atomicfile"
 )
 
 // prepareDir removes stale temporary files and, when resuming, loads the
@@ -90,7 +92,7 @@ func (w *Writer) skip(s *series) error {
 }
 
 func (w *Writer) saveProgress() error {
-	if err := writeJSONAtomic(filepath.Join(w.o.Dir, ProgressName), w.progress); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(w.o.Dir, ProgressName), w.progress); err != nil {
 		return err
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 
+	"github.com/kiln-bert/kiln/internal/special"
 	"github.com/kiln-bert/kiln/pairing"
 )
 
@@ -38,13 +39,9 @@ type Row struct {
 	MaskedIDs         []int32 // original ids at MaskedPositions
 }
 
-// Special holds the ids of the special tokens that Verify and Stats need.
-type Special struct {
-	PAD  int32 `json:"pad"`
-	CLS  int32 `json:"cls"`
-	SEP  int32 `json:"sep"`
-	MASK int32 `json:"mask"`
-}
+// Special holds the ids of the special tokens that Verify and Stats need: [PAD], [CLS], [SEP]
+// and [MASK]. [UNK] is not stored (a Writer records it as 0).
+type Special = special.IDs
 
 // Info describes how a shard was written. It is stored as JSON under the
 // schema metadata key MetaShards and in the manifest, so that a shard can be

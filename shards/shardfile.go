@@ -13,6 +13,7 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 
+	"github.com/kiln-bert/kiln/internal/atomicfile"
 	"github.com/kiln-bert/kiln/internal/fileio"
 )
 
@@ -122,7 +123,7 @@ func (w *Writer) finishShard(s *series) error {
 	if err := os.Rename(s.tmp, final); err != nil {
 		return err
 	}
-	if err := SyncDir(filepath.Dir(final)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(final)); err != nil {
 		return err
 	}
 	w.progress.Shards = append(w.progress.Shards, ShardInfo{

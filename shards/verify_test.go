@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kiln-bert/kiln/internal/atomicfile"
 	"github.com/kiln-bert/kiln/pairing"
 )
 
@@ -49,7 +50,7 @@ func TestVerifyDetectsCorruption(t *testing.T) {
 		{"rows count", "file", func(t *testing.T, dir string, m *Manifest) {
 			m.Shards[0].Rows++
 			m.Rows++
-			if err := writeJSONAtomic(filepath.Join(dir, ManifestName), m); err != nil {
+			if err := atomicfile.WriteJSON(filepath.Join(dir, ManifestName), m); err != nil {
 				t.Fatal(err)
 			}
 		}, "manifest says", "shard-00000.arrow"},

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/kiln-bert/kiln/internal/atomicfile"
 	"github.com/zeebo/xxh3"
 
 	"github.com/kiln-bert/kiln/pairing"
@@ -68,6 +69,7 @@ type Options struct {
 type Writer struct {
 	o        Options
 	info     Info
+	limits   RowLimits // what Write holds each row's shape to
 	schema   *arrow.Schema
 	ipcOpts  []ipc.Option
 	mem      memory.Allocator
@@ -118,13 +120,16 @@ func NewWriter(o Options) (*Writer, error) {
 	case LZ4:
 		w.ipcOpts = append(w.ipcOpts, ipc.WithLZ4())
 	}
+	sp := o.Special
+	sp.UNK = 0 // not stored: an Info read back compares equal to this one
 	w.info = Info{
-		VocabSize: o.VocabSize, MaxSeqLen: o.MaxSeqLen, Special: o.Special, Task: o.Task,
+		VocabSize: o.VocabSize, MaxSeqLen: o.MaxSeqLen, Special: sp, Task: o.Task,
 		Static: o.Static, MaxPredictions: o.MaxPredictions, RowsPerBatch: o.RowsPerBatch,
 	}
 	if err := w.info.Validate(); err != nil {
 		return nil, err
 	}
+	w.limits = RowLimits{MaxLen: o.MaxSeqLen, LenName: "max_seq_len", VocabSize: o.VocabSize, NoMasks: !o.Static}
 	if o.Config != nil && !json.Valid(o.Config) {
 		return nil, errors.New("Options.Config is not valid JSON")
 	}
@@ -242,7 +247,7 @@ func (w *Writer) Close() (*Manifest, error) {
 		m.Tokens += sh.Tokens
 		m.Bytes += sh.Bytes
 	}
-	if err := writeJSONAtomic(filepath.Join(w.o.Dir, ManifestName), &m); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(w.o.Dir, ManifestName), &m); err != nil {
 		return nil, err
 	}
 	if err := os.Remove(filepath.Join(w.o.Dir, ProgressName)); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kiln-bert/kiln/internal/atomicfile"
 )
 
 // The files Hugging Face transformers' save_pretrained writes for a BertTokenizerFast, so that
@@ -36,7 +37,7 @@ func WriteVocab(path string, v *Vocab) error {
 		b.WriteString(tok)
 		b.WriteByte('\n')
 	}
-	return writeFile(path, b.Bytes())
+	return atomicfile.WriteBytes(path, b.Bytes())
 }
 
 // TokenizerJSON returns a Hugging Face tokenizer.json for the vocabulary and the normaliser
@@ -152,7 +153,7 @@ func WriteTokenizerJSON(path string, v *Vocab, o Options) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return writeFile(path, data)
+	return atomicfile.WriteBytes(path, data)
 }
 
 // WriteHF writes the tokenizer's files into dir, as WriteHF does for its vocabulary and
@@ -226,21 +227,7 @@ func writeJSONFile(path string, v any) error {
 	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return writeFile(path, out.Bytes())
-}
-
-// writeFile writes data to path through a temporary file, so that a failure never leaves a
-// partial file under the final name.
-func writeFile(path string, data []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteBytes(path, out.Bytes())
 }
 
 // NewVocab returns a vocabulary of tokens, indexed by id (as a trainer makes them).

@@ -12,11 +12,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/kiln-bert/kiln/internal/fileio"
-	sugarme "github.com/sugarme/tokenizer"
-	"github.com/sugarme/tokenizer/pretrained"
+	"github.com/kiln-bert/kiln/tokenize/internal/general"
 )
 
-// LoadJSON reads a Hugging Face tokenizer.json, parsed with github.com/sugarme/tokenizer.
+// LoadJSON reads a Hugging Face tokenizer.json, parsed with github.com/sugarme/tokenizer's
+// configuration type.
 //
 // The file's structure is checked first, as Hugging Face checks it (the model present, of a
 // known type, with the fields that type needs, a vocabulary of token -> integer id, merges for
@@ -27,7 +27,8 @@ import (
 // A BERT WordPiece configuration (BertNormalizer, BertPreTokenizer, WordPiece model, added
 // tokens that are matched as is) gets kiln's fast tokenizer, built from the file's vocabulary,
 // normaliser settings and added tokens. Any other configuration runs through sugarme's general
-// pipeline: slow, and only as faithful as sugarme is; a panic inside it becomes Encoding.Err.
+// pipeline (tokenize/internal/general, behind the encoder interface): slow, and only as
+// faithful as sugarme is; a failure or a panic inside it becomes Encoding.Err.
 // Truncation, padding and the post-processor are ignored either way: Encode adds no special
 // tokens and never truncates.
 func LoadJSON(path string) (*Tokenizer, error) {
@@ -67,7 +68,7 @@ var modelTypes = []string{"BPE", "WordPiece", "WordLevel", "Unigram"}
 // parseConfig checks the structure of a tokenizer.json and decodes it into sugarme's
 // configuration. A model without a "type" gets the type Hugging Face would infer from its
 // fields.
-func parseConfig(data []byte) (*sugarme.Config, error) {
+func parseConfig(data []byte) (*general.Config, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(data, &top); err != nil {
 		return nil, jsonError(data, err)
@@ -86,7 +87,7 @@ func parseConfig(data []byte) (*sugarme.Config, error) {
 	if err := checkModel(typ, m); err != nil {
 		return nil, err
 	}
-	var cfg sugarme.Config
+	var cfg general.Config
 	if err := json.Unmarshal(data, &cfg); err != nil {
 		return nil, jsonError(data, err)
 	}
@@ -304,7 +305,7 @@ func lineCol(data []byte, off int64) (line, col int) {
 
 // bertConfig recognises a BERT WordPiece configuration and returns kiln options and the
 // vocabulary by id. ok is false for any other configuration.
-func bertConfig(cfg *sugarme.Config) (o Options, tokens []string, ok bool, err error) {
+func bertConfig(cfg *general.Config) (o Options, tokens []string, ok bool, err error) {
 	if str(cfg.Normalizer, "type") != "BertNormalizer" || str(cfg.PreTokenizer, "type") != "BertPreTokenizer" ||
 		str(cfg.Model, "type") != "WordPiece" {
 		return o, nil, false, nil
@@ -394,30 +395,13 @@ func remarshal(from map[string]interface{}, to any) error {
 	return json.Unmarshal(b, to)
 }
 
-// generalPipeline is sugarme/tokenizer's pipeline, for tokenizer.json files that are not BERT
-// WordPiece.
-type generalPipeline struct {
-	tk *sugarme.Tokenizer
-}
-
-// loadGeneral builds sugarme's pipeline from a configuration parseConfig checked.
-func loadGeneral(cfg *sugarme.Config) (t *Tokenizer, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			t, err = nil, fmt.Errorf("sugarme/tokenizer panicked: %v", p)
-		}
-	}()
-	data, err := json.Marshal(cfg)
+// loadGeneral builds sugarme's pipeline (package general) from a configuration parseConfig
+// checked.
+func loadGeneral(cfg *general.Config) (*Tokenizer, error) {
+	p, vocab, err := general.Load(cfg)
 	if err != nil {
 		return nil, err
 	}
-	tk, err := pretrained.FromReader(bytes.NewReader(data))
-	if err != nil {
-		return nil, err
-	}
-	tk.WithTruncation(nil)
-	tk.WithPadding(nil)
-	vocab := tk.GetVocab(true)
 	size := 0
 	for _, id := range vocab {
 		if id < 0 {
@@ -437,37 +421,26 @@ func loadGeneral(cfg *sugarme.Config) (t *Tokenizer, err error) {
 		return nil, err
 	}
 	o := Options{SpecialTokens: []string{}}.withDefaults()
-	t = &Tokenizer{vocab: v, opts: o, special: v.special(), unk: -1, general: &generalPipeline{tk: tk}}
+	t := &Tokenizer{vocab: v, opts: o, special: v.special(), unk: -1, general: p}
 	if id, ok := v.ID(o.UnkToken); ok {
 		t.unk = id
 	}
 	return t, nil
 }
 
-// encode runs sugarme's pipeline on text; a failure or a panic becomes e.Err, naming the text.
-func (g *generalPipeline) encode(e *Encoding, text string) {
-	defer func() {
-		if p := recover(); p != nil {
-			e.IDs, e.Words = e.IDs[:0], e.Words[:0]
-			e.Err = fmt.Errorf("tokenize %.60q: sugarme/tokenizer panicked: %v", text, p)
-		}
-	}()
+// encoder is a tokenizer pipeline other than kiln's own: general.Pipeline, for the
+// tokenizer.json files that are not BERT WordPiece.
+type encoder interface {
+	// Encode appends the ids of text and the index of each one's word; an error names the text.
+	Encode(text string, ids, words []int32) ([]int32, []int32, error)
+}
+
+// encodeGeneral runs t's general pipeline on text into e, whose Err it sets on a failure.
+func (t *Tokenizer) encodeGeneral(e *Encoding, text string) {
 	for _, r := range text {
 		if r == 0xFFFD {
 			e.Invalid++ // approximate: counts U+FFFD already in the text too
 		}
 	}
-	enc, err := g.tk.EncodeSingle(text, false)
-	if err != nil {
-		e.Err = fmt.Errorf("tokenize %.60q: %w", text, err)
-		return
-	}
-	for i, id := range enc.Ids {
-		e.IDs = append(e.IDs, int32(id))
-		w := int32(-1)
-		if i < len(enc.Words) {
-			w = int32(enc.Words[i])
-		}
-		e.Words = append(e.Words, w)
-	}
+	e.IDs, e.Words, e.Err = t.general.Encode(text, e.IDs, e.Words)
 }

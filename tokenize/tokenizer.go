@@ -29,8 +29,8 @@ type Tokenizer struct {
 	specialFirst string         // the distinct first bytes of the special tokens
 
 	// general is set when a tokenizer.json is not a BERT WordPiece one: every call goes to
-	// sugarme/tokenizer's pipeline instead.
-	general *generalPipeline
+	// sugarme/tokenizer's pipeline (package general) instead.
+	general encoder
 }
 
 type specialToken struct {
@@ -52,7 +52,8 @@ type Encoding struct {
 	// fails.
 	Err error
 
-	word []byte // scratch: the normalised word being built
+	word     []byte // scratch: the normalised word being built
+	nextWord int32  // during encode: the number of the next word
 }
 
 // New builds a tokenizer for a vocabulary and options.
@@ -162,7 +163,7 @@ func (t *Tokenizer) Decode(ids []int32) string {
 func (t *Tokenizer) Encode(e *Encoding, text string) {
 	e.IDs, e.Words, e.Invalid, e.Err = e.IDs[:0], e.Words[:0], 0, nil
 	if t.general != nil {
-		t.general.encode(e, text)
+		t.encodeGeneral(e, text)
 		return
 	}
 	word := int32(0)
@@ -201,129 +202,41 @@ func (t *Tokenizer) findSpecial(text string) (int, specialToken) {
 	}
 }
 
-// encode runs the normaliser, the pre-tokenizer and WordPiece over text, fused in one pass;
-// words are numbered from word. It returns the number of the next word.
+// encode runs the normaliser, the pre-tokenizer and WordPiece over text, fused in one pass
+// (splitWords); words are numbered from word. It returns the number of the next word.
 func (t *Tokenizer) encode(e *Encoding, text string, word int32) int32 {
-	ct := t.chars
 	w := e.word[:0] // the normalised word being built
 	if cap(w) < maxTableWord {
 		w = make([]byte, 0, 64) // wordTable.find reads 16 bytes from the start of w
 	}
-	nchars := 0 // its length in characters
-	for i := 0; i < len(text); {
-		c := text[i]
-		if c < utf8.RuneSelf {
-			// ASCII fast path: runs of word characters, then one separator.
-			if b := ct.asciiWord[c]; b != 0 {
-				w = append(w, b)
-				nchars++
-				i++
-				for i < len(text) {
-					b = ct.asciiWord[text[i]&0x7f]
-					if b == 0 || text[i] >= utf8.RuneSelf {
-						break
-					}
-					w = append(w, b)
-					nchars++
-					i++
-				}
-				continue
-			}
-			entry := ct.latin.entries[c]
-			switch entry.kind() {
-			case kindSpace:
-				if len(w) > 0 {
-					word = t.wordPiece(e, w, nchars, word)
-					w, nchars = w[:0], 0
-				}
-				i++
-				continue
-			case kindIsolate:
-				if len(w) > 0 {
-					word = t.wordPiece(e, w, nchars, word)
-					w, nchars = w[:0], 0
-				}
-				if id := t.asciiID[c]; id >= 0 && entry.same() {
-					e.IDs = append(e.IDs, id)
-					e.Words = append(e.Words, word)
-					word++
-					i++
-					continue
-				}
-			}
-		}
-		r, size := rune(c), 1
-		if c >= utf8.RuneSelf {
-			r, size = utf8.DecodeRuneInString(text[i:])
-			if r == utf8.RuneError && size == 1 {
-				e.Invalid++
-			}
-		}
-		if r > 0xFFFF {
-			w, nchars, word = t.slowRune(e, w, nchars, word, r)
-			i += size
-			continue
-		}
-		pg := ct.latin
-		if r >= 0x100 {
-			pg = ct.page(r)
-		}
-		entry := pg.entries[r&0xFF]
-		switch entry.kind() {
-		case kindWord:
-			w = pg.appendForm(w, entry, text, i, size)
-			nchars += entry.nchars()
-		case kindDrop:
-		case kindSpace:
-			if len(w) > 0 {
-				word = t.wordPiece(e, w, nchars, word)
-				w, nchars = w[:0], 0
-			}
-		case kindIsolate:
-			if len(w) > 0 {
-				word = t.wordPiece(e, w, nchars, word)
-				w, nchars = w[:0], 0
-			}
-			w = pg.appendForm(w, entry, text, i, size)
-			word = t.wordPiece(e, w, entry.nchars(), word)
-			w = w[:0]
-		default:
-			w, nchars, word = t.slowRune(e, w, nchars, word, r)
-		}
-		i += size
-	}
-	if len(w) > 0 {
-		word = t.wordPiece(e, w, nchars, word)
-	}
-	e.word = w[:0]
-	return word
+	var invalid int
+	e.nextWord = word
+	e.word, invalid = splitWords(t.chars, text, w, pieceSink{t: t, e: e})
+	e.Invalid += invalid
+	return e.nextWord
 }
 
-// slowRune handles a character without a table entry (above U+FFFF) or whose normalised form
-// mixes pre-tokenizer classes: it normalises r and splits the result character by character.
-func (t *Tokenizer) slowRune(e *Encoding, w []byte, nchars int, word int32, r rune) ([]byte, int, int32) {
-	var buf [16]rune
-	out, isolate := normalizeRune(buf[:0], r, &t.opts)
-	for _, c := range out {
-		class := preClass(c)
-		if isolate {
-			class = classPunct
-		}
-		if class != classWord && len(w) > 0 {
-			word = t.wordPiece(e, w, nchars, word)
-			w, nchars = w[:0], 0
-		}
-		if class == classSpace {
-			continue
-		}
-		w = utf8.AppendRune(w, c)
-		nchars++
-		if class == classPunct {
-			word = t.wordPiece(e, w, nchars, word)
-			w, nchars = w[:0], 0
-		}
+// pieceSink is the Tokenizer's wordSink: it appends the word pieces of each word to e,
+// numbering the words from e.nextWord.
+type pieceSink struct {
+	t *Tokenizer
+	e *Encoding
+}
+
+func (s pieceSink) word(w []byte, nchars int) {
+	s.e.nextWord = s.t.wordPiece(s.e, w, nchars, s.e.nextWord)
+}
+
+// isolateASCII appends the id of a one-character word (ASCII punctuation) at once.
+func (s pieceSink) isolateASCII(c byte) bool {
+	id := s.t.asciiID[c]
+	if id < 0 {
+		return false
 	}
-	return w, nchars, word
+	s.e.IDs = append(s.e.IDs, id)
+	s.e.Words = append(s.e.Words, s.e.nextWord)
+	s.e.nextWord++
+	return true
 }
 
 // wordPiece appends the word pieces of one normalised word w of nchars characters (WordPiece,

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kiln-bert/kiln/internal/fileio"
+	"github.com/kiln-bert/kiln/internal/special"
 )
 
 // Vocab maps word pieces to ids and back. It is immutable and safe for concurrent use.
@@ -203,7 +204,7 @@ func (v *Vocab) SHA256() string { return v.sha256 }
 func (v *Vocab) Warnings() []string { return append([]string(nil), v.warnings...) }
 
 // Special holds the ids of BERT's special tokens; -1 marks one the vocabulary lacks.
-type Special struct{ PAD, UNK, CLS, SEP, MASK int32 }
+type Special = special.IDs
 
 // RequireSpecial returns the ids of BERT's five special tokens, [PAD], [UNK], [CLS], [SEP] and
 // [MASK], or an error naming the vocabulary's file and the tokens it lacks. Tokenizing needs

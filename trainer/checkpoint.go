@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kiln-bert/kiln/internal/atomicfile"
+	"github.com/kiln-bert/kiln/internal/fielddiff"
 	"github.com/kiln-bert/kiln/internal/fileio"
 	"github.com/kiln-bert/kiln/shards"
 	"github.com/kiln-bert/kiln/tokenize"
@@ -138,10 +139,10 @@ func saveCheckpoint(out string, m *Model, opt *AdamW, st trainerState, tok *toke
 	if err != nil {
 		return "", err
 	}
-	if err := writeFile(filepath.Join(tmp, StateFile), append(sb, '\n')); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(tmp, StateFile), append(sb, '\n')); err != nil {
 		return "", err
 	}
-	if err := shards.SyncDir(tmp); err != nil {
+	if err := atomicfile.SyncDir(tmp); err != nil {
 		return "", err
 	}
 	if err := os.RemoveAll(final); err != nil {
@@ -150,7 +151,7 @@ func saveCheckpoint(out string, m *Model, opt *AdamW, st trainerState, tok *toke
 	if err := os.Rename(tmp, final); err != nil {
 		return "", err
 	}
-	if err := shards.SyncDir(out); err != nil {
+	if err := atomicfile.SyncDir(out); err != nil {
 		return "", err
 	}
 	all, err := listCheckpoints(out)
@@ -259,10 +260,10 @@ func checkResume(dir string, cfg TrainConfig, man *shards.Manifest, checkModel f
 			src = "the given model"
 		}
 		return fmt.Errorf("the checkpoint's model (%s) differs from TrainConfig.Model %s: %s: leave TrainConfig.CheckModel false to resume with the checkpoint's",
-			cpath, src, strings.Join(shards.FieldDiffs(mc, cfg.Model, "(checkpoint)", "(TrainConfig.Model)"), ", "))
+			cpath, src, strings.Join(fielddiff.Diffs(mc, cfg.Model, "(checkpoint)", "(TrainConfig.Model)"), ", "))
 	}
 	if len(st.SourceConfig) > 0 && len(cfg.SourceConfig) > 0 {
-		if d := shards.FieldDiffs(st.SourceConfig, cfg.SourceConfig, "(checkpoint)", "(now)"); len(d) > 0 {
+		if d := fielddiff.Diffs(st.SourceConfig, cfg.SourceConfig, "(checkpoint)", "(now)"); len(d) > 0 {
 			return fmt.Errorf("the checkpoint's data was made with other settings: %s: resume with the same input and settings, or train in another TrainConfig.Out",
 				strings.Join(d, ", "))
 		}
@@ -319,12 +320,4 @@ func loadCheckpoint(dir string, opt OptimizerConfig) (*Model, *AdamW, trainerSta
 		}
 	}
 	return m, o, st, nil
-}
-
-// writeFile writes b to path with shards.WriteFileAtomic.
-func writeFile(path string, b []byte) error {
-	return shards.WriteFileAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	})
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kiln-bert/kiln/internal/fielddiff"
 	"github.com/kiln-bert/kiln/pairing"
 	"github.com/kiln-bert/kiln/shards"
 	"github.com/kiln-bert/kiln/shards/shardvocab"
@@ -56,14 +57,8 @@ func CheckShards(dir string) (*shards.Manifest, error) {
 		return nil, &shards.MismatchError{Dir: dir, Err: fmt.Errorf("%s: %w", mpath, err)}
 	}
 	for _, sh := range m.Shards {
-		p := filepath.Join(dir, filepath.FromSlash(sh.File))
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, fmt.Errorf("shard %s listed in %s: %w", sh.File, mpath, err)
-		}
-		if st.Size() != sh.Bytes {
-			return nil, shards.Mismatch(dir, "%s is %d bytes, but %s says %d: the shard changed after it was written",
-				p, st.Size(), mpath, sh.Bytes)
+		if err := shards.CheckSize(dir, sh); err != nil {
+			return nil, err
 		}
 	}
 	// The first shard's schema must say the same as the manifest.
@@ -83,7 +78,7 @@ func CheckShards(dir string) (*shards.Manifest, error) {
 
 // infoDiff names the fields of the manifest's info that differ from a shard's.
 func infoDiff(manifest, shard shards.Info) string {
-	return strings.Join(shards.FieldDiffs(manifest, shard, "in the manifest", "in the shard"), "; ")
+	return strings.Join(fielddiff.Diffs(manifest, shard, "in the manifest", "in the shard"), "; ")
 }
 
 // checkModelData checks that a model of shape c can read the rows the manifest of dir

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/kiln-bert/kiln/shards"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -106,37 +107,13 @@ func (m *Model) shape(rows []Example, train bool) (graphKey, error) {
 	}, nil
 }
 
+// checkRow holds a row to the model's shape (shards.RowLimits: the rule the shard writer
+// holds rows to, with the model's bounds).
 func (m *Model) checkRow(r Example) error {
 	c := m.cfg
-	switch {
-	case len(r.InputIDs) == 0:
-		return fmt.Errorf("no tokens")
-	case len(r.InputIDs) > c.MaxPositions:
-		return fmt.Errorf("%d tokens, more than max_position_embeddings %d", len(r.InputIDs), c.MaxPositions)
-	case len(r.TokenTypeIDs) != len(r.InputIDs):
-		return fmt.Errorf("%d token type ids for %d tokens", len(r.TokenTypeIDs), len(r.InputIDs))
-	case len(r.MaskedPositions) != len(r.MaskedIDs):
-		return fmt.Errorf("%d masked positions but %d masked ids", len(r.MaskedPositions), len(r.MaskedIDs))
-	case r.NextSentenceLabel < -1 || r.NextSentenceLabel > 1:
-		return fmt.Errorf("next sentence label %d not in {-1, 0, 1}", r.NextSentenceLabel)
-	}
-	for j, id := range r.InputIDs {
-		if id < 0 || int(id) >= c.VocabSize {
-			return fmt.Errorf("token %d: id %d outside the vocabulary (%d)", j, id, c.VocabSize)
-		}
-		if t := r.TokenTypeIDs[j]; t < 0 || int(t) >= c.TypeVocabSize {
-			return fmt.Errorf("token %d: token type %d outside [0, %d)", j, t, c.TypeVocabSize)
-		}
-	}
-	for j, p := range r.MaskedPositions {
-		if p < 0 || int(p) >= len(r.InputIDs) {
-			return fmt.Errorf("masked position %d (%d) outside the row (%d tokens)", j, p, len(r.InputIDs))
-		}
-		if id := r.MaskedIDs[j]; id < 0 || int(id) >= c.VocabSize {
-			return fmt.Errorf("masked id %d (%d) outside the vocabulary (%d)", j, id, c.VocabSize)
-		}
-	}
-	return nil
+	lim := shards.RowLimits{MaxLen: c.MaxPositions, LenName: "max_position_embeddings", VocabSize: c.VocabSize, TypeVocab: c.TypeVocabSize}
+	return lim.Check(&shards.Row{InputIDs: r.InputIDs, TokenTypeIDs: r.TokenTypeIDs, NextSentenceLabel: r.NextSentenceLabel,
+		MaskedPositions: r.MaskedPositions, MaskedIDs: r.MaskedIDs})
 }
 
 func (m *Model) graphFor(k graphKey) (*graph, error) {

@@ -4,10 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 
+	"github.com/kiln-bert/kiln/internal/atomicfile"
 	"github.com/kiln-bert/kiln/internal/fileio"
-	"github.com/kiln-bert/kiln/shards"
 )
 
 // HFConfig is a Hugging Face BertConfig as stored in config.json beside model.safetensors, so
@@ -156,11 +155,7 @@ func WriteHFConfig(path string, c HFConfig) error {
 	if err != nil {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
-	b = append(b, '\n')
-	return shards.WriteFileAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	})
+	return atomicfile.WriteBytes(path, append(b, '\n'))
 }
 
 // HF returns c as a Hugging Face BertConfig (for config.json; see WriteHFConfig).

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kiln-bert/kiln/internal/seeds"
+	"github.com/kiln-bert/kiln/internal/shuffle"
 	"github.com/kiln-bert/kiln/masking"
 	"github.com/kiln-bert/kiln/shards"
 )
@@ -187,18 +189,19 @@ func produce(ctx context.Context, cfg LoaderConfig, man *shards.Manifest, out ch
 
 // epochRows calls fn for each row of one epoch in the epoch's order: shards in a permutation
 // seeded by (Seed, epoch) and rows through a shuffle buffer drawn from the same generator, or
-// everything in manifest order when cfg.Shuffle is off.
+// everything in manifest order when cfg.Shuffle is off. fn must not keep the row it is given.
 func epochRows(ctx context.Context, cfg LoaderConfig, man *shards.Manifest, epoch int, fn func(*shards.Row) error) error {
 	order := make([]int, len(man.Shards))
 	for i := range order {
 		order[i] = i
 	}
-	var rng *rand.Rand
+	buf := shuffle.New(0, nil) // rows straight through, in manifest order
 	if cfg.Shuffle {
-		rng = rand.New(rand.NewPCG(cfg.Seed, uint64(epoch)))
+		rng := rand.New(rand.NewPCG(cfg.Seed, uint64(epoch)))
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		buf = shuffle.New(cfg.ShuffleBuffer, rng)
 	}
-	var buf []*shards.Row
+	row := new(shards.Row) // the buffer copies the rows it holds, and fn copies the row it gets
 	for _, si := range order {
 		sh := man.Shards[si]
 		path := filepath.Join(cfg.Dir, filepath.FromSlash(sh.File))
@@ -222,7 +225,6 @@ func epochRows(ctx context.Context, cfg LoaderConfig, man *shards.Manifest, epoc
 				r.Close()
 				return ctx.Err()
 			}
-			row := new(shards.Row)
 			if err := r.Next(row); err == io.EOF {
 				break
 			} else if err != nil {
@@ -234,21 +236,7 @@ func epochRows(ctx context.Context, cfg LoaderConfig, man *shards.Manifest, epoc
 				r.Close()
 				return shards.Mismatch(cfg.Dir, "%s row %d: %s", path, i, strings.Join(msgs, "; "))
 			}
-			if rng == nil {
-				if err := fn(row); err != nil {
-					r.Close()
-					return err
-				}
-				continue
-			}
-			if len(buf) < cfg.ShuffleBuffer {
-				buf = append(buf, row)
-				continue
-			}
-			j := rng.IntN(len(buf))
-			out := buf[j]
-			buf[j] = row
-			if err := fn(out); err != nil {
+			if err := buf.Push(row, fn); err != nil {
 				r.Close()
 				return err
 			}
@@ -261,15 +249,7 @@ func epochRows(ctx context.Context, cfg LoaderConfig, man *shards.Manifest, epoc
 				path, i, tokens, filepath.Join(cfg.Dir, shards.ManifestName), sh.Rows, sh.Tokens)
 		}
 	}
-	if rng != nil {
-		rng.Shuffle(len(buf), func(i, j int) { buf[i], buf[j] = buf[j], buf[i] })
-	}
-	for _, row := range buf {
-		if err := fn(row); err != nil {
-			return err
-		}
-	}
-	return nil
+	return buf.Drain(ctx, fn)
 }
 
 // NewExample copies a row into an Example of its own. With a masker (for rows stored
@@ -286,7 +266,7 @@ func NewExample(r *shards.Row, masker *masking.Masker, seed uint64, at Position)
 	}
 	if masker != nil {
 		var mk masking.Masked
-		rng := rand.New(rand.NewPCG(seed^0x6d61736b696e67, uint64(at.Epoch)<<40|uint64(at.Row)))
+		rng := rand.New(rand.NewPCG(seeds.DynamicMask(seed, at.Epoch, at.Row)))
 		masker.Mask(rng, ex.InputIDs, &mk)
 		ex.InputIDs, ex.MaskedPositions, ex.MaskedIDs = mk.IDs, mk.Positions, mk.Labels
 	}

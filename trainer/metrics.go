@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/kiln-bert/kiln/internal/atomicfile"
 )
 
 // Add adds the sums of o to s (the losses too: a window's mean is its sum over its steps).
@@ -96,7 +98,7 @@ func writeMetrics(path string, ms []Metrics) error {
 			return err
 		}
 	}
-	return writeFile(path, buf.Bytes())
+	return atomicfile.WriteBytes(path, buf.Bytes())
 }
 
 // writeMetric appends m to w as one JSON line.

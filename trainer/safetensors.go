@@ -11,8 +11,8 @@ import (
 	"sort"
 	"unicode/utf8"
 
+	"github.com/kiln-bert/kiln/internal/atomicfile"
 	"github.com/kiln-bert/kiln/internal/fileio"
-	"github.com/kiln-bert/kiln/shards"
 )
 
 // Tensor is one named tensor of a checkpoint: a row-major float32 array of the given shape.
@@ -76,7 +76,7 @@ func WriteSafetensors(path string, ts []Tensor, meta map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("safetensors %s: %w", path, err)
 	}
-	return shards.WriteFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		var prefix [8]byte
 		binary.LittleEndian.PutUint64(prefix[:], uint64(len(header)))
 		if _, err := w.Write(prefix[:]); err != nil {

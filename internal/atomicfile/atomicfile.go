@@ -1,4 +1,7 @@
-package shards
+// Package atomicfile writes files so that a reader, or a run resumed after a crash, finds
+// either the old content or the whole new one, never a part: kiln's manifests,
+// prep-stats.json, the trainer's config.json, safetensors and checkpoint files.
+package atomicfile
 
 import (
 	"bufio"
@@ -9,12 +12,10 @@ import (
 	"path/filepath"
 )
 
-// WriteFileAtomic writes the file at path through fill: into a temporary file beside it
-// (named "." + its base name + ".tmp"), flushed and fsynced, then renamed over path, and the
-// directory fsynced, so that path holds either its old content or the whole new one, never a
-// part. On an error the temporary file is removed. kiln writes its manifests, prep-stats.json
-// and the trainer's checkpoint files this way.
-func WriteFileAtomic(path string, fill func(io.Writer) error) (err error) {
+// Write writes the file at path through fill: into a temporary file beside it (named "." +
+// its base name + ".tmp"), flushed and fsynced, then renamed over path, and the directory
+// fsynced. On an error the temporary file is removed, and the error names path.
+func Write(path string, fill func(io.Writer) error) (err error) {
 	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
 	f, err := os.Create(tmp)
 	if err != nil {
@@ -49,17 +50,21 @@ func WriteFileAtomic(path string, fill func(io.Writer) error) (err error) {
 	return SyncDir(filepath.Dir(path))
 }
 
-// writeJSONAtomic writes v as indented JSON, with a final newline, to path with
-// WriteFileAtomic.
-func writeJSONAtomic(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return WriteFileAtomic(path, func(w io.Writer) error {
-		_, err := w.Write(append(b, '\n'))
+// WriteBytes writes b to path with Write.
+func WriteBytes(path string, b []byte) error {
+	return Write(path, func(w io.Writer) error {
+		_, err := w.Write(b)
 		return err
 	})
+}
+
+// WriteJSON writes v as indented JSON, with a final newline, to path with Write.
+func WriteJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return WriteBytes(path, append(b, '\n'))
 }
 
 // SyncDir fsyncs a directory, so that a rename in it is durable.

@@ -6,7 +6,9 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/kiln-bert/kiln/masking"
 	"github.com/kiln-bert/kiln/shards"
+	"github.com/kiln-bert/kiln/trainer"
 )
 
 // TestExamplesRunAgain: an Examples value is a run that can be started again. A second Prep
@@ -76,4 +78,66 @@ func mustManifest(t *testing.T, dir string) *shards.Manifest {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestStreamEpochs: pretrain's stream runs epoch e with first.WithSeed(seed + e), and gives
+// exactly the rows that a value made anew by NewExamples with that seed gives (as the stream
+// did when it rebuilt its Examples every epoch), masked as the trainer masks them; a stream
+// started within the second epoch (a resume) gives the same rows from there.
+func TestStreamEpochs(t *testing.T) {
+	const seed = 5
+	cfg := testConfig(t, "text", sotuFiles(t)[:2]...)
+	cfg.Masking, cfg.Seed, cfg.ShuffleBuffer = "dynamic", seed, 100
+	first, err := NewExamples(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	masker, err := masking.New(first.MaskingConfig(), first.maskVoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	var want [2][]trainer.Example
+	for e := range want {
+		c := cfg
+		c.Seed = seed + uint64(e)
+		ex, err := NewExamples(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ex.Run(ctx, func(r *shards.Row) error {
+			want[e] = append(want[e], trainer.NewExample(r, masker, seed, trainer.Position{Epoch: e, Row: int64(len(want[e]))}))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reflect.DeepEqual(want[0], want[1]) || len(want[1]) < 20 {
+		t.Fatalf("the two epochs' rows (%d, %d) are the same or too few", len(want[0]), len(want[1]))
+	}
+	read := func(start trainer.Position) []trainer.Example {
+		t.Helper()
+		s, err := NewStream(ctx, first, StreamConfig{BatchSize: 7, Seed: seed}, start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		var got []trainer.Example
+		for {
+			b, err := s.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, b.Rows...)
+			if b.Next.Epoch > 1 || b.Next.Epoch == 1 && b.Next.Row >= int64(len(want[1])) {
+				return got
+			}
+		}
+	}
+	if got, all := read(trainer.Position{}), append(want[0], want[1]...); !reflect.DeepEqual(got, all) {
+		t.Errorf("the stream's first two epochs (%d rows) differ from fresh runs of seeds %d and %d (%d rows)", len(got), seed, seed+1, len(all))
+	}
+	if got := read(trainer.Position{Epoch: 1, Row: 9}); !reflect.DeepEqual(got, want[1][9:]) {
+		t.Errorf("a stream started at epoch 1, row 9 gives %d rows unlike the epoch's from row 9 (%d)", len(got), len(want[1])-9)
+	}
 }

@@ -114,7 +114,8 @@ type ExampleStats struct {
 
 // Examples streams a corpus through the prep stages: source, sentence splitting and
 // tokenizing (in parallel, reassembled in order), pairing, masking and a seeded shuffle
-// buffer. Its output is the same for any number of workers.
+// buffer. Its output is the same for any number of workers. Run may be called again, and
+// WithSeed gives the run of another seed, without loading anything again (examples_run.go).
 type Examples struct {
 	cfg      ExampleConfig
 	inputs   []Input
@@ -126,6 +127,8 @@ type Examples struct {
 	masker   *masking.Masker // nil for dynamic masking
 	maskVoc  masking.Vocab
 	task     pairing.Task
+	special  pairing.Special // the pairer's
+	ran      bool            // a run has used the run state below (see newRun)
 
 	src   *Source
 	docs  atomic.Int64 // documents read so far, for progress
@@ -196,18 +199,10 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 	if err != nil {
 		return nil, err
 	}
-	pc := cfg.pairingConfig()
-	pairer, err := pairing.NewPairer(pc, sp)
-	if err != nil {
+	e := &Examples{cfg: cfg, inputs: inputs, notes: notes, tok: tok, splitter: splitter, task: cfg.Task,
+		special: sp}
+	if err := e.newRun(); err != nil { // checks the pairing settings
 		return nil, err
-	}
-	e := &Examples{cfg: cfg, inputs: inputs, notes: notes, tok: tok, splitter: splitter, pairer: pairer, task: cfg.Task}
-	if cfg.EvalFraction > 0 {
-		// NotNext partners are drawn from the pairer's reservoir: the held-out documents have
-		// their own, so that no pair mixes the two sets.
-		if e.evalPair, err = pairing.NewPairer(pc, sp); err != nil {
-			return nil, err
-		}
 	}
 	e.encodings.New = func() any { return new(tokenize.Encoding) }
 	e.maskVoc, err = MaskingVocab(tok.Vocab())
@@ -220,10 +215,6 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 			return nil, err
 		}
 	}
-	e.src = NewSource(inputs, SourceOptions{
-		Format: cfg.Format, JSONField: cfg.JSONField, MaxLineBytes: cfg.MaxLineBytes, MaxDocBytes: cfg.MaxDocBytes,
-		TextColumn: cfg.TextColumn, MaxRowGroupBytes: cfg.MaxRowGroupBytes,
-	})
 	return e, nil
 }
 
@@ -364,6 +355,9 @@ func (e *Examples) Run(parent context.Context, emit func(*shards.Row) error) err
 func (e *Examples) RunSplit(parent context.Context, emit, emitEval func(*shards.Row) error) error {
 	if e.evalPair != nil && emitEval == nil {
 		return fmt.Errorf("eval fraction %v: no destination for the held-out rows", e.cfg.EvalFraction)
+	}
+	if err := e.startRun(); err != nil {
+		return err
 	}
 	start := time.Now()
 	ctx, cancel := context.WithCancel(parent)

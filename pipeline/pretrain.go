@@ -47,7 +47,9 @@ type streamBatch struct {
 // NewStream starts the stages of first (the first epoch's examples; their config must have
 // dynamic masking: the stream masks each row as it is read) at start, an epoch and a row
 // within it, as a checkpoint records. Rows before start are made again and skipped, so a
-// resumed run sees the same data as an uninterrupted one. first must not have been run.
+// resumed run sees the same data as an uninterrupted one. Epoch e runs first.WithSeed (the
+// first epoch's seed + e): the corpus is found and the vocabulary loaded once. The stream
+// runs first itself: no other run of first may overlap it.
 func NewStream(ctx context.Context, first *Examples, cfg StreamConfig, start trainer.Position) (*Stream, error) {
 	if m := first.Config().Masking; m != masking.Dynamic {
 		return nil, fmt.Errorf("pretrain streams need dynamic masking, not %q", m)
@@ -79,18 +81,17 @@ func (s *Stream) run(ctx context.Context, ex *Examples, start trainer.Position) 
 			return false
 		}
 	}
+	first := ex
 	for epoch := 0; ; epoch++ {
+		if epoch < start.Epoch {
+			continue
+		}
 		if epoch > 0 {
-			cfg := ex.Config()
-			cfg.Seed++
 			var err error
-			if ex, err = NewExamples(cfg); err != nil {
+			if ex, err = first.WithSeed(first.Config().Seed + uint64(epoch)); err != nil {
 				send(streamBatch{err: err})
 				return
 			}
-		}
-		if epoch < start.Epoch {
-			continue
 		}
 		var skip int64
 		if epoch == start.Epoch {

@@ -30,6 +30,7 @@ type fileReader struct {
 	para     []byte   // text format: the paragraph being built
 	held     int64    // bytes reserved (Source.reserve) for the document being built
 	docIndex int
+	strict   bool // a line longer than the limit is an error (Tokenize), not skipped
 }
 
 // cancelCheckBytes is how much input a source reads between two checks of its context.
@@ -39,21 +40,32 @@ const cancelCheckBytes = 1 << 20
 // file. A line longer than the limit is skipped without being held in memory, and counted.
 // It returns the context's error once the run is cancelled, even in the middle of a line.
 func (fr *fileReader) readLine(buf []byte) (line []byte, ok bool, err error) {
+	return fr.appendLine(buf[:0])
+}
+
+// appendLine is readLine appending the line to dst: it returns dst extended by the line
+// (dst as it was when ok is false). With strict set, a line longer than the limit is a
+// *LongLineError instead of being skipped.
+func (fr *fileReader) appendLine(dst []byte) (line []byte, ok bool, err error) {
 	limit := fr.src.opts.MaxLineBytes
-	line = buf[:0]
+	start := len(dst)
+	line = dst
 	tooLong := false
 	for {
 		chunk, err := fr.br.ReadSlice('\n')
 		if fr.unchecked += len(chunk); fr.unchecked >= cancelCheckBytes && fr.ctx != nil {
 			fr.unchecked = 0
 			if cerr := fr.ctx.Err(); cerr != nil {
-				return nil, false, cerr
+				return dst, false, cerr
 			}
 		}
 		if !tooLong {
-			if len(line)+len(chunk) > limit+2 { // +2: the line ending
+			if len(line)-start+len(chunk) > limit+2 { // +2: the line ending
+				if fr.strict {
+					return dst, false, &LongLineError{Limit: limit}
+				}
 				tooLong = true
-				line = line[:0]
+				line = line[:start]
 			} else {
 				line = append(line, chunk...)
 			}
@@ -62,27 +74,43 @@ func (fr *fileReader) readLine(buf []byte) (line []byte, ok bool, err error) {
 			continue
 		}
 		if err == io.EOF {
-			if len(chunk) == 0 && len(line) == 0 && !tooLong {
-				return nil, false, nil
+			if len(chunk) == 0 && len(line) == start && !tooLong {
+				return dst, false, nil
 			}
 		} else if err != nil {
-			return nil, false, err
+			return dst, false, err
 		}
 		fr.line++
 		if tooLong {
 			fr.src.stats.SkippedLongLine++
 			fr.src.stats.problem("%s:%d: line longer than %d bytes skipped", fr.path, fr.line, limit)
-			line = line[:0]
+			line = line[:start]
 			tooLong = false
 			if err == io.EOF {
-				return nil, false, nil
+				return dst, false, nil
 			}
 			continue
 		}
-		fr.src.stats.TextBytes += int64(len(line))
-		line = bytes.TrimRight(line, "\r\n")
-		return line, true, nil
+		fr.src.stats.TextBytes += int64(len(line) - start)
+		n := len(line) // the line ending goes: any "\r" and "\n" at its end
+		for n > start && (line[n-1] == '\n' || line[n-1] == '\r') {
+			n--
+		}
+		return line[:n], true, nil
 	}
+}
+
+// LongLineError is the error of a line longer than the limit where a line may not be skipped
+// (Tokenize: each input line has its output line).
+type LongLineError struct{ Limit int }
+
+func (e *LongLineError) Error() string { return fmt.Sprintf("line longer than %d bytes", e.Limit) }
+
+// firstLine handles the byte order mark at the start of a file's first line: a UTF-8 one is
+// not text and is dropped; a UTF-16 one means that the file is not UTF-8 (utf16 is true).
+func firstLine(line []byte) (text []byte, utf16 bool) {
+	line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
+	return line, bytes.HasPrefix(line, []byte("\xff\xfe")) || bytes.HasPrefix(line, []byte("\xfe\xff"))
 }
 
 func (fr *fileReader) run(ctx context.Context) error {
@@ -100,9 +128,7 @@ func (fr *fileReader) run(ctx context.Context) error {
 			break
 		}
 		if fr.line == 1 {
-			// A UTF-8 byte order mark is not text; a UTF-16 one means the file is not UTF-8.
-			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
-			fr.utf16 = bytes.HasPrefix(line, []byte("\xff\xfe")) || bytes.HasPrefix(line, []byte("\xfe\xff"))
+			line, fr.utf16 = firstLine(line)
 		}
 		if fr.line%4096 == 0 { // many short lines: the byte count may not reach the check
 			if err := ctx.Err(); err != nil {

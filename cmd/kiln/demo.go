@@ -3,17 +3,18 @@ package main
 import (
 	"context"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
-	"github.com/kiln-bert/kiln/pipeline"
-	"github.com/kiln-bert/kiln/shards"
 	"github.com/kiln-bert/kiln/trainer"
 )
 
@@ -104,72 +105,101 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("unpacking the sample: %w", err)
 	}
-	fmt.Fprintf(stdout, "kiln demo: the bundled sample (21 State of the Union addresses, Moby Dick chapters 1-30) is in %s\n\n", corpus)
+	fmt.Fprintf(stdout, "kiln demo: the bundled sample (21 State of the Union addresses, Moby Dick chapters 1-30) is in %s\n", corpus)
+
+	// Each step is a kiln command: demo prints its command line and runs that argument list
+	// through the function the command runs (runPrep, runInspect, runVerify, runTrain), so that
+	// a printed line, copied, does what the demo did.
+	step := func(n int, name string, args []string, note string) {
+		fmt.Fprintf(stdout, "\n== %d. kiln %s %s%s\n", n, name, shellLine(args), note)
+	}
 
 	// 1. Prepare: raw text to shards.
-	cfg := pipeline.DefaultExampleConfig()
-	cfg.Inputs = []string{corpus}
-	cfg.Format = pipeline.Text
-	cfg.Vocab = vocab
-	cfg.MaxSeqLen = seqLen
-	cfg.MaxPredictions = max(1, seqLen*20/128)
-	cfg.Workers = runtime.NumCPU()
-	ex, err := pipeline.NewExamples(cfg)
-	if err != nil {
-		return err
-	}
 	shardDir := filepath.Join(*dir, "shards")
-	fmt.Fprintf(stdout, "== 1. kiln prep --input %s --format text --vocab %s --max-seq-len %d --output %s\n", corpus, vocab, seqLen, shardDir)
-	sum, err := pipeline.Prep(ctx, ex, pipeline.ShardOptions{Dir: shardDir, Version: version})
-	if err != nil {
+	prepArgs := []string{"--input", corpus, "--format", "text", "--vocab", vocab, "--max-seq-len", strconv.Itoa(seqLen),
+		"--max-predictions", strconv.Itoa(max(1, seqLen*20/128)), "--output", shardDir}
+	step(1, "prep", prepArgs, "")
+	if err := runPrep(ctx, prepArgs, stdout, stderr); err != nil {
 		return err
 	}
-	printPrepSummary(stdout, sum, shardDir)
 
 	// 2. Look at what was made.
-	fmt.Fprintf(stdout, "\n== 2. kiln inspect %s (a few examples decoded: [MASK:orig] masked, {orig→random} replaced, <orig> kept)\n", shardDir)
-	rows, info, err := shards.Sample(shardDir, 3)
-	if err != nil {
+	inspectArgs := []string{"--examples", "3", shardDir}
+	step(2, "inspect", inspectArgs, " (a few examples decoded: [MASK:orig] masked, {orig→random} replaced, <orig> kept)")
+	if err := runInspect(ctx, inspectArgs, stdout, stderr); err != nil {
 		return err
 	}
-	token, _ := decoder(shardDir, vocab)
-	for i := range rows {
-		fmt.Fprintf(stdout, "%s\n", shards.FormatRow(&rows[i], info, token))
+	verifyArgs := []string{shardDir}
+	step(3, "verify", verifyArgs, "")
+	if err := runVerify(ctx, verifyArgs, stdout, stderr); err != nil {
+		return err
 	}
-	if rep, err := shards.Verify(shardDir); err != nil || len(rep.Failures) > 0 {
-		return fmt.Errorf("verify %s: %v %v", shardDir, err, rep.Failures)
-	}
-	fmt.Fprintf(stdout, "kiln verify %s: ok\n", shardDir)
 
-	// 3. Train a tiny BERT on the shards.
+	// 4. Train a tiny BERT on the shards. Its log goes to stdout with the rest of the demo.
 	modelDir := filepath.Join(*dir, "model")
-	fmt.Fprintf(stdout, "\n== 3. kiln train --data %s --out %s --model tiny --steps %d --batch-size %d\n", shardDir, modelDir, steps, batch)
-	m, err := shards.ReadManifest(shardDir)
+	trainArgs := []string{"--data", shardDir, "--out", modelDir, "--model", "tiny", "--steps", strconv.Itoa(steps),
+		"--batch-size", strconv.Itoa(batch), "--lr", "2e-3", "--warmup", strconv.Itoa(steps / 10),
+		"--log-every", strconv.Itoa(max(1, steps/15)), "--checkpoint-every", strconv.Itoa(steps), "--seed", "42"}
+	step(4, "train", trainArgs, "")
+	if err := runTrain(ctx, trainArgs, stdout, stdout); err != nil {
+		return err
+	}
+	history, err := readMetricsFile(filepath.Join(modelDir, trainer.MetricsFile))
 	if err != nil {
 		return err
 	}
-	model, err := trainer.Preset("tiny", m.Info.VocabSize)
-	if err != nil {
-		return err
-	}
-	opt := trainer.DefaultOptimizer(2e-3, steps/10, steps)
-	res, err := trainer.Train(ctx, trainer.TrainConfig{
-		Data: shardDir, Out: modelDir, Model: model, Optimizer: opt, Steps: steps, BatchSize: batch,
-		Seed: 42, LogEvery: max(1, steps/15), CheckpointEvery: steps, Log: stdout, Tokenizer: checkpointTokenizer("demo", ex.Tokenizer(), stdout),
-		AfterCheckpoint: plotLoss(modelDir),
-	})
-	if err != nil {
-		return err
-	}
-	if len(res.History) == 0 {
+	if len(history) == 0 {
 		return fmt.Errorf("training logged no step")
 	}
-	first, last := res.History[0], res.Last
+	first, last := history[0], history[len(history)-1]
+	ckpts, _ := filepath.Glob(filepath.Join(modelDir, "checkpoint-*"))
+	ckpt := modelDir
+	if len(ckpts) > 0 {
+		ckpt = slices.Max(ckpts) // the names hold the step, zero-padded
+	}
 	fmt.Fprintf(stdout, "\nkiln demo: done in %.0fs. The loss went from %.2f (step %d) to %.2f (step %d): MLM %.2f -> %.2f, NSP %.3f -> %.3f.\n",
 		time.Since(start).Seconds(), first.Loss, first.Step, last.Loss, last.Step, first.MLMLoss, last.MLMLoss, first.NSPLoss, last.NSPLoss)
 	fmt.Fprintf(stdout, "  shards:      %s (manifest.json, prep-stats.json)\n", shardDir)
-	fmt.Fprintf(stdout, "  model:       %s (Hugging Face BertForPreTraining: config.json + model.safetensors)\n", res.Checkpoint)
+	fmt.Fprintf(stdout, "  model:       %s (Hugging Face BertForPreTraining: config.json + model.safetensors)\n", ckpt)
 	fmt.Fprintf(stdout, "  metrics:     %s\n", filepath.Join(modelDir, trainer.MetricsFile))
 	fmt.Fprintf(stdout, "  loss curve:  %s\n", filepath.Join(modelDir, trainer.LossPlotFile))
 	return nil
+}
+
+// readMetricsFile reads the metric lines kiln train wrote to path (trainer.MetricsFile).
+func readMetricsFile(path string) ([]trainer.Metrics, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var ms []trainer.Metrics
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var m trainer.Metrics
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			return nil, fmt.Errorf("%s: line %d: %w", path, i+1, err)
+		}
+		ms = append(ms, m)
+	}
+	return ms, nil
+}
+
+// shellLine returns args as a shell would need them typed: each argument that holds anything
+// but letters, digits and -_./,:=+@% single-quoted.
+func shellLine(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		safe := a != ""
+		for _, r := range a {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./,:=+@%", r)) {
+				safe = false
+				break
+			}
+		}
+		if safe {
+			out[i] = a
+		} else {
+			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(out, " ")
 }

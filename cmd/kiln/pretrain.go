@@ -91,7 +91,7 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		// past it): the stream left the shards resumable, and Prep finishes them as kiln prep
 		// would.
 		fmt.Fprintf(stderr, "kiln pretrain: training ended before the first pass over the corpus; finishing the shards in %s\n", *saveDir)
-		rest, err := pipeline.NewExamples(*cfg)
+		rest, err := ex.WithSeed(ex.Config().Seed) // the first pass's run again, nothing reloaded
 		if err != nil {
 			return err
 		}

@@ -1,21 +1,17 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 
 	"github.com/kiln-bert/kiln/masking"
 	"github.com/kiln-bert/kiln/pipeline"
 	"github.com/kiln-bert/kiln/shards"
-	"github.com/kiln-bert/kiln/shards/shardvocab"
-	"github.com/kiln-bert/kiln/tokenize"
 	"github.com/kiln-bert/kiln/trainer"
 )
 
@@ -135,7 +131,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg := tv.config(model, stderr)
 	cfg.Data, cfg.Masker = *data, masker
-	if cfg.Tokenizer, err = dataTokenizer(*data, m, *vocab); err != nil {
+	if cfg.Tokenizer, err = pipeline.ShardsTokenizer(*data, m, *vocab); err != nil {
 		fmt.Fprintf(stderr, "kiln train: warning: the checkpoints will hold no tokenizer files (AutoTokenizer will not find one there): %v\n", err)
 	}
 	if tv.evalData != "" {
@@ -169,41 +165,8 @@ func shardsMasker(dir, vocab string) (*shards.Manifest, *masking.Masker, error) 
 	if err != nil || m.Info.Static {
 		return m, nil, err
 	}
-	masker, err := dynamicMasker(dir, m, vocab)
+	masker, err := pipeline.ShardsMasker(dir, m, vocab)
 	return m, masker, err
-}
-
-// dynamicMasker builds the masker for the shards in dir, stored without masks, with the masking
-// settings recorded in their config and the vocabulary they were made with (vocabPath, or else
-// the one their config names).
-func dynamicMasker(dir string, m *shards.Manifest, vocabPath string) (*masking.Masker, error) {
-	mpath := filepath.Join(dir, shards.ManifestName)
-	var cfg pipeline.ExampleConfig
-	if err := json.Unmarshal(m.Config, &cfg); err != nil {
-		return nil, fmt.Errorf("%s: config: %w", mpath, err)
-	}
-	path := cmp.Or(vocabPath, cfg.Vocab)
-	if path == "" {
-		return nil, fmt.Errorf("%s: the shards are not masked and their config names no vocab.txt: give --vocab FILE", mpath)
-	}
-	v, err := tokenize.LoadVocab(path)
-	switch {
-	case err != nil && vocabPath == "":
-		return nil, fmt.Errorf("the vocabulary named in %s (the shards are not masked and need it): %w (if it has moved, give --vocab FILE)", mpath, err)
-	case err != nil:
-		return nil, fmt.Errorf("--vocab: %w", err)
-	}
-	if want := m.Metadata[shards.MetaVocabSHA256]; want != "" && want != v.SHA256() {
-		return nil, fmt.Errorf("%s is not the vocabulary the shards in %s were made with (sha256 %s, want %s)", path, dir, v.SHA256(), want)
-	}
-	if err := shardvocab.CheckSize(dir, m, path, v); err != nil {
-		return nil, err
-	}
-	mv, err := pipeline.MaskingVocab(v)
-	if err != nil {
-		return nil, err
-	}
-	return masking.New(cfg.MaskingConfig(), mv)
 }
 
 func runLoss(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -1,0 +1,223 @@
+package pipeline
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"unsafe"
+
+	"github.com/kiln-bert/kiln/tokenize"
+)
+
+// TokenizeConfig configures Tokenize: every line of some files, tokenized.
+type TokenizeConfig struct {
+	Tokenizer *tokenize.Tokenizer
+	// Files are read in order; .gz and .zst are decompressed (OpenText); "-" is Stdin.
+	Files []string
+	Stdin io.Reader
+	// Workers is the number of goroutines that tokenize; the output does not depend on it.
+	Workers int
+	// MaxLineBytes bounds a line: a longer one is a *LongLineError (each line has its output
+	// line, so none is skipped).
+	MaxLineBytes int
+	// Pieces prints the word pieces instead of the ids.
+	Pieces bool
+}
+
+// TokenizeStats counts what Tokenize read and made.
+type TokenizeStats struct {
+	Lines   int64 // lines read
+	Tokens  int64
+	UNK     int64
+	Bytes   int64 // bytes of text, one line ending counted per line
+	Invalid int64 // invalid UTF-8 sequences replaced
+}
+
+// Tokenize writes, for each line of cfg.Files in order, one line to w: the line's token ids
+// (or pieces), space separated, without special tokens. Lines are read by the source's line
+// reader (the byte order mark handled as the source does: a UTF-8 one dropped, a UTF-16 one an
+// error naming the file) in batches, tokenized on cfg.Workers goroutines (OrderedMap) and
+// written in input order. The counts cover what was read, also when it fails.
+func Tokenize(ctx context.Context, cfg TokenizeConfig, w io.Writer) (TokenizeStats, error) {
+	var sum TokenizeStats
+	for _, name := range cfg.Files {
+		if err := tokenizeFile(ctx, cfg, name, w, &sum); err != nil {
+			return sum, err
+		}
+	}
+	return sum, nil
+}
+
+// tokenizeBatch is a run of input lines tokenized together by one worker.
+type tokenizeBatch struct {
+	first int64  // line number of the batch's first line
+	err   error  // the first line that could not be encoded
+	text  []byte // the lines' bytes, one after the other, without line ends
+	ends  []int  // ends[i]: where line i ends in text
+	out   []byte // the output lines, ready to write
+	stats TokenizeStats
+}
+
+// tokenizeFile tokenizes every line of one file ("-" for cfg.Stdin) and adds its counts to
+// sum.
+func tokenizeFile(ctx context.Context, cfg TokenizeConfig, name string, w io.Writer, sum *TokenizeStats) error {
+	r := cfg.Stdin
+	display := "standard input"
+	if name != "-" {
+		f, err := OpenText(name) // .gz and .zst decompressed, as prep does
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r, display = f, name
+	}
+	if r == nil {
+		return fmt.Errorf("%s: no reader", display)
+	}
+	workers := max(1, cfg.Workers)
+	tok := cfg.Tokenizer
+	fr := &fileReader{
+		src:  NewSource(nil, SourceOptions{MaxLineBytes: cfg.MaxLineBytes}),
+		path: display, br: bufio.NewReaderSize(r, 1<<20), strict: true,
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fr.ctx = ctx
+
+	// A batch is 512 lines or 1 MiB of text, whichever comes first (or one longer line).
+	const batchLines, batchBytes = 512, 1 << 20
+	// Batches written out come back to the reader, buffers and all, so that a run allocates
+	// a few batches instead of one per 512 lines (and the collector has little to do).
+	free := make(chan *tokenizeBatch, 8*workers+8)
+	newBatch := func(first int64) *tokenizeBatch {
+		select {
+		case b := <-free:
+			*b = tokenizeBatch{first: first, text: b.text[:0], ends: b.ends[:0], out: b.out[:0]}
+			return b
+		default:
+			return &tokenizeBatch{first: first}
+		}
+	}
+	batches := make(chan *tokenizeBatch)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		b := newBatch(1)
+		for {
+			start := len(b.text)
+			var ok bool
+			var err error
+			b.text, ok, err = fr.appendLine(b.text)
+			if err != nil {
+				if ctx.Err() != nil {
+					readErr <- ctx.Err()
+					return
+				}
+				readErr <- fmt.Errorf("%s: line %d: %w", display, fr.line+1, err)
+				return
+			}
+			if !ok {
+				break
+			}
+			if fr.line == 1 {
+				text, utf16 := firstLine(b.text[start:])
+				if utf16 {
+					readErr <- fmt.Errorf("%s: UTF-16 text (it starts with a UTF-16 byte order mark); kiln reads UTF-8: convert it first (iconv -f UTF-16 -t UTF-8)", display)
+					return
+				}
+				b.text = append(b.text[:start], text...)
+			}
+			b.ends = append(b.ends, len(b.text))
+			if len(b.ends) == batchLines || len(b.text) >= batchBytes {
+				select {
+				case batches <- b:
+				case <-ctx.Done():
+					readErr <- ctx.Err()
+					return
+				}
+				b = newBatch(int64(fr.line) + 1)
+			}
+		}
+		if len(b.ends) > 0 {
+			select {
+			case batches <- b:
+			case <-ctx.Done():
+				readErr <- ctx.Err()
+				return
+			}
+		}
+		readErr <- nil
+	}()
+
+	vocab := tok.Vocab()
+	unkID := tok.Special().UNK
+	pieces := cfg.Pieces
+	results := OrderedMap(ctx, batches, workers, 4*workers, func(b *tokenizeBatch) *tokenizeBatch {
+		var enc tokenize.Encoding
+		// The lines are read as slices of b.text without a copy: Encode keeps nothing of
+		// its text, and b.text is reused only after the writer is done with this batch.
+		text := unsafe.String(unsafe.SliceData(b.text), len(b.text))
+		b.out = slices.Grow(b.out[:0], len(text)+len(text)/2+64)
+		start := 0
+		for i, end := range b.ends {
+			line := text[start:end]
+			start = end
+			tok.Encode(&enc, line)
+			if enc.Err != nil && b.err == nil {
+				b.err = fmt.Errorf("%s: line %d: %w", display, b.first+int64(i), enc.Err)
+			}
+			b.stats.Bytes += int64(len(line)) + 1
+			b.stats.Tokens += int64(len(enc.IDs))
+			b.stats.Invalid += int64(enc.Invalid)
+			for i, id := range enc.IDs {
+				if i > 0 {
+					b.out = append(b.out, ' ')
+				}
+				if id == unkID {
+					b.stats.UNK++
+				}
+				if pieces {
+					b.out = append(b.out, vocab.Token(id)...)
+				} else {
+					b.out = strconv.AppendInt(b.out, int64(id), 10)
+				}
+			}
+			b.out = append(b.out, '\n')
+		}
+		return b
+	})
+	// stop ends the run early: the reader's count of lines is read only once it has stopped.
+	stop := func(err error) error {
+		cancel()
+		for range results {
+		}
+		<-readErr
+		sum.Lines += int64(fr.line)
+		return err
+	}
+	for b := range results {
+		if b.err != nil {
+			return stop(b.err)
+		}
+		if _, err := w.Write(b.out); err != nil {
+			return stop(fmt.Errorf("writing output: %w", err))
+		}
+		sum.Tokens += b.stats.Tokens
+		sum.UNK += b.stats.UNK
+		sum.Bytes += b.stats.Bytes
+		sum.Invalid += b.stats.Invalid
+		select { // for the reader to reuse
+		case free <- b:
+		default:
+		}
+	}
+	err := <-readErr
+	sum.Lines += int64(fr.line)
+	if err != nil {
+		return err
+	}
+	return ctx.Err()
+}

@@ -130,9 +130,11 @@ type FileResult struct {
 	PartDocs []int64 `json:"part_docs"`
 }
 
-// TokenizeFile reads input in (the run's input fileIndex), splits and tokenizes each of its
-// documents and calls emit with the document and its partition, in document order. It stops
-// at the first error, which names the file (and the line). emit may keep d.
+// TokenizeFile reads input in (the run's input fileIndex, Inputs()[fileIndex], or a local
+// copy of it: WriteManifest records the run's name of each input, never in.Path), splits and
+// tokenizes each of its documents and calls emit with the document and its partition, in
+// document order. It stops at the first error, which names the file (and the line). emit may
+// keep d.
 func (p *Partitioner) TokenizeFile(ctx context.Context, fileIndex int, in Input, emit func(part int, d PartDoc) error) (FileResult, error) {
 	res := FileResult{Index: fileIndex, PartDocs: make([]int64, p.n)}
 	if fileIndex < 0 {
@@ -411,7 +413,9 @@ func (p *Partitioner) WriteManifest(dir string, files []FileResult, parts []Part
 			want[j] += n
 		}
 		addSourceStats(&st.Source, f.Source)
-		st.Source.PerFile = append(st.Source.PerFile, f.File)
+		fs := f.File
+		fs.Path = p.e.inputs[i].Path // the run's name of the input, whatever copy was read
+		st.Source.PerFile = append(st.Source.PerFile, fs)
 	}
 	byPart := make([]*PartitionResult, p.n)
 	for i := range parts {

@@ -74,6 +74,26 @@ func partitionChildCmd(t *testing.T, spec partitionSpec) *exec.Cmd {
 	return cmd
 }
 
+// measurePartitionChild runs spec in a child process with GOGC=50 (as measureChild does) and
+// returns what the child measured.
+func measurePartitionChild(t *testing.T, spec partitionSpec) childResult {
+	t.Helper()
+	cmd := partitionChildCmd(t, spec)
+	cmd.Env = append(cmd.Env, "GOGC=50")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("child: %v: %s", err, stderr.String())
+	}
+	var res childResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("child output %q: %v", out, err)
+	}
+	return res
+}
+
+// tryPrepPartitioned runs PrepPartitioned of cfg into n partitions.
 func tryPrepPartitioned(ctx context.Context, cfg ExampleConfig, o ShardOptions, n int) (*PrepSummary, error) {
 	ex, err := NewExamples(cfg)
 	if err != nil {

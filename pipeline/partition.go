@@ -281,17 +281,7 @@ func (p *Partitioner) PrepareSorted(ctx context.Context, part int, next func() (
 	if err != nil {
 		return res, err
 	}
-	tmp := filepath.Join(staging, PartitionResultName)
-	if err := shards.WriteFileAtomic(tmp, func(w io.Writer) error {
-		_, err := w.Write(append(b, '\n'))
-		return err
-	}); err != nil {
-		return res, fmt.Errorf("partition %d: %w", part, err)
-	}
-	if err := os.Rename(tmp, filepath.Join(final, PartitionResultName)); err != nil {
-		return res, fmt.Errorf("partition %d: %w", part, err)
-	}
-	if err := shards.SyncDir(final); err != nil {
+	if err := writeSmallFile(filepath.Join(final, PartitionResultName), append(b, '\n')); err != nil {
 		return res, fmt.Errorf("partition %d: %w", part, err)
 	}
 	return res, nil

@@ -222,12 +222,14 @@ func (p *Partitioner) spillFile(ctx context.Context, dir string, i int, in Input
 	bufs := make([][]byte, p.n)
 	sizes := make([]int64, p.n)
 	buffered := 0
-	flush := func() error {
+	// flush appends the buffers to their spill files; the last one (final) also syncs every
+	// spill file of the input, so that done.json is written only over data on disk.
+	flush := func(final bool) error {
 		for part, b := range bufs {
-			if len(b) == 0 {
+			if len(b) == 0 && !(final && sizes[part] > 0) {
 				continue
 			}
-			if err := appendFile(filepath.Join(fd, spillFileName(part)), b, false); err != nil {
+			if err := appendFile(filepath.Join(fd, spillFileName(part)), b, final); err != nil {
 				return fmt.Errorf("spill %s: %w", fd, err)
 			}
 			sizes[part] += int64(len(b))
@@ -253,27 +255,50 @@ func (p *Partitioner) spillFile(ctx context.Context, dir string, i int, in Input
 		n := len(bufs[part])
 		bufs[part] = append(binary.AppendUvarint(bufs[part], uint64(len(enc))), enc...)
 		if buffered += len(bufs[part]) - n; buffered >= spillFlushBytes {
-			return flush()
+			return flush(false)
 		}
 		return nil
 	})
 	if err == nil {
-		err = flush()
+		err = flush(true)
 	}
 	if err != nil {
 		return r, err
 	}
-	for part, n := range sizes {
-		if n > 0 {
-			if err := appendFile(filepath.Join(fd, spillFileName(part)), nil, true); err != nil {
-				return r, fmt.Errorf("spill %s: %w", fd, err)
-			}
-		}
-	}
-	if err := writeJSONFile(filepath.Join(fd, spillDoneName), spillRecord{Result: r, Bytes: sizes}); err != nil {
+	b, err := json.Marshal(spillRecord{Result: r, Bytes: sizes})
+	if err != nil {
 		return r, err
 	}
+	if err := writeSmallFile(filepath.Join(fd, spillDoneName), b); err != nil {
+		return r, fmt.Errorf("spill %s: %w", fd, err)
+	}
 	return r, nil
+}
+
+// writeSmallFile writes b to path through a temporary file beside it, synced, then renamed
+// over path, and syncs the directory: path holds the whole of b or nothing. (For the small
+// records of a run: shards.WriteFileAtomic buffers a MiB.) The temporary name is unique, so
+// that concurrent writers of one path do not meet.
+func writeSmallFile(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return shards.SyncDir(filepath.Dir(path))
 }
 
 // appendFile appends b to the file at name, creating it, and syncs it when sync is set.

@@ -491,7 +491,7 @@ func (p *Partitioner) WriteManifest(dir string, files []FileResult, parts []Part
 // returns an error wrapping os.ErrNotExist when the partition is not recorded complete.
 func ReadPartitionResult(dir string, part int) (*PartitionResult, error) {
 	p := filepath.Join(dir, PartitionDirName(part), PartitionResultName)
-	b, err := os.ReadFile(p)
+	b, err := fileio.ReadRegular(p, fileio.MaxManifest)
 	if err != nil {
 		return nil, err
 	}

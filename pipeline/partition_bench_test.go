@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -39,6 +40,21 @@ func BenchmarkPartitioned10(b *testing.B) {
 	benchPartitioned(b, []string{root})
 }
 
+// cpuSeconds returns the user and system CPU time of the process so far.
+func cpuSeconds(b *testing.B) float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// reportCPU reports the CPU seconds per MB of text since start (user+sys of the process:
+// robust to other load on the machine, unlike MB/s).
+func reportCPU(b *testing.B, start float64, text int64) {
+	b.ReportMetric((cpuSeconds(b)-start)/float64(b.N)/(float64(text)/1e6), "cpu-s/MB")
+}
+
 func benchPartitioned(b *testing.B, inputs []string) {
 	const parts = 16
 	cfg := testConfig(b, "text", inputs...)
@@ -46,6 +62,7 @@ func benchPartitioned(b *testing.B, inputs []string) {
 	ctx := context.Background()
 	b.Run("tokenize", func(b *testing.B) {
 		var text int64
+		cpu := cpuSeconds(b)
 		for b.Loop() {
 			ex, err := NewExamples(cfg)
 			if err != nil {
@@ -71,14 +88,17 @@ func benchPartitioned(b *testing.B, inputs []string) {
 			}
 		}
 		b.SetBytes(text)
+		reportCPU(b, cpu, text)
 	})
 	b.Run("prep", func(b *testing.B) {
 		var text int64
+		cpu := cpuSeconds(b)
 		for b.Loop() {
 			sum, _ := runPrep(b, cfg, ShardOptions{Dir: b.TempDir()})
 			text = sum.Examples.Source.TextBytes
 		}
 		b.SetBytes(text)
+		reportCPU(b, cpu, text)
 	})
 	b.Run("partitioned", func(b *testing.B) {
 		// The stages carry pprof labels (inherited by the goroutines they start, zstd's
@@ -87,6 +107,7 @@ func benchPartitioned(b *testing.B, inputs []string) {
 		var text, spill int64
 		var phase1, phase2 time.Duration
 		stage := func(name string, f func()) { pprof.Do(ctx, pprof.Labels("stage", name), func(context.Context) { f() }) }
+		cpu := cpuSeconds(b)
 		for b.Loop() {
 			dir := b.TempDir()
 			var p *Partitioner
@@ -100,10 +121,10 @@ func benchPartitioned(b *testing.B, inputs []string) {
 					b.Fatal(err)
 				}
 			})
-			var files []FileResult
+			var spills []spillRecord
 			stage("tokenize", func() {
 				var err error
-				if files, err = p.spillAll(ctx, dir); err != nil {
+				if spills, err = p.spillAll(ctx, dir); err != nil {
 					b.Fatal(err)
 				}
 			})
@@ -121,11 +142,15 @@ func benchPartitioned(b *testing.B, inputs []string) {
 			var results []PartitionResult
 			stage("prepare", func() {
 				var err error
-				if results, err = p.prepareAll(ctx, dir, files); err != nil {
+				if results, err = p.prepareAll(ctx, dir, spills); err != nil {
 					b.Fatal(err)
 				}
 			})
 			stage("serial", func() {
+				files := make([]FileResult, len(spills))
+				for i := range spills {
+					files[i] = spills[i].Result
+				}
 				sum, err := p.WriteManifest(dir, files, results, time.Since(t0).Seconds())
 				if err != nil {
 					b.Fatal(err)
@@ -135,6 +160,7 @@ func benchPartitioned(b *testing.B, inputs []string) {
 			phase2 += time.Since(t1)
 		}
 		b.SetBytes(text)
+		reportCPU(b, cpu, text)
 		b.ReportMetric(phase1.Seconds()/float64(b.N), "phase1-s/op")
 		b.ReportMetric(phase2.Seconds()/float64(b.N), "phase2-s/op")
 		b.ReportMetric(float64(spill)/float64(text), "spill-B/text-B")

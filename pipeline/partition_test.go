@@ -344,7 +344,7 @@ func TestPartitionedDeterminism(t *testing.T) {
 				}
 			}
 		}
-		spilled, _ := filepath.Glob(filepath.Join(dir, spillDirName, "file-*", spillDoneName))
+		spilled, _ := filepath.Glob(filepath.Join(dir, spillDirName, "file-*.bin"))
 		t.Logf("killed with %d partition file(s) complete, %d input(s) spilled", len(kept), len(spilled))
 		runPrepPartitioned(t, cfg, opts(dir), n)
 		checkKept(t, kept)
@@ -354,7 +354,7 @@ func TestPartitionedDeterminism(t *testing.T) {
 	}
 	t.Run("kill-tokenizing", func(t *testing.T) {
 		kill(t, func(dir string) bool {
-			done, _ := filepath.Glob(filepath.Join(dir, spillDirName, "file-*", spillDoneName))
+			done, _ := filepath.Glob(filepath.Join(dir, spillDirName, "file-*.bin"))
 			return len(done) >= 3
 		})
 	})
@@ -412,43 +412,54 @@ func TestPartitionedDeterminism(t *testing.T) {
 }
 
 // TestPartitionedSpillCorrupt checks that a spill file damaged between the phases is an
-// error naming it, not a panic or a silently different output.
+// error naming it, not a panic or a silently different output: a record length past its
+// chunk, and one byte changed inside a document (caught by the chunk's checksum).
 func TestPartitionedSpillCorrupt(t *testing.T) {
 	cfg, opts := partitionTestConfig(t)
-	dir := t.TempDir()
-	ex, err := NewExamples(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewPartitioner(ex, 3, opts(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.spillAll(context.Background(), dir); err != nil {
-		t.Fatal(err)
-	}
-	spilled, _ := filepath.Glob(filepath.Join(spillFileDir(dir, 4), "part-*.bin"))
-	if len(spilled) == 0 {
-		t.Fatal("input 4 spilled nothing")
-	}
-	victim := spilled[0]
-	b, err := os.ReadFile(victim)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The same size (so the spill is taken as complete), with a record length past the end.
-	for i := range b[:min(len(b), 8)] {
-		b[i] = 0xff
-	}
-	if err := os.WriteFile(victim, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	_, err = PrepPartitioned(context.Background(), ex, opts(dir), 3)
-	if err == nil || !strings.Contains(err.Error(), victim) {
-		t.Fatalf("a corrupt spill file: %v, want an error naming %s", err, victim)
-	}
-	if _, err := os.Stat(filepath.Join(dir, shards.ManifestName)); err == nil {
-		t.Error("a manifest was written over a corrupt spill")
+	for _, tc := range []struct {
+		name   string
+		damage func(b []byte, data int64)
+	}{
+		{"record-length", func(b []byte, _ int64) {
+			for i := range b[:8] {
+				b[i] = 0xff
+			}
+		}},
+		{"one-byte", func(b []byte, data int64) { b[data/2] ^= 0x01 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ex, err := NewExamples(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := NewPartitioner(ex, 3, opts(dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			spills, err := p.spillAll(context.Background(), dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			victim := spillFile(dir, 4)
+			b, err := os.ReadFile(victim)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The same size and trailer: the spill is taken as complete.
+			tc.damage(b, spills[4].Size)
+			if err := os.WriteFile(victim, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err = PrepPartitioned(context.Background(), ex, opts(dir), 3)
+			if err == nil || !strings.Contains(err.Error(), victim) {
+				t.Fatalf("a damaged spill file: %v, want an error naming %s", err, victim)
+			}
+			t.Log(err)
+			if _, err := os.Stat(filepath.Join(dir, shards.ManifestName)); err == nil {
+				t.Error("a manifest was written over a damaged spill")
+			}
+		})
 	}
 }
 

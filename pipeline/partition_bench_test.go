@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ import (
 // BenchmarkPartitioned measures, over the benchmark corpora's SOTU (233 files, 10.8 MB) and
 // with Workers = GOMAXPROCS (run with -cpu 1,2), the tokenizer alone (every file read, split
 // and encoded on the workers, nothing kept), the unpartitioned Prep and the partitioned
-// local engine (16 partitions), each into shards at the defaults. The partitioned run
+// local engine (16 partitions, or $KILN_BENCH_PARTITIONS), each into shards at the defaults. The partitioned run
 // reports the seconds of its two phases and the spill's size per byte of text. Interleave the
 // three in one run (-bench 'BenchmarkPartitioned' runs them in turn).
 func BenchmarkPartitioned(b *testing.B) { benchPartitioned(b, benchSOTU(b, 1)) }
@@ -56,7 +57,10 @@ func reportCPU(b *testing.B, start float64, text int64) {
 }
 
 func benchPartitioned(b *testing.B, inputs []string) {
-	const parts = 16
+	parts := 16
+	if v, err := strconv.Atoi(os.Getenv("KILN_BENCH_PARTITIONS")); err == nil && v > 1 {
+		parts = v // the number of partitions, for a benchmark run
+	}
 	cfg := testConfig(b, "text", inputs...)
 	cfg.Workers = runtime.GOMAXPROCS(0)
 	ctx := context.Background()

@@ -35,8 +35,10 @@ import (
 // seed and N alone. PrepPartitioned is the local engine; kiln's Beam module calls the same
 // three entry points.
 
-// MaxPartitions is the most partitions a run may have.
-const MaxPartitions = 1 << 20
+// MaxPartitions is the most partitions a run may have: far more than the workers of any
+// machine (a few partitions a worker is what keeps them busy), and few enough that what grows
+// with them (a count per input and partition, a scan of the inputs per partition) stays small.
+const MaxPartitions = 1 << 16
 
 // PartitionDirName returns the directory, relative to the run's, of partition part.
 func PartitionDirName(part int) string { return fmt.Sprintf("part-%05d", part) }

@@ -63,7 +63,7 @@ func TestPrepPartitions(t *testing.T) {
 
 	for _, bad := range [][]string{
 		{"--partitions", "-1"},
-		{"--partitions", "1048577"},
+		{"--partitions", "65537"},
 		{"--partitions", "2", "--eval-fraction", "0.1"},
 	} {
 		code, _, stderr := kiln(t, append(append(args, "--output", filepath.Join(tmp, "bad")), bad...)...)

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -133,8 +135,21 @@ func (p *Partitioner) checkRunDir(dir string) error {
 		return fmt.Errorf("output %s holds an interrupted run without --partitions (%s): finish it with the same command, or use another directory", dir, shards.ProgressName)
 	}
 	if m, err := shards.ReadManifest(dir); err == nil {
-		if diff := shards.FieldDiffs(m.Config, json.RawMessage(p.cfgJSON), "(there)", "(now)"); len(diff) > 0 {
-			return fmt.Errorf("output %s holds a run with different settings (%v): use another directory, or the same settings", dir, diff)
+		type shardSettings struct { // as the manifest names them
+			Compression string `json:"compression"`
+			ArrowFormat string `json:"arrow_format"`
+			ShardBytes  int64  `json:"shard_bytes"`
+			Bins        []int  `json:"bins"`
+		}
+		now := shardSettings{cmp.Or(p.o.Compression, "zstd"), cmp.Or(p.o.ArrowFormat, "file"), p.o.ShardBytes, p.o.Bins}
+		if now.ShardBytes <= 0 {
+			now.ShardBytes = shards.DefaultShardBytes
+		}
+		there := shardSettings{m.Compression, m.ArrowFormat, m.ShardBytes, m.Bins}
+		diff := shards.FieldDiffs(m.Config, json.RawMessage(p.cfgJSON), "(there)", "(now)")
+		diff = append(diff, shards.FieldDiffs(there, now, "(there)", "(now)")...)
+		if len(diff) > 0 {
+			return fmt.Errorf("output %s holds a run with different settings (%s): use another directory, or the same settings", dir, strings.Join(diff, "; "))
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("output %s: %w", dir, err)

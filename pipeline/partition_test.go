@@ -399,6 +399,11 @@ func TestPartitionedDeterminism(t *testing.T) {
 		if _, err := tryPrepPartitioned(context.Background(), cfg, opts(dir), n+1); err == nil || !strings.Contains(err.Error(), "partitions") {
 			t.Errorf("a run of other partitions over a finished run: %v, want an error naming partitions", err)
 		}
+		o := opts(dir)
+		o.ShardBytes *= 2
+		if _, err := tryPrepPartitioned(context.Background(), cfg, o, n); err == nil || !strings.Contains(err.Error(), "shard_bytes") {
+			t.Errorf("a run of other shard sizes over a finished run: %v, want an error naming shard_bytes", err)
+		}
 		if _, _, err := tryPrep(context.Background(), cfg, opts(dir)); err == nil {
 			t.Error("an unpartitioned run over a partitioned one succeeded")
 		}

@@ -154,6 +154,22 @@ func (p *Partitioner) checkRunDir(dir string) error {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("output %s: %w", dir, err)
 	}
+	// An interrupted partitioned run of other settings is refused too: its spill and its
+	// complete partitions record the settings they were made with.
+	interrupted := func(settings string) error {
+		diff := shards.FieldDiffs(json.RawMessage(settings), json.RawMessage(p.settings), "(there)", "(now)")
+		return fmt.Errorf("output %s holds an interrupted run with different settings (%s): use another directory, or the same settings", dir, strings.Join(diff, "; "))
+	}
+	if b, err := fileio.ReadRegular(filepath.Join(dir, spillDirName, spillSettingsName), fileio.MaxManifest); err == nil && string(b) != p.settings && json.Valid(b) {
+		return interrupted(string(b))
+	}
+	if recs, _ := filepath.Glob(filepath.Join(dir, "part-*", PartitionResultName)); len(recs) > 0 {
+		if n, ok := partitionIndex(filepath.Base(filepath.Dir(recs[0]))); ok && n < p.n {
+			if r, err := ReadPartitionResult(dir, n); err == nil && r.Settings != p.settings && json.Valid([]byte(r.Settings)) {
+				return interrupted(r.Settings)
+			}
+		}
+	}
 	if old, _ := filepath.Glob(filepath.Join(dir, "shard-*.arrow")); len(old) > 0 {
 		return fmt.Errorf("output %s holds shards of a run without --partitions: use another directory", dir)
 	}

@@ -407,6 +407,13 @@ func TestPartitionedDeterminism(t *testing.T) {
 		if _, _, err := tryPrep(context.Background(), cfg, opts(dir)); err == nil {
 			t.Error("an unpartitioned run over a partitioned one succeeded")
 		}
+		// An interrupted run of other settings: its spill and a complete partition stay.
+		partial := t.TempDir()
+		runPrepPartitioned(t, cfg, opts(partial), n)
+		os.Remove(filepath.Join(partial, shards.ManifestName))
+		if _, err := tryPrepPartitioned(context.Background(), c, opts(partial), n); err == nil || !strings.Contains(err.Error(), "seed") {
+			t.Errorf("a run of another seed over an interrupted run: %v, want an error naming the seed", err)
+		}
 		plain := t.TempDir()
 		runPrep(t, cfg, opts(plain))
 		if _, err := tryPrepPartitioned(context.Background(), cfg, opts(plain), n); err == nil {

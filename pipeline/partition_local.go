@@ -187,6 +187,17 @@ func (p *Partitioner) checkRunDir(dir string) error {
 	return nil
 }
 
+// checkNoPartitionedRun refuses, for an unpartitioned Prep, a directory that holds an
+// interrupted partitioned run (its spill or a partition directory): Prep would write beside
+// it. (A finished one is refused by its manifest's config.)
+func checkNoPartitionedRun(dir string) error {
+	parts, _ := filepath.Glob(filepath.Join(dir, "part-*", PartitionResultName))
+	if _, err := os.Stat(filepath.Join(dir, spillDirName)); err == nil || len(parts) > 0 {
+		return fmt.Errorf("output %s holds an interrupted run with --partitions: finish it with the same command, or use another directory", dir)
+	}
+	return nil
+}
+
 // forEach runs f(ctx, i) for i in [0, n) on workers goroutines and returns the first error,
 // after cancelling the calls not yet started.
 func forEach(ctx context.Context, n, workers int, f func(ctx context.Context, i int) error) error {

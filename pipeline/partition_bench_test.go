@@ -151,9 +151,9 @@ func benchPartitioned(b *testing.B, inputs []string) {
 				}
 			})
 			stage("serial", func() {
-				files := make([]FileResult, len(spills))
-				for i := range spills {
-					files[i] = spills[i].Result
+				var files []FileResult
+				for _, g := range spills {
+					files = append(files, g.Results...)
 				}
 				sum, err := p.WriteManifest(dir, files, results, time.Since(t0).Seconds())
 				if err != nil {

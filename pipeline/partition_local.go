@@ -23,22 +23,28 @@ import (
 )
 
 // The local engine of partitioned prep keeps what must wait between the two phases on disk,
-// in DIR/.spill: one file per input (file-NNNNNN.bin), holding its tokenized documents
-// (PartDoc encodings, each after its length as an unsigned varint) in chunks of one partition
-// each, then a trailer: the input's result and where each chunk lies (JSON), the JSON's
-// length (8 bytes, little-endian) and spillMagic. It is written under a temporary name,
-// synced and renamed: an input whose spill file exists is complete. (One file per input, not
-// per input and partition: creating files is what costs most here.) Phase 2 reads a
-// partition's chunks input after input, so its documents arrive in canonical order without
-// sorting. The spill is removed once the manifest is written.
+// in DIR/.spill. The inputs are cut into groups of consecutive files (spillGroups); each
+// group is tokenized by one worker into one spill file (file-NNNNNN.bin, named by its first
+// input), holding its tokenized documents (PartDoc encodings, each after its length as an
+// unsigned varint) in chunks of one partition each, then a trailer: the group's file results
+// and where each chunk lies (JSON), the JSON's length (8 bytes, little-endian) and spillMagic.
+// It is written under a temporary name, synced and renamed: a group whose spill file exists
+// is complete. (One file per group of inputs, not per input and partition: creating and
+// opening files is what costs most here.) Phase 2 reads a partition's chunks group after
+// group, so its documents arrive in canonical order without sorting. The spill is removed
+// once the manifest is written.
 const (
 	spillDirName = ".spill"
 	// spillSettingsName records, in DIR/.spill, the settings the spill was made with.
 	spillSettingsName = "settings.json"
-	// spillFlushBytes bounds what one input's tokenizing holds before it writes its
+	// spillFlushBytes bounds what one group's tokenizing holds before it writes its
 	// partitions' chunks.
 	spillFlushBytes = 4 << 20
-	spillMagic      = "KILNSPL1"
+	spillMagic      = "KILNSPL2"
+	// A group holds about spillGroupBytes of input, less when the corpus is small, so that
+	// there are 8 groups a worker.
+	spillGroupBytes    = 16 << 20
+	spillGroupMinBytes = 64 << 10
 )
 
 // spillChunk is one run of a partition's documents in a spill file.
@@ -50,16 +56,37 @@ type spillChunk struct {
 	Sum  uint64 `json:"x"` // XXH3-64 of the chunk's bytes
 }
 
-// spillRecord is a spill file's trailer: the input's result, its chunks in file order and
-// the size of the data before the trailer.
+// spillRecord is a spill file's trailer: the results of the group's inputs (First, First+1,
+// ...), its chunks in file order and the size of the data before the trailer.
 type spillRecord struct {
-	Result FileResult   `json:"result"`
-	Chunks []spillChunk `json:"chunks"`
-	Size   int64        `json:"size"`
+	First   int          `json:"first"`
+	Results []FileResult `json:"results"`
+	Chunks  []spillChunk `json:"chunks"`
+	Size    int64        `json:"size"`
 }
 
-func spillFile(dir string, file int) string {
-	return filepath.Join(dir, spillDirName, fmt.Sprintf("file-%06d.bin", file))
+func spillFile(dir string, first int) string {
+	return filepath.Join(dir, spillDirName, fmt.Sprintf("file-%06d.bin", first))
+}
+
+// spillGroups cuts inputs into runs of consecutive files, [first, end), of about
+// min(spillGroupBytes, total/(8*workers)) bytes on disk each (at least spillGroupMinBytes).
+// The grouping changes only how the spill is laid out, never the output.
+func spillGroups(inputs []Input, workers int) [][2]int {
+	var total int64
+	for _, in := range inputs {
+		total += in.Size
+	}
+	target := min(int64(spillGroupBytes), max(int64(spillGroupMinBytes), total/int64(8*max(workers, 1))))
+	var groups [][2]int
+	start, size := 0, int64(0)
+	for i, in := range inputs {
+		if size += in.Size; size >= target || i == len(inputs)-1 {
+			groups = append(groups, [2]int{start, i + 1})
+			start, size = i+1, 0
+		}
+	}
+	return groups
 }
 
 // maxSpillRecord bounds one spilled document's encoding: every token of a document of at most
@@ -108,9 +135,9 @@ func PrepPartitioned(ctx context.Context, e *Examples, o ShardOptions, partition
 	if err != nil {
 		return nil, err
 	}
-	files := make([]FileResult, len(spills))
-	for i := range spills {
-		files[i] = spills[i].Result
+	var files []FileResult
+	for _, g := range spills {
+		files = append(files, g.Results...)
 	}
 	sum, err = p.WriteManifest(dir, files, parts, time.Since(start).Seconds())
 	if err != nil {
@@ -234,7 +261,8 @@ feed:
 	return first
 }
 
-// spillAll is phase 1: every input tokenized into DIR/.spill, or its complete spill kept.
+// spillAll is phase 1: every group of inputs tokenized into DIR/.spill, or its complete
+// spill kept. It returns the groups' records in input order.
 func (p *Partitioner) spillAll(ctx context.Context, dir string) ([]spillRecord, error) {
 	sd := filepath.Join(dir, spillDirName)
 	sp := filepath.Join(sd, spillSettingsName)
@@ -256,10 +284,23 @@ func (p *Partitioner) spillAll(ctx context.Context, dir string) ([]spillRecord, 
 			return nil, fmt.Errorf("output %s: %w", dir, err)
 		}
 	}
-	inputs := p.e.inputs
-	res := make([]spillRecord, len(inputs))
-	err := forEach(ctx, len(inputs), p.e.cfg.Workers, func(ctx context.Context, i int) error {
-		r, err := p.spillInput(ctx, dir, i, inputs[i])
+	groups := spillGroups(p.e.inputs, p.e.cfg.Workers)
+	keep := map[string]bool{sp: true}
+	for _, g := range groups {
+		keep[spillFile(dir, g[0])] = true
+	}
+	// Spill files of another grouping (a run with other workers) are not this run's.
+	old, _ := filepath.Glob(filepath.Join(sd, "file-*.bin"))
+	for _, f := range old {
+		if !keep[f] {
+			if err := os.Remove(f); err != nil {
+				return nil, fmt.Errorf("output %s: %w", dir, err)
+			}
+		}
+	}
+	res := make([]spillRecord, len(groups))
+	err := forEach(ctx, len(groups), p.e.cfg.Workers, func(ctx context.Context, i int) error {
+		r, err := p.spillGroup(ctx, dir, groups[i][0], groups[i][1])
 		res[i] = r
 		return err
 	})
@@ -269,11 +310,13 @@ func (p *Partitioner) spillAll(ctx context.Context, dir string) ([]spillRecord, 
 	return res, nil
 }
 
-// spillInput tokenizes input i into its spill file, unless that is complete.
-func (p *Partitioner) spillInput(ctx context.Context, dir string, i int, in Input) (spillRecord, error) {
-	name := spillFile(dir, i)
-	if rec, err := p.readSpillRecord(name, i); err == nil {
-		p.e.docs.Add(rec.Result.Source.Documents)
+// spillGroup tokenizes inputs [first, end) into their spill file, unless that is complete.
+func (p *Partitioner) spillGroup(ctx context.Context, dir string, first, end int) (spillRecord, error) {
+	name := spillFile(dir, first)
+	if rec, err := p.readSpillRecord(name, first, end); err == nil {
+		for _, r := range rec.Results {
+			p.e.docs.Add(r.Source.Documents)
+		}
 		return *rec, nil
 	}
 	tmp := filepath.Join(filepath.Dir(name), "."+filepath.Base(name)+".tmp")
@@ -287,7 +330,7 @@ func (p *Partitioner) spillInput(ctx context.Context, dir string, i int, in Inpu
 			os.Remove(tmp)
 		}
 	}()
-	var rec spillRecord
+	rec := spillRecord{First: first}
 	bufs := make([][]byte, p.n)
 	docs := make([]int64, p.n)
 	buffered := 0
@@ -314,29 +357,32 @@ func (p *Partitioner) spillInput(ctx context.Context, dir string, i int, in Inpu
 	}
 	limit := p.maxSpillRecord()
 	var enc []byte
-	r, err := p.TokenizeFile(ctx, i, in, func(part int, d PartDoc) error {
-		var err error
-		if enc, err = d.AppendBinary(enc[:0]); err != nil {
-			return fmt.Errorf("input %s: %w", in.Path, err)
+	for i := first; i < end; i++ {
+		in := p.e.inputs[i]
+		r, err := p.TokenizeFile(ctx, i, in, func(part int, d PartDoc) error {
+			var err error
+			if enc, err = d.AppendBinary(enc[:0]); err != nil {
+				return fmt.Errorf("input %s: %w", in.Path, err)
+			}
+			if int64(len(enc)) > limit {
+				return fmt.Errorf("input %s: document at line %d: %d bytes of tokens, more than %d", in.Path, d.Line, len(enc), limit)
+			}
+			n := len(bufs[part])
+			bufs[part] = append(binary.AppendUvarint(bufs[part], uint64(len(enc))), enc...)
+			docs[part]++
+			if buffered += len(bufs[part]) - n; buffered >= spillFlushBytes {
+				return flush()
+			}
+			return nil
+		})
+		if err != nil {
+			return rec, err
 		}
-		if int64(len(enc)) > limit {
-			return fmt.Errorf("input %s: document at line %d: %d bytes of tokens, more than %d", in.Path, d.Line, len(enc), limit)
-		}
-		n := len(bufs[part])
-		bufs[part] = append(binary.AppendUvarint(bufs[part], uint64(len(enc))), enc...)
-		docs[part]++
-		if buffered += len(bufs[part]) - n; buffered >= spillFlushBytes {
-			return flush()
-		}
-		return nil
-	})
-	if err == nil {
-		err = flush()
+		rec.Results = append(rec.Results, r)
 	}
-	if err != nil {
+	if err := flush(); err != nil {
 		return rec, err
 	}
-	rec.Result = r
 	trailer, err := json.Marshal(&rec)
 	if err != nil {
 		return rec, err
@@ -364,10 +410,10 @@ func (p *Partitioner) spillInput(ctx context.Context, dir string, i int, in Inpu
 	return rec, nil
 }
 
-// readSpillRecord reads the trailer of input i's spill file and checks it against the file
-// and the run: every chunk inside the data, of a partition of the run, the documents counted
-// alike in the chunks and the result.
-func (p *Partitioner) readSpillRecord(name string, i int) (*spillRecord, error) {
+// readSpillRecord reads the trailer of the spill file of inputs [first, end) and checks it
+// against the file and the run: every chunk inside the data, of a partition of the run, the
+// documents counted alike in the chunks and the results.
+func (p *Partitioner) readSpillRecord(name string, first, end int) (*spillRecord, error) {
 	f, err := fileio.OpenRegular(name)
 	if err != nil {
 		return nil, err
@@ -400,8 +446,17 @@ func (p *Partitioner) readSpillRecord(name string, i int) (*spillRecord, error) 
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return nil, bad("trailer: %v", err)
 	}
-	if rec.Result.Index != i || len(rec.Result.PartDocs) != p.n || rec.Size != size-16-int64(n) {
-		return nil, bad("trailer of another input or run")
+	if rec.First != first || len(rec.Results) != end-first || rec.Size != size-16-int64(n) {
+		return nil, bad("trailer of other inputs or another run")
+	}
+	want := make([]int64, p.n)
+	for i, r := range rec.Results {
+		if r.Index != first+i || len(r.PartDocs) != p.n {
+			return nil, bad("trailer of other inputs or another run")
+		}
+		for part, d := range r.PartDocs {
+			want[part] += d
+		}
 	}
 	docs := make([]int64, p.n)
 	var off int64
@@ -412,7 +467,7 @@ func (p *Partitioner) readSpillRecord(name string, i int) (*spillRecord, error) 
 		off += c.Len
 		docs[c.Part] += c.Docs
 	}
-	if off != rec.Size || !slices.Equal(docs, rec.Result.PartDocs) {
+	if off != rec.Size || !slices.Equal(docs, want) {
 		return nil, bad("chunks do not add up to the documents recorded")
 	}
 	return &rec, nil
@@ -430,7 +485,7 @@ func (p *Partitioner) prepareAll(ctx context.Context, dir string, spills []spill
 		if err := os.RemoveAll(filepath.Join(dir, PartitionDirName(part))); err != nil {
 			return fmt.Errorf("output %s: %w", dir, err)
 		}
-		sr := &spillReader{p: p, dir: dir, spills: spills, part: part, file: -1}
+		sr := &spillReader{p: p, dir: dir, spills: spills, part: part, group: -1}
 		defer sr.close()
 		r, err := p.PrepareSorted(ctx, part, sr.next, dir)
 		res[part] = r
@@ -442,15 +497,15 @@ func (p *Partitioner) prepareAll(ctx context.Context, dir string, spills []spill
 	return res, nil
 }
 
-// spillReader returns a partition's spilled documents, input after input, chunk after chunk.
+// spillReader returns a partition's spilled documents, group after group, chunk after chunk.
 type spillReader struct {
 	p      *Partitioner
 	dir    string
 	spills []spillRecord
 	part   int
 
-	file  int // index of the input being read; -1 before the first
-	chunk int // index in spills[file].Chunks of the next chunk to read
+	group int // index in spills of the group being read; -1 before the first
+	chunk int // index in spills[group].Chunks of the next chunk to read
 	name  string
 	f     *os.File
 	br    *bufio.Reader
@@ -472,10 +527,18 @@ func (r *spillReader) close() {
 // nextChunk moves to the partition's next chunk; false after the last.
 func (r *spillReader) nextChunk() (bool, error) {
 	for {
-		if r.file >= 0 {
-			cs := r.spills[r.file].Chunks
+		if r.group >= 0 {
+			cs := r.spills[r.group].Chunks
 			for ; r.chunk < len(cs); r.chunk++ {
 				if c := cs[r.chunk]; c.Part == r.part {
+					if r.f == nil {
+						r.name = spillFile(r.dir, r.spills[r.group].First)
+						f, err := fileio.OpenRegular(r.name)
+						if err != nil {
+							return false, fmt.Errorf("spill: %w", err)
+						}
+						r.f = f
+					}
 					r.chunk++
 					r.hash.Reset()
 					r.br.Reset(io.TeeReader(io.NewSectionReader(r.f, c.Off, c.Len), r.hash))
@@ -485,19 +548,11 @@ func (r *spillReader) nextChunk() (bool, error) {
 			}
 			r.close()
 		}
-		r.file++
-		for r.file < len(r.spills) && r.spills[r.file].Result.PartDocs[r.part] == 0 {
-			r.file++
-		}
-		if r.file == len(r.spills) {
+		r.group++
+		r.chunk = 0
+		if r.group == len(r.spills) {
 			return false, nil
 		}
-		r.name, r.chunk = spillFile(r.dir, r.file), 0
-		f, err := fileio.OpenRegular(r.name)
-		if err != nil {
-			return false, fmt.Errorf("spill: %w", err)
-		}
-		r.f = f
 		if r.br == nil {
 			r.br = bufio.NewReaderSize(nil, 256<<10)
 			r.limit = r.p.maxSpillRecord()
@@ -544,7 +599,7 @@ func (r *spillReader) next() (PartDoc, error) {
 	if err := d.UnmarshalBinary(r.buf); err != nil {
 		return PartDoc{}, fmt.Errorf("spill %s: partition %d: %w", r.name, r.part, err)
 	}
-	if d.FileIndex != r.file {
+	if g := r.spills[r.group]; d.FileIndex < g.First || d.FileIndex >= g.First+len(g.Results) {
 		return PartDoc{}, fmt.Errorf("spill %s: a document of input %d", r.name, d.FileIndex)
 	}
 	return d, nil

@@ -31,6 +31,11 @@
 // the loaded tokenizer. Stream feeds the same stages to the trainer, masking each row as it
 // goes; Tokenize is kiln tokenize's line-by-line pipeline over the same line reader.
 //
+// Partitioned prep (PrepPartitioned; Partitioner's entry points, which a distributed engine
+// calls too) runs the same stages per input file (split and tokenize) and then per partition
+// (pairing, masking, shuffle, writing), each on its own and in parallel, with the documents
+// waiting on disk in between.
+//
 // It is the one package that knows every stage. The stages themselves (tokenize, pairing,
 // masking, shards, trainer) stay sequential and pure and import nothing upward; pipeline adds
 // concurrency, cancellation, progress and counts. It does not tokenize, pair, mask or encode

@@ -91,10 +91,11 @@ var exampleFlagNames = map[string]string{
 }
 
 func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("prep", "--input PATH... --format lines|text|jsonl|parquet|arrow --vocab FILE [--tokenizer FILE] --output DIR [--eval-fraction F] [flags]", stderr)
+	fs := newFlagSet("prep", "--input PATH... --format lines|text|jsonl|parquet|arrow --vocab FILE [--tokenizer FILE] --output DIR [--eval-fraction F | --partitions N] [flags]", stderr)
 	cfg, inputs := exampleFlags(fs, false)
 	fs.Float64Var(&cfg.EvalFraction, "eval-fraction", 0, "share of documents, in [0, 1), held out (chosen by a seeded hash of each document) into a second shard set in DIR/eval, for train --eval-data; NotNext partners stay within each set")
 	out := fs.String("output", "", "output `DIR` for the shards and manifest.json")
+	partitions := fs.Int("partitions", 0, "split the run into N partitions (2 to 65536), prepared in parallel, each paired, shuffled and written on its own to DIR/part-NNNNN/; 0 or 1: one stream, as without the flag (see the README's partitioned prep)")
 	so := shardFlags(fs)
 	noProgress := fs.Bool("no-progress", false, "no progress bar, even on a terminal")
 	if err := parseFlags(fs, spreadMulti(args, "input")); err != nil {
@@ -108,6 +109,12 @@ func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.Usage()
 		return errUsage
 	}
+	if err := checkRange("partitions", *partitions, 0, pipeline.MaxPartitions); err != nil {
+		return err
+	}
+	if *partitions > 1 && cfg.EvalFraction > 0 {
+		return badFlag("--partitions %d with --eval-fraction %v: a partitioned run has no held-out set yet; give one of them", *partitions, cfg.EvalFraction)
+	}
 	opts, err := so.options(*out, cfg.MaxSeqLen)
 	if err != nil {
 		return err
@@ -120,7 +127,12 @@ func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	printNotes("prep", ex, stderr)
 	warnVocab("prep", ex.Tokenizer(), stderr)
 	stop := startProgress(ex, stderr, *noProgress)
-	sum, err := pipeline.Prep(ctx, ex, opts)
+	var sum *pipeline.PrepSummary
+	if *partitions > 1 {
+		sum, err = pipeline.PrepPartitioned(ctx, ex, opts, *partitions)
+	} else {
+		sum, err = pipeline.Prep(ctx, ex, opts)
+	}
 	stop()
 	if err != nil {
 		return err

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+	"github.com/kiln-bert/kiln/internal/prepflags"
+	"github.com/kiln-bert/kiln/pipeline"
+	"github.com/kiln-bert/kiln/shards"
+)
+
+// prepCommand is a parsed "kiln-beam prep" command line: the job, and the launcher's
+// Partitioner of it (which checked every setting and listed the inputs).
+type prepCommand struct {
+	job Job
+	p   *pipeline.Partitioner
+	ex  *pipeline.Examples
+}
+
+// parsePrep parses prep's command line: kiln's flags into the job, Beam's (--runner,
+// --endpoint, ...) into flag.CommandLine, where the Beam SDK reads them.
+func parsePrep(args []string, stderr io.Writer) (*prepCommand, error) {
+	fs := prepflags.NewFlagSet("kiln-beam", "prep", "--input PATH... --format lines|text|jsonl|parquet|arrow --vocab FILE [--tokenizer FILE] --output DIR --partitions N [flags] [Beam flags]", stderr)
+	ef := prepflags.RegisterExample(fs, false)
+	out := fs.String("output", "", "output `DIR` for the shards and manifest.json: a path that every worker reaches (Prism: a local directory)")
+	partitions := fs.Int("partitions", 0, fmt.Sprintf("split the run into N partitions (2 to %d), each paired, shuffled and written on its own to DIR/part-NNNNN/, as kiln prep --partitions N does", pipeline.MaxPartitions))
+	sf := prepflags.RegisterShard(fs)
+	fs.Bool("no-progress", false, "accepted for kiln prep's command lines; kiln-beam shows no progress bar (the runner reports progress)")
+	usage := fs.Usage
+	fs.Usage = func() {
+		usage()
+		fmt.Fprintf(stderr, "\nBeam's flags follow kiln's; the main ones:\n"+
+			"  --runner NAME          prism (the default: in-process), flink, spark, universal, dataflow\n"+
+			"  --endpoint HOST:PORT   the job server of a portable runner (flink, spark, universal)\n"+
+			"  --environment_type T   LOOPBACK, DOCKER or PROCESS: how the runner starts kiln-beam's workers\n"+
+			"  --worker_binary FILE   the worker: this program built with CGO_ENABLED=0 GOOS=linux\n"+
+			"  --project, --region, --staging_location, --dry_run   Dataflow\n"+
+			"Run \"kiln-beam beam-flags\" for all of them.\n")
+	}
+	own, beamArgs := splitBeamArgs(fs, prepflags.SpreadMulti(args, "input"))
+	if err := prepflags.Parse(fs, own); err != nil {
+		return nil, err
+	}
+	if err := parseBeamFlags(beamArgs, stderr); err != nil {
+		return nil, err
+	}
+	if err := ef.Finish(fs); err != nil {
+		return nil, err
+	}
+	if *out == "" {
+		fmt.Fprintln(stderr, "no output: give --output DIR")
+		fs.Usage()
+		return nil, prepflags.ErrUsage
+	}
+	if *partitions == 0 {
+		fmt.Fprintln(stderr, "no partitions: give --partitions N (the N of the kiln prep --partitions N run to match)")
+		fs.Usage()
+		return nil, prepflags.ErrUsage
+	}
+	if err := (prepflags.IntRange{Name: "partitions", V: *partitions, Min: 2, Max: pipeline.MaxPartitions}).Check(); err != nil {
+		return nil, err
+	}
+	cfg := ef.Config
+	so, err := sf.Options(*out, cfg.MaxSeqLen, version)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(*out)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Exclude = []string{*out} // a rerun must not read the shards as text
+	ex, err := pipeline.NewExamples(*cfg)
+	if err != nil {
+		return nil, err
+	}
+	so.Dir = ""
+	p, err := pipeline.NewPartitioner(ex, *partitions, so)
+	if err != nil {
+		return nil, err
+	}
+	c := ex.Config()
+	job := Job{
+		Config: c, MaxRowGroupBytes: c.MaxRowGroupBytes, Workers: c.Workers, Exclude: c.Exclude,
+		Shard: so, Partitions: *partitions, Output: dir,
+	}
+	return &prepCommand{job: job, p: p, ex: ex}, nil
+}
+
+func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := parsePrep(args, stderr)
+	if err != nil {
+		return err
+	}
+	for _, n := range c.ex.Notes() {
+		fmt.Fprintf(stderr, "kiln-beam prep: note: %s\n", n)
+	}
+	for _, w := range c.ex.Tokenizer().Vocab().Warnings() {
+		fmt.Fprintf(stderr, "kiln-beam prep: warning: %s\n", w)
+	}
+	if err := checkOutput(c.job.Output, c.ex.Config(), c.p); err != nil {
+		return err
+	}
+	beam.Init()
+	c.job.StartUnixNano = time.Now().UnixNano()
+	if err := beamx.Run(ctx, buildPipeline(c.job, c.p)); err != nil {
+		return err
+	}
+	return printSummary(stdout, c.job.Output)
+}
+
+// checkOutput refuses an output directory that holds something other than a partitioned run
+// of the same settings (which the run then writes again, with the same bytes).
+func checkOutput(dir string, cfg pipeline.ExampleConfig, p *pipeline.Partitioner) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) || err == nil && len(ents) == 0 {
+		return os.MkdirAll(dir, 0o755)
+	}
+	if err != nil {
+		return fmt.Errorf("output %s: %w", dir, err)
+	}
+	m, err := shards.ReadManifest(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("output %s is not empty and holds no finished run: use an empty or new directory", dir)
+	}
+	if err != nil {
+		return fmt.Errorf("output %s: %w", dir, err)
+	}
+	// The config that a partitioned run records: its ExampleConfig and its partitions.
+	now, err := json.Marshal(struct {
+		pipeline.ExampleConfig
+		Partitions int `json:"partitions"`
+	}{cfg, p.Partitions()})
+	if err != nil {
+		return err
+	}
+	if diff := shards.FieldDiffs(m.Config, json.RawMessage(now), "(there)", "(now)"); len(diff) > 0 {
+		return fmt.Errorf("output %s holds a run with different settings (%v): use another directory, or the same settings", dir, diff)
+	}
+	return nil
+}
+
+// printSummary prints what the run wrote, from its prep-stats.json.
+func printSummary(w io.Writer, dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, pipeline.StatsName))
+	if err != nil {
+		return fmt.Errorf("the pipeline finished but wrote no stats: %w", err)
+	}
+	var s pipeline.PrepSummary
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(dir, pipeline.StatsName), err)
+	}
+	e := s.Examples
+	fmt.Fprintf(w, "kiln-beam prep: %d files, %d documents, %d sentences, %d tokens -> %d sequences in %d shards (%.1f MB) in %.1fs (%.1f MB/s of text)\n",
+		e.Source.Files, e.Source.Documents, e.Sentences, e.Tokens, e.Rows, s.Shards, float64(s.ShardBytes)/1e6, s.Seconds, s.MBPerSecond)
+	fmt.Fprintf(w, "  wrote %s/manifest.json and %s/%s\n", dir, dir, pipeline.StatsName)
+	return nil
+}

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"sort"
@@ -21,8 +23,8 @@ import (
 //	  -> Reshuffle (spread the files over the workers)
 //	  -> ParDo(tokenizeFileFn): Partitioner.TokenizeFile, each document keyed by its partition
 //	  -> GroupByKey (partition)
-//	  -> ParDo(preparePartitionFn): Partitioner.PreparePartition (canonical order, pairing,
-//	     masking, shuffle, shards under DIR/part-NNNNN/)
+//	  -> ParDo(preparePartitionFn): sort into canonical order, Partitioner.PrepareSorted
+//	     (pairing, masking, shuffle, shards under DIR/part-NNNNN/)
 //	  -> CoGroupByKey with the file results, under one key
 //	  -> ParDo(writeManifestFn): Partitioner.WriteManifest (DIR/manifest.json, prep-stats.json)
 //
@@ -115,16 +117,20 @@ func (f *tokenizeFileFn) ProcessElement(ctx context.Context, t fileTask, emitDoc
 	return nil
 }
 
-// preparePartitionFn prepares one partition from its documents (Partitioner.PreparePartition:
-// canonical order, pairing, masking, shuffle, shards) and emits its result under key 0.
+// preparePartitionFn prepares one partition from its documents (sorted into the canonical
+// order, then Partitioner.PrepareSorted: pairing, masking, shuffle, shards) and emits its
+// result under key 0.
 //
 // A runner may retry the bundle, or run it twice at once (a straggler's backup):
-// PreparePartition writes every file under a directory unique to the call and renames it
+// PrepareSorted writes every file under a directory unique to the call and renames it
 // into place, so that each attempt leaves the same bytes and no temporary file.
 type preparePartitionFn struct {
 	Job Job
 
 	p *pipeline.Partitioner
+	// beforeDoc, when set (by tests), is called before the partition's document i (in
+	// canonical order) is handed to the Partitioner.
+	beforeDoc func(i int)
 }
 
 func (f *preparePartitionFn) Setup() error {
@@ -134,16 +140,40 @@ func (f *preparePartitionFn) Setup() error {
 }
 
 func (f *preparePartitionFn) ProcessElement(ctx context.Context, part int, docs func(*[]byte) bool, emit func(int, []byte)) error {
-	var all []pipeline.PartDoc
+	// The documents arrive in any order: sort their encodings into the canonical order (file
+	// index, document index) and decode them one at a time as the partition is prepared, so
+	// that the partition is held encoded (about a byte or two a token), not as ids.
+	type encoded struct {
+		file, index int
+		b           []byte
+	}
+	var all []encoded
 	var b []byte
 	for docs(&b) {
 		var d pipeline.PartDoc
 		if err := d.UnmarshalBinary(b); err != nil {
 			return fmt.Errorf("partition %d: document %d: %w", part, len(all), err)
 		}
-		all = append(all, d)
+		all = append(all, encoded{d.FileIndex, d.Index, b})
 	}
-	res, err := f.p.PreparePartition(ctx, part, all, f.Job.Output)
+	slices.SortFunc(all, func(a, b encoded) int {
+		return cmp.Or(cmp.Compare(a.file, b.file), cmp.Compare(a.index, b.index))
+	})
+	i := 0
+	next := func() (pipeline.PartDoc, error) {
+		var d pipeline.PartDoc
+		if i == len(all) {
+			return d, io.EOF
+		}
+		if f.beforeDoc != nil {
+			f.beforeDoc(i)
+		}
+		err := d.UnmarshalBinary(all[i].b)
+		all[i].b = nil
+		i++
+		return d, err
+	}
+	res, err := f.p.PrepareSorted(ctx, part, next, f.Job.Output)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -115,7 +116,21 @@ func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := beamx.Run(ctx, buildPipeline(c.job, c.p)); err != nil {
 		return err
 	}
+	switch {
+	case beamFlagSet("dry_run"):
+		fmt.Fprintf(stdout, "kiln-beam prep: dry run: the job was printed (above, in the log), not submitted\n")
+		return nil
+	case beamFlagSet("async") || beamFlagSet("execute_async"):
+		fmt.Fprintf(stdout, "kiln-beam prep: the job was submitted; %s/manifest.json is written last, once every partition is\n", c.job.Output)
+		return nil
+	}
 	return printSummary(stdout, c.job.Output)
+}
+
+// beamFlagSet reports whether Beam's boolean flag name is true.
+func beamFlagSet(name string) bool {
+	f := flag.CommandLine.Lookup(name)
+	return f != nil && f.Value.String() == "true"
 }
 
 // checkOutput refuses an output directory that holds something other than a partitioned run

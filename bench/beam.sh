@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Beam on Prism beside the local partitioned run (issue 9 item 2): kiln-beam prep (Prism,
+# in-process) and kiln prep --partitions N on the same corpus and settings, interleaved REPS
+# times each by bench/runstat (wall and CPU seconds of the whole process, peak RSS), then a
+# check that the two outputs are the same bytes (prep-stats.json's timings aside).
+# Usage: bench/beam.sh   (env: SHARED=../shared/data CORPUS=corpora/sotu PARTS=8 REPS=3 WORKERS=2)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+shared=${SHARED:-../shared/data}
+corpus=$shared/${CORPUS:-corpora/sotu}
+parts=${PARTS:-8}
+reps=${REPS:-3}
+workers=${WORKERS:-2}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/kiln" ./cmd/kiln
+(cd cmd/kiln-beam && go build -o "$tmp/kiln-beam" .)
+go build -o "$tmp/runstat" ./bench/runstat
+flags=(--input "$corpus" --vocab "$shared/vocab/bert-base-uncased-vocab.txt" --partitions "$parts" --workers "$workers")
+echo "corpus $corpus: $(du -sb "$corpus" | cut -f1) bytes; --partitions $parts --workers $workers; GOMAXPROCS ${GOMAXPROCS:-all} of $(nproc) cores"
+"$tmp/runstat" -reps "$reps" \
+  local -clean "$tmp/local" -- "$tmp/kiln" prep --no-progress "${flags[@]}" --output "$tmp/local" --- \
+  beam-prism -clean "$tmp/beam" -- "$tmp/kiln-beam" prep "${flags[@]}" --output "$tmp/beam"
+strip() { (cd "$1" && find . -type f ! -name prep-stats.json | sort | xargs sha256sum); }
+if [ "$(strip "$tmp/local")" = "$(strip "$tmp/beam")" ]; then echo "outputs: the same bytes"; else echo "outputs DIFFER"; exit 1; fi

@@ -12,6 +12,11 @@
 // byte-identical for any number of workers. Memory is bounded by the configuration (the
 // ordered windows, the reservoir, the shuffle buffer, a record batch), not by the corpus.
 //
+// Partitioned prep (PrepPartitioned; Partitioner's entry points, which a distributed engine
+// calls too) runs the same stages per input file (split and tokenize) and then per partition
+// (pairing, masking, shuffle, writing), each on its own and in parallel, with the documents
+// waiting on disk in between.
+//
 // It is the one package that knows every stage. The stages themselves (tokenize, pairing,
 // masking, shards, trainer) stay sequential and pure; pipeline adds concurrency,
 // cancellation, progress and counts. It does not tokenize, pair, mask or encode shards

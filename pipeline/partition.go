@@ -35,8 +35,10 @@ import (
 // seed and N alone. PrepPartitioned is the local engine; kiln's Beam module calls the same
 // three entry points.
 
-// MaxPartitions is the most partitions a run may have.
-const MaxPartitions = 1 << 20
+// MaxPartitions is the most partitions a run may have: far more than the workers of any
+// machine (a few partitions a worker is what keeps them busy), and few enough that what grows
+// with them (a count per input and partition, a scan of the inputs per partition) stays small.
+const MaxPartitions = 1 << 16
 
 // PartitionDirName returns the directory, relative to the run's, of partition part.
 func PartitionDirName(part int) string { return fmt.Sprintf("part-%05d", part) }
@@ -130,9 +132,11 @@ type FileResult struct {
 	PartDocs []int64 `json:"part_docs"`
 }
 
-// TokenizeFile reads input in (the run's input fileIndex), splits and tokenizes each of its
-// documents and calls emit with the document and its partition, in document order. It stops
-// at the first error, which names the file (and the line). emit may keep d.
+// TokenizeFile reads input in (the run's input fileIndex, Inputs()[fileIndex], or a local
+// copy of it: WriteManifest records the run's name of each input, never in.Path), splits and
+// tokenizes each of its documents and calls emit with the document and its partition, in
+// document order. It stops at the first error, which names the file (and the line). emit may
+// keep d.
 func (p *Partitioner) TokenizeFile(ctx context.Context, fileIndex int, in Input, emit func(part int, d PartDoc) error) (FileResult, error) {
 	res := FileResult{Index: fileIndex, PartDocs: make([]int64, p.n)}
 	if fileIndex < 0 {
@@ -279,17 +283,7 @@ func (p *Partitioner) PrepareSorted(ctx context.Context, part int, next func() (
 	if err != nil {
 		return res, err
 	}
-	tmp := filepath.Join(staging, PartitionResultName)
-	if err := shards.WriteFileAtomic(tmp, func(w io.Writer) error {
-		_, err := w.Write(append(b, '\n'))
-		return err
-	}); err != nil {
-		return res, fmt.Errorf("partition %d: %w", part, err)
-	}
-	if err := os.Rename(tmp, filepath.Join(final, PartitionResultName)); err != nil {
-		return res, fmt.Errorf("partition %d: %w", part, err)
-	}
-	if err := shards.SyncDir(final); err != nil {
+	if err := writeSmallFile(filepath.Join(final, PartitionResultName), append(b, '\n')); err != nil {
 		return res, fmt.Errorf("partition %d: %w", part, err)
 	}
 	return res, nil
@@ -411,7 +405,9 @@ func (p *Partitioner) WriteManifest(dir string, files []FileResult, parts []Part
 			want[j] += n
 		}
 		addSourceStats(&st.Source, f.Source)
-		st.Source.PerFile = append(st.Source.PerFile, f.File)
+		fs := f.File
+		fs.Path = p.e.inputs[i].Path // the run's name of the input, whatever copy was read
+		st.Source.PerFile = append(st.Source.PerFile, fs)
 	}
 	byPart := make([]*PartitionResult, p.n)
 	for i := range parts {
@@ -497,7 +493,7 @@ func (p *Partitioner) WriteManifest(dir string, files []FileResult, parts []Part
 // returns an error wrapping os.ErrNotExist when the partition is not recorded complete.
 func ReadPartitionResult(dir string, part int) (*PartitionResult, error) {
 	p := filepath.Join(dir, PartitionDirName(part), PartitionResultName)
-	b, err := os.ReadFile(p)
+	b, err := fileio.ReadRegular(p, fileio.MaxManifest)
 	if err != nil {
 		return nil, err
 	}

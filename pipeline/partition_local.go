@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -10,41 +11,56 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/zeebo/xxh3"
 
 	"github.com/kiln-bert/kiln/internal/fileio"
 	"github.com/kiln-bert/kiln/shards"
 )
 
 // The local engine of partitioned prep keeps what must wait between the two phases on disk,
-// in DIR/.spill: per input file a directory holding, for each partition that received
-// documents from it, the file's tokenized documents of that partition (PartDoc encodings,
-// each after its length as an unsigned varint), and a record (done.json) written once they are
-// all synced. Phase 2 reads a partition's spill files in input order, so its documents arrive
-// in canonical order without sorting. The spill is removed once the manifest is written.
+// in DIR/.spill: one file per input (file-NNNNNN.bin), holding its tokenized documents
+// (PartDoc encodings, each after its length as an unsigned varint) in chunks of one partition
+// each, then a trailer: the input's result and where each chunk lies (JSON), the JSON's
+// length (8 bytes, little-endian) and spillMagic. It is written under a temporary name,
+// synced and renamed: an input whose spill file exists is complete. (One file per input, not
+// per input and partition: creating files is what costs most here.) Phase 2 reads a
+// partition's chunks input after input, so its documents arrive in canonical order without
+// sorting. The spill is removed once the manifest is written.
 const (
-	spillDirName  = ".spill"
-	spillDoneName = "done.json"
+	spillDirName = ".spill"
 	// spillSettingsName records, in DIR/.spill, the settings the spill was made with.
 	spillSettingsName = "settings.json"
-	// spillFlushBytes bounds what one file's tokenizing holds before it appends to its
-	// partitions' spill files.
+	// spillFlushBytes bounds what one input's tokenizing holds before it writes its
+	// partitions' chunks.
 	spillFlushBytes = 4 << 20
+	spillMagic      = "KILNSPL1"
 )
 
-// spillRecord is what DIR/.spill/file-NNNNNN/done.json holds: the file's result and, per
-// partition, the bytes of its spill file.
+// spillChunk is one run of a partition's documents in a spill file.
+type spillChunk struct {
+	Part int    `json:"p"`
+	Off  int64  `json:"o"`
+	Len  int64  `json:"l"`
+	Docs int64  `json:"d"`
+	Sum  uint64 `json:"x"` // XXH3-64 of the chunk's bytes
+}
+
+// spillRecord is a spill file's trailer: the input's result, its chunks in file order and
+// the size of the data before the trailer.
 type spillRecord struct {
-	Result FileResult `json:"result"`
-	Bytes  []int64    `json:"bytes"`
+	Result FileResult   `json:"result"`
+	Chunks []spillChunk `json:"chunks"`
+	Size   int64        `json:"size"`
 }
 
-func spillFileDir(dir string, file int) string {
-	return filepath.Join(dir, spillDirName, fmt.Sprintf("file-%06d", file))
+func spillFile(dir string, file int) string {
+	return filepath.Join(dir, spillDirName, fmt.Sprintf("file-%06d.bin", file))
 }
-
-func spillFileName(part int) string { return fmt.Sprintf("part-%05d.bin", part) }
 
 // maxSpillRecord bounds one spilled document's encoding: every token of a document of at most
 // MaxDocBytes bytes costs at most 5 bytes, every sentence a few more.
@@ -84,13 +100,17 @@ func PrepPartitioned(ctx context.Context, e *Examples, o ShardOptions, partition
 	if err := os.RemoveAll(filepath.Join(dir, stagingDirName)); err != nil {
 		return nil, fmt.Errorf("output %s: %w", dir, err)
 	}
-	files, err := p.spillAll(ctx, dir)
+	spills, err := p.spillAll(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
-	parts, err := p.prepareAll(ctx, dir, files)
+	parts, err := p.prepareAll(ctx, dir, spills)
 	if err != nil {
 		return nil, err
+	}
+	files := make([]FileResult, len(spills))
+	for i := range spills {
+		files[i] = spills[i].Result
 	}
 	sum, err = p.WriteManifest(dir, files, parts, time.Since(start).Seconds())
 	if err != nil {
@@ -115,11 +135,40 @@ func (p *Partitioner) checkRunDir(dir string) error {
 		return fmt.Errorf("output %s holds an interrupted run without --partitions (%s): finish it with the same command, or use another directory", dir, shards.ProgressName)
 	}
 	if m, err := shards.ReadManifest(dir); err == nil {
-		if diff := shards.FieldDiffs(m.Config, json.RawMessage(p.cfgJSON), "(there)", "(now)"); len(diff) > 0 {
-			return fmt.Errorf("output %s holds a run with different settings (%v): use another directory, or the same settings", dir, diff)
+		type shardSettings struct { // as the manifest names them
+			Compression string `json:"compression"`
+			ArrowFormat string `json:"arrow_format"`
+			ShardBytes  int64  `json:"shard_bytes"`
+			Bins        []int  `json:"bins"`
+		}
+		now := shardSettings{cmp.Or(p.o.Compression, "zstd"), cmp.Or(p.o.ArrowFormat, "file"), p.o.ShardBytes, p.o.Bins}
+		if now.ShardBytes <= 0 {
+			now.ShardBytes = shards.DefaultShardBytes
+		}
+		there := shardSettings{m.Compression, m.ArrowFormat, m.ShardBytes, m.Bins}
+		diff := shards.FieldDiffs(m.Config, json.RawMessage(p.cfgJSON), "(there)", "(now)")
+		diff = append(diff, shards.FieldDiffs(there, now, "(there)", "(now)")...)
+		if len(diff) > 0 {
+			return fmt.Errorf("output %s holds a run with different settings (%s): use another directory, or the same settings", dir, strings.Join(diff, "; "))
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("output %s: %w", dir, err)
+	}
+	// An interrupted partitioned run of other settings is refused too: its spill and its
+	// complete partitions record the settings they were made with.
+	interrupted := func(settings string) error {
+		diff := shards.FieldDiffs(json.RawMessage(settings), json.RawMessage(p.settings), "(there)", "(now)")
+		return fmt.Errorf("output %s holds an interrupted run with different settings (%s): use another directory, or the same settings", dir, strings.Join(diff, "; "))
+	}
+	if b, err := fileio.ReadRegular(filepath.Join(dir, spillDirName, spillSettingsName), fileio.MaxManifest); err == nil && string(b) != p.settings && json.Valid(b) {
+		return interrupted(string(b))
+	}
+	if recs, _ := filepath.Glob(filepath.Join(dir, "part-*", PartitionResultName)); len(recs) > 0 {
+		if n, ok := partitionIndex(filepath.Base(filepath.Dir(recs[0]))); ok && n < p.n {
+			if r, err := ReadPartitionResult(dir, n); err == nil && r.Settings != p.settings && json.Valid([]byte(r.Settings)) {
+				return interrupted(r.Settings)
+			}
+		}
 	}
 	if old, _ := filepath.Glob(filepath.Join(dir, "shard-*.arrow")); len(old) > 0 {
 		return fmt.Errorf("output %s holds shards of a run without --partitions: use another directory", dir)
@@ -134,6 +183,17 @@ func (p *Partitioner) checkRunDir(dir string) error {
 				return fmt.Errorf("output %s: %w", dir, err)
 			}
 		}
+	}
+	return nil
+}
+
+// checkNoPartitionedRun refuses, for an unpartitioned Prep, a directory that holds an
+// interrupted partitioned run (its spill or a partition directory): Prep would write beside
+// it. (A finished one is refused by its manifest's config.)
+func checkNoPartitionedRun(dir string) error {
+	parts, _ := filepath.Glob(filepath.Join(dir, "part-*", PartitionResultName))
+	if _, err := os.Stat(filepath.Join(dir, spillDirName)); err == nil || len(parts) > 0 {
+		return fmt.Errorf("output %s holds an interrupted run with --partitions: finish it with the same command, or use another directory", dir)
 	}
 	return nil
 }
@@ -175,10 +235,10 @@ feed:
 }
 
 // spillAll is phase 1: every input tokenized into DIR/.spill, or its complete spill kept.
-func (p *Partitioner) spillAll(ctx context.Context, dir string) ([]FileResult, error) {
+func (p *Partitioner) spillAll(ctx context.Context, dir string) ([]spillRecord, error) {
 	sd := filepath.Join(dir, spillDirName)
 	sp := filepath.Join(sd, spillSettingsName)
-	if b, err := os.ReadFile(sp); err != nil || string(b) != p.settings {
+	if b, err := fileio.ReadRegular(sp, fileio.MaxManifest); err != nil || string(b) != p.settings {
 		// No spill, or one of other settings: start it afresh.
 		if err := os.RemoveAll(sd); err != nil {
 			return nil, fmt.Errorf("output %s: %w", dir, err)
@@ -186,17 +246,20 @@ func (p *Partitioner) spillAll(ctx context.Context, dir string) ([]FileResult, e
 		if err := os.MkdirAll(sd, 0o755); err != nil {
 			return nil, fmt.Errorf("output %s: %w", dir, err)
 		}
-		if err := shards.WriteFileAtomic(sp, func(w io.Writer) error {
-			_, err := io.WriteString(w, p.settings)
-			return err
-		}); err != nil {
+		if err := writeSmallFile(sp, []byte(p.settings)); err != nil {
+			return nil, fmt.Errorf("output %s: %w", dir, err)
+		}
+	}
+	tmps, _ := filepath.Glob(filepath.Join(sd, ".*.tmp"))
+	for _, t := range tmps {
+		if err := os.Remove(t); err != nil {
 			return nil, fmt.Errorf("output %s: %w", dir, err)
 		}
 	}
 	inputs := p.e.inputs
-	res := make([]FileResult, len(inputs))
+	res := make([]spillRecord, len(inputs))
 	err := forEach(ctx, len(inputs), p.e.cfg.Workers, func(ctx context.Context, i int) error {
-		r, err := p.spillFile(ctx, dir, i, inputs[i])
+		r, err := p.spillInput(ctx, dir, i, inputs[i])
 		res[i] = r
 		return err
 	})
@@ -206,31 +269,40 @@ func (p *Partitioner) spillAll(ctx context.Context, dir string) ([]FileResult, e
 	return res, nil
 }
 
-// spillFile tokenizes input i into its spill directory, unless its spill is complete.
-func (p *Partitioner) spillFile(ctx context.Context, dir string, i int, in Input) (FileResult, error) {
-	fd := spillFileDir(dir, i)
-	if rec, ok := p.readSpillRecord(fd, i); ok {
+// spillInput tokenizes input i into its spill file, unless that is complete.
+func (p *Partitioner) spillInput(ctx context.Context, dir string, i int, in Input) (spillRecord, error) {
+	name := spillFile(dir, i)
+	if rec, err := p.readSpillRecord(name, i); err == nil {
 		p.e.docs.Add(rec.Result.Source.Documents)
-		return rec.Result, nil
+		return *rec, nil
 	}
-	if err := os.RemoveAll(fd); err != nil {
-		return FileResult{}, fmt.Errorf("spill %s: %w", fd, err)
+	tmp := filepath.Join(filepath.Dir(name), "."+filepath.Base(name)+".tmp")
+	f, err := os.Create(tmp)
+	if err != nil {
+		return spillRecord{}, fmt.Errorf("spill: %w", err)
 	}
-	if err := os.MkdirAll(fd, 0o755); err != nil {
-		return FileResult{}, fmt.Errorf("spill %s: %w", fd, err)
-	}
+	defer func() {
+		if f != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	var rec spillRecord
 	bufs := make([][]byte, p.n)
-	sizes := make([]int64, p.n)
+	docs := make([]int64, p.n)
 	buffered := 0
+	// flush writes each partition's buffered documents as one chunk.
 	flush := func() error {
 		for part, b := range bufs {
 			if len(b) == 0 {
 				continue
 			}
-			if err := appendFile(filepath.Join(fd, spillFileName(part)), b, false); err != nil {
-				return fmt.Errorf("spill %s: %w", fd, err)
+			if _, err := f.Write(b); err != nil {
+				return fmt.Errorf("spill %s: %w", tmp, err)
 			}
-			sizes[part] += int64(len(b))
+			rec.Chunks = append(rec.Chunks, spillChunk{Part: part, Off: rec.Size, Len: int64(len(b)), Docs: docs[part], Sum: xxh3.Hash(b)})
+			rec.Size += int64(len(b))
+			docs[part] = 0
 			if cap(b) > 64<<10 {
 				bufs[part] = nil
 			} else {
@@ -252,6 +324,7 @@ func (p *Partitioner) spillFile(ctx context.Context, dir string, i int, in Input
 		}
 		n := len(bufs[part])
 		bufs[part] = append(binary.AppendUvarint(bufs[part], uint64(len(enc))), enc...)
+		docs[part]++
 		if buffered += len(bufs[part]) - n; buffered >= spillFlushBytes {
 			return flush()
 		}
@@ -261,63 +334,93 @@ func (p *Partitioner) spillFile(ctx context.Context, dir string, i int, in Input
 		err = flush()
 	}
 	if err != nil {
-		return r, err
+		return rec, err
 	}
-	for part, n := range sizes {
-		if n > 0 {
-			if err := appendFile(filepath.Join(fd, spillFileName(part)), nil, true); err != nil {
-				return r, fmt.Errorf("spill %s: %w", fd, err)
-			}
-		}
-	}
-	if err := writeJSONFile(filepath.Join(fd, spillDoneName), spillRecord{Result: r, Bytes: sizes}); err != nil {
-		return r, err
-	}
-	return r, nil
-}
-
-// appendFile appends b to the file at name, creating it, and syncs it when sync is set.
-func appendFile(name string, b []byte, sync bool) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	rec.Result = r
+	trailer, err := json.Marshal(&rec)
 	if err != nil {
-		return err
+		return rec, err
 	}
-	_, err = f.Write(b)
-	if err == nil && sync {
-		err = f.Sync()
+	trailer = binary.LittleEndian.AppendUint64(trailer, uint64(len(trailer)))
+	trailer = append(trailer, spillMagic...)
+	if _, err := f.Write(trailer); err != nil {
+		return rec, fmt.Errorf("spill %s: %w", tmp, err)
 	}
+	err = f.Sync()
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return err
+	f = nil
+	if err == nil {
+		err = os.Rename(tmp, name)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return rec, fmt.Errorf("spill %s: %w", name, err)
+	}
+	if err := shards.SyncDir(filepath.Dir(name)); err != nil {
+		return rec, fmt.Errorf("spill %s: %w", name, err)
+	}
+	return rec, nil
 }
 
-// readSpillRecord returns the record of input i's complete spill in fd, if its files are
-// all there at their recorded sizes.
-func (p *Partitioner) readSpillRecord(fd string, i int) (*spillRecord, bool) {
-	b, err := os.ReadFile(filepath.Join(fd, spillDoneName))
+// readSpillRecord reads the trailer of input i's spill file and checks it against the file
+// and the run: every chunk inside the data, of a partition of the run, the documents counted
+// alike in the chunks and the result.
+func (p *Partitioner) readSpillRecord(name string, i int) (*spillRecord, error) {
+	f, err := fileio.OpenRegular(name)
 	if err != nil {
-		return nil, false
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("spill %s: %s", name, fmt.Sprintf(format, args...))
+	}
+	size := st.Size()
+	var tail [16]byte
+	if size < 16 {
+		return nil, bad("%d bytes: no trailer", size)
+	}
+	if _, err := f.ReadAt(tail[:], size-16); err != nil {
+		return nil, bad("%v", err)
+	}
+	n := binary.LittleEndian.Uint64(tail[:8])
+	if string(tail[8:]) != spillMagic || n > uint64(size-16) || n > fileio.MaxManifest {
+		return nil, bad("no valid trailer")
+	}
+	b := make([]byte, n)
+	if _, err := f.ReadAt(b, size-16-int64(n)); err != nil {
+		return nil, bad("%v", err)
 	}
 	var rec spillRecord
-	if json.Unmarshal(b, &rec) != nil || rec.Result.Index != i || len(rec.Bytes) != p.n || len(rec.Result.PartDocs) != p.n {
-		return nil, false
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, bad("trailer: %v", err)
 	}
-	for part, n := range rec.Bytes {
-		if n == 0 {
-			continue
-		}
-		st, err := os.Stat(filepath.Join(fd, spillFileName(part)))
-		if err != nil || st.Size() != n {
-			return nil, false
-		}
+	if rec.Result.Index != i || len(rec.Result.PartDocs) != p.n || rec.Size != size-16-int64(n) {
+		return nil, bad("trailer of another input or run")
 	}
-	return &rec, true
+	docs := make([]int64, p.n)
+	var off int64
+	for _, c := range rec.Chunks {
+		if c.Part < 0 || c.Part >= p.n || c.Off != off || c.Len <= 0 || c.Docs <= 0 || c.Len > rec.Size-off {
+			return nil, bad("chunk %+v out of place", c)
+		}
+		off += c.Len
+		docs[c.Part] += c.Docs
+	}
+	if off != rec.Size || !slices.Equal(docs, rec.Result.PartDocs) {
+		return nil, bad("chunks do not add up to the documents recorded")
+	}
+	return &rec, nil
 }
 
 // prepareAll is phase 2: every partition prepared from its spill, or its complete result
 // kept.
-func (p *Partitioner) prepareAll(ctx context.Context, dir string, files []FileResult) ([]PartitionResult, error) {
+func (p *Partitioner) prepareAll(ctx context.Context, dir string, spills []spillRecord) ([]PartitionResult, error) {
 	res := make([]PartitionResult, p.n)
 	err := forEach(ctx, p.n, p.e.cfg.Workers, func(ctx context.Context, part int) error {
 		if r, ok := p.checkPartition(dir, part); ok {
@@ -327,7 +430,7 @@ func (p *Partitioner) prepareAll(ctx context.Context, dir string, files []FileRe
 		if err := os.RemoveAll(filepath.Join(dir, PartitionDirName(part))); err != nil {
 			return fmt.Errorf("output %s: %w", dir, err)
 		}
-		sr := &spillReader{p: p, dir: dir, files: files, part: part, file: -1}
+		sr := &spillReader{p: p, dir: dir, spills: spills, part: part, file: -1}
 		defer sr.close()
 		r, err := p.PrepareSorted(ctx, part, sr.next, dir)
 		res[part] = r
@@ -339,19 +442,22 @@ func (p *Partitioner) prepareAll(ctx context.Context, dir string, files []FileRe
 	return res, nil
 }
 
-// spillReader returns a partition's spilled documents, input after input.
+// spillReader returns a partition's spilled documents, input after input, chunk after chunk.
 type spillReader struct {
-	p     *Partitioner
-	dir   string
-	files []FileResult
-	part  int
+	p      *Partitioner
+	dir    string
+	spills []spillRecord
+	part   int
 
 	file  int // index of the input being read; -1 before the first
+	chunk int // index in spills[file].Chunks of the next chunk to read
 	name  string
 	f     *os.File
 	br    *bufio.Reader
-	left  int64 // bytes of the spill file not read yet
-	docs  int64 // documents read from it
+	left  int64 // bytes of the current chunk not read yet
+	docs  int64 // documents left in the current chunk
+	sum   uint64
+	hash  *xxh3.Hasher // of the current chunk's bytes as read
 	buf   []byte
 	limit int64
 }
@@ -363,65 +469,111 @@ func (r *spillReader) close() {
 	}
 }
 
-// next returns the next document, or io.EOF after the last.
-func (r *spillReader) next() (PartDoc, error) {
-	for r.f == nil || r.left == 0 {
-		if r.f != nil {
-			if want := r.files[r.file].PartDocs[r.part]; r.docs != want {
-				return PartDoc{}, fmt.Errorf("spill %s: %d document(s), want %d", r.name, r.docs, want)
+// nextChunk moves to the partition's next chunk; false after the last.
+func (r *spillReader) nextChunk() (bool, error) {
+	for {
+		if r.file >= 0 {
+			cs := r.spills[r.file].Chunks
+			for ; r.chunk < len(cs); r.chunk++ {
+				if c := cs[r.chunk]; c.Part == r.part {
+					r.chunk++
+					r.hash.Reset()
+					r.br.Reset(io.TeeReader(io.NewSectionReader(r.f, c.Off, c.Len), r.hash))
+					r.left, r.docs, r.sum = c.Len, c.Docs, c.Sum
+					return true, nil
+				}
 			}
 			r.close()
 		}
 		r.file++
-		for r.file < len(r.files) && r.files[r.file].PartDocs[r.part] == 0 {
+		for r.file < len(r.spills) && r.spills[r.file].Result.PartDocs[r.part] == 0 {
 			r.file++
 		}
-		if r.file == len(r.files) {
-			return PartDoc{}, io.EOF
+		if r.file == len(r.spills) {
+			return false, nil
 		}
-		r.name = filepath.Join(spillFileDir(r.dir, r.file), spillFileName(r.part))
+		r.name, r.chunk = spillFile(r.dir, r.file), 0
 		f, err := fileio.OpenRegular(r.name)
 		if err != nil {
-			return PartDoc{}, fmt.Errorf("spill: %w", err)
+			return false, fmt.Errorf("spill: %w", err)
 		}
-		st, err := f.Stat()
-		if err != nil {
-			f.Close()
-			return PartDoc{}, fmt.Errorf("spill %s: %w", r.name, err)
-		}
-		r.f, r.left, r.docs = f, st.Size(), 0
+		r.f = f
 		if r.br == nil {
-			r.br = bufio.NewReaderSize(f, 256<<10)
+			r.br = bufio.NewReaderSize(nil, 256<<10)
 			r.limit = r.p.maxSpillRecord()
-		} else {
-			r.br.Reset(f)
+			r.hash = xxh3.New()
+		}
+	}
+}
+
+// next returns the next document, or io.EOF after the last.
+func (r *spillReader) next() (PartDoc, error) {
+	for r.f == nil || r.docs == 0 {
+		if r.f != nil && r.left != 0 {
+			return PartDoc{}, fmt.Errorf("spill %s: partition %d: %d bytes after the chunk's last document", r.name, r.part, r.left)
+		}
+		if r.f != nil && r.hash.Sum64() != r.sum {
+			return PartDoc{}, fmt.Errorf("spill %s: partition %d: a chunk does not match its checksum: the file was damaged", r.name, r.part)
+		}
+		ok, err := r.nextChunk()
+		if err != nil {
+			return PartDoc{}, err
+		}
+		if !ok {
+			return PartDoc{}, io.EOF
 		}
 	}
 	n, err := binary.ReadUvarint(r.br)
 	if err != nil {
-		return PartDoc{}, fmt.Errorf("spill %s: document %d: %w", r.name, r.docs, noEOF(err))
+		return PartDoc{}, fmt.Errorf("spill %s: partition %d: %w", r.name, r.part, noEOF(err))
 	}
 	r.left -= int64(uvarintLen(n))
 	if n == 0 || int64(n) > r.left || int64(n) > r.limit {
-		return PartDoc{}, fmt.Errorf("spill %s: document %d: record of %d bytes, with %d left in the file (at most %d)", r.name, r.docs, n, r.left, r.limit)
+		return PartDoc{}, fmt.Errorf("spill %s: partition %d: record of %d bytes, with %d left in its chunk (at most %d)", r.name, r.part, n, r.left, r.limit)
 	}
 	if uint64(cap(r.buf)) < n {
 		r.buf = make([]byte, n)
 	}
 	r.buf = r.buf[:n]
 	if _, err := io.ReadFull(r.br, r.buf); err != nil {
-		return PartDoc{}, fmt.Errorf("spill %s: document %d: %w", r.name, r.docs, noEOF(err))
+		return PartDoc{}, fmt.Errorf("spill %s: partition %d: %w", r.name, r.part, noEOF(err))
 	}
 	r.left -= int64(n)
+	r.docs--
 	var d PartDoc
 	if err := d.UnmarshalBinary(r.buf); err != nil {
-		return PartDoc{}, fmt.Errorf("spill %s: document %d: %w", r.name, r.docs, err)
+		return PartDoc{}, fmt.Errorf("spill %s: partition %d: %w", r.name, r.part, err)
 	}
 	if d.FileIndex != r.file {
-		return PartDoc{}, fmt.Errorf("spill %s: document %d is of input %d", r.name, r.docs, d.FileIndex)
+		return PartDoc{}, fmt.Errorf("spill %s: a document of input %d", r.name, d.FileIndex)
 	}
-	r.docs++
 	return d, nil
+}
+
+// writeSmallFile writes b to path through a temporary file beside it, synced, then renamed
+// over path, and syncs the directory: path holds the whole of b or nothing. (For the small
+// records of a run: shards.WriteFileAtomic buffers a MiB.) The temporary name is unique, so
+// that concurrent writers of one path do not meet.
+func writeSmallFile(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return shards.SyncDir(filepath.Dir(path))
 }
 
 // noEOF turns io.EOF, in the middle of a record, into io.ErrUnexpectedEOF.

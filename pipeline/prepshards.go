@@ -73,6 +73,9 @@ func prepWith(ctx context.Context, e *Examples, o ShardOptions, tee func(*shards
 			sum, err = nil, fmt.Errorf("output %s: %w", o.Dir, uerr)
 		}
 	}()
+	if err := checkNoPartitionedRun(o.Dir); err != nil { // partition_local.go
+		return nil, err
+	}
 	cfg := e.Config()
 	cfgJSON, err := json.Marshal(cfg)
 	if err != nil {

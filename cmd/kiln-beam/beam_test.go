@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -405,8 +406,9 @@ func TestPrepUsageErrors(t *testing.T) {
 		want string
 	}{
 		{"no partitions", []string{"--output", t.TempDir()}, "give --partitions N"},
-		{"one partition", []string{"--output", t.TempDir(), "--partitions", "1"}, "--partitions 1: want 2 to 1048576"},
-		{"too many partitions", []string{"--output", t.TempDir(), "--partitions", "1048577"}, "--partitions 1048577: want 2 to 1048576"},
+		{"one partition", []string{"--output", t.TempDir(), "--partitions", "1"}, fmt.Sprintf("--partitions 1: want 2 to %d", pipeline.MaxPartitions)},
+		{"too many partitions", []string{"--output", t.TempDir(), "--partitions", fmt.Sprint(pipeline.MaxPartitions + 1)},
+			fmt.Sprintf("--partitions %d: want 2 to %d", pipeline.MaxPartitions+1, pipeline.MaxPartitions)},
 		{"no output", []string{"--partitions", "2"}, "give --output DIR"},
 		{"kiln flag out of range", []string{"--output", t.TempDir(), "--partitions", "2", "--dupe-factor", "0"}, "--dupe-factor 0: want 1 to 1000"},
 		{"unknown flag", []string{"--output", t.TempDir(), "--partitions", "2", "--no-such-flag"}, "flag provided but not defined: -no-such-flag"},

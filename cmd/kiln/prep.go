@@ -155,11 +155,11 @@ func (r intRange) check() error {
 }
 
 func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("prep", "--input PATH... --format lines|text|jsonl|parquet|arrow --vocab FILE [--tokenizer FILE] --output DIR [--eval-fraction F] [flags]", stderr)
+	fs := newFlagSet("prep", "--input PATH... --format lines|text|jsonl|parquet|arrow --vocab FILE [--tokenizer FILE] --output DIR [--eval-fraction F | --partitions N] [flags]", stderr)
 	cfg, inputs := exampleFlags(fs, false)
 	fs.Float64Var(&cfg.EvalFraction, "eval-fraction", 0, "share of documents, in [0, 1), held out (chosen by a seeded hash of each document) into a second shard set in DIR/eval, for train --eval-data; NotNext partners stay within each set")
 	out := fs.String("output", "", "output `DIR` for the shards and manifest.json")
-	partitions := fs.Int("partitions", 0, "split the run into N partitions (2 to 1048576), prepared in parallel, each paired, shuffled and written on its own to DIR/part-NNNNN/; 0 or 1: one stream, as without the flag (see the README's partitioned prep)")
+	partitions := fs.Int("partitions", 0, "split the run into N partitions (2 to 65536), prepared in parallel, each paired, shuffled and written on its own to DIR/part-NNNNN/; 0 or 1: one stream, as without the flag (see the README's partitioned prep)")
 	so := shardFlags(fs)
 	noProgress := fs.Bool("no-progress", false, "no progress bar, even on a terminal")
 	if err := parseFlags(fs, spreadMulti(args, "input")); err != nil {

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -114,7 +115,7 @@ func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	beam.Init()
 	c.job.StartUnixNano = time.Now().UnixNano()
 	if err := beamx.Run(ctx, buildPipeline(c.job, c.p)); err != nil {
-		return err
+		return runnerError(err)
 	}
 	switch {
 	case beamFlagSet("dry_run"):
@@ -179,4 +180,15 @@ func printSummary(w io.Writer, dir string) error {
 		e.Source.Files, e.Source.Documents, e.Sentences, e.Tokens, e.Rows, s.Shards, float64(s.ShardBytes)/1e6, s.Seconds, s.MBPerSecond)
 	fmt.Fprintf(w, "  wrote %s/manifest.json and %s/%s\n", dir, dir, pipeline.StatsName)
 	return nil
+}
+
+// runnerError puts first the cause of a failed job, which the runners report last, after their
+// execution plan: the error of a DoFn, which names the file (and the line) or the partition.
+func runnerError(err error) error {
+	msg := strings.TrimSpace(err.Error())
+	i := strings.LastIndex(msg, "\n")
+	if i < 0 {
+		return err
+	}
+	return fmt.Errorf("%s\n\nthe runner's report:\n%w", strings.TrimSpace(msg[i+1:]), err)
 }

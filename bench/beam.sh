@@ -3,7 +3,9 @@
 # in-process) and kiln prep --partitions N on the same corpus and settings, interleaved REPS
 # times each by bench/runstat (wall and CPU seconds of the whole process, peak RSS), then a
 # check that the two outputs are the same bytes (prep-stats.json's timings aside).
-# Usage: bench/beam.sh   (env: SHARED=../shared/data CORPUS=corpora/sotu PARTS=8 REPS=3 WORKERS=2)
+# COPIES=k reads k copies of the corpus (k directories in a temporary folder), to see what grows
+# with its size.
+# Usage: bench/beam.sh   (env: SHARED=../shared/data CORPUS=corpora/sotu COPIES=1 PARTS=8 REPS=3 WORKERS=2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared=${SHARED:-../shared/data}
@@ -13,6 +15,10 @@ reps=${REPS:-3}
 workers=${WORKERS:-2}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+if [ "${COPIES:-1}" -gt 1 ]; then
+  for i in $(seq "$COPIES"); do mkdir -p "$tmp/corpus"; cp -r "$corpus" "$tmp/corpus/copy-$i"; done
+  corpus=$tmp/corpus
+fi
 go build -o "$tmp/kiln" ./cmd/kiln
 (cd cmd/kiln-beam && go build -o "$tmp/kiln-beam" .)
 go build -o "$tmp/runstat" ./bench/runstat

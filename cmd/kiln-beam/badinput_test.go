@@ -51,3 +51,16 @@ func TestBadInputNamesFile(t *testing.T) {
 		t.Errorf("a failed job left %s/manifest.json", out)
 	}
 }
+
+// TestOutputNotEmpty checks that a run into a directory that holds a finished run (or any file)
+// is refused, naming the directory, before any work.
+func TestOutputNotEmpty(t *testing.T) {
+	out := t.TempDir()
+	if err := os.WriteFile(filepath.Join(out, "manifest.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, msg := runBeam(t, "prep", "--input", sampleCorpus, "--vocab", sampleVocab, "--output", out, "--partitions", "2")
+	if code != 1 || !strings.Contains(msg, "output "+out+" is not empty (it holds a finished run)") {
+		t.Errorf("exit %d, want 1 naming %s as not empty:\n%s", code, out, msg)
+	}
+}

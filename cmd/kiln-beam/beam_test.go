@@ -258,7 +258,7 @@ func TestRetriedPartition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := checkOutput(c.job.Output, c.ex.Config(), c.p); err != nil {
+	if err := checkOutput(c.job.Output); err != nil {
 		t.Fatal(err)
 	}
 	docs, files := partitionDocs(t, c)

@@ -109,7 +109,7 @@ func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for _, w := range c.ex.Tokenizer().Vocab().Warnings() {
 		fmt.Fprintf(stderr, "kiln-beam prep: warning: %s\n", w)
 	}
-	if err := checkOutput(c.job.Output, c.ex.Config(), c.p); err != nil {
+	if err := checkOutput(c.job.Output); err != nil {
 		return err
 	}
 	beam.Init()
@@ -134,33 +134,22 @@ func beamFlagSet(name string) bool {
 	return f != nil && f.Value.String() == "true"
 }
 
-// checkOutput refuses an output directory that holds something other than a partitioned run
-// of the same settings (which the run then writes again, with the same bytes).
-func checkOutput(dir string, cfg pipeline.ExampleConfig, p *pipeline.Partitioner) error {
+// checkOutput makes the output directory, or takes an empty one, and refuses one that holds
+// anything: kiln-beam does not resume a run (the runner retries a job's bundles) nor write over
+// one, whose shards of other settings could be left beside the new ones.
+func checkOutput(dir string) error {
 	ents, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) || err == nil && len(ents) == 0 {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return os.MkdirAll(dir, 0o755)
-	}
-	if err != nil {
+	case err != nil:
 		return fmt.Errorf("output %s: %w", dir, err)
-	}
-	m, err := shards.ReadManifest(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("output %s is not empty and holds no finished run: use an empty or new directory", dir)
-	}
-	if err != nil {
-		return fmt.Errorf("output %s: %w", dir, err)
-	}
-	// The config that a partitioned run records: its ExampleConfig and its partitions.
-	now, err := json.Marshal(struct {
-		pipeline.ExampleConfig
-		Partitions int `json:"partitions"`
-	}{cfg, p.Partitions()})
-	if err != nil {
-		return err
-	}
-	if diff := shards.FieldDiffs(m.Config, json.RawMessage(now), "(there)", "(now)"); len(diff) > 0 {
-		return fmt.Errorf("output %s holds a run with different settings (%v): use another directory, or the same settings", dir, diff)
+	case len(ents) > 0:
+		what := "files"
+		if _, err := os.Stat(filepath.Join(dir, shards.ManifestName)); err == nil {
+			what = "a finished run"
+		}
+		return fmt.Errorf("output %s is not empty (it holds %s): use a new or empty directory", dir, what)
 	}
 	return nil
 }

@@ -29,7 +29,8 @@ done
 exec "$tmp/boot" "\${out[@]}"
 SH
 chmod +x "$tmp/boot.sh"
-"$tmp/prism" --job_port "$port" --serve_http=false > "$tmp/prism.log" 2>&1 &
+# The job server runs in $tmp: the workers it starts (boot) write their files there.
+(cd "$tmp" && exec "$tmp/prism" --job_port "$port" --serve_http=false) > "$tmp/prism.log" 2>&1 &
 server=$!
 sleep 3
 # The workers run in their own directories: every path is absolute.

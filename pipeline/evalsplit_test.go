@@ -237,9 +237,8 @@ func docTokens(t *testing.T, tok *tokenize.Tokenizer, inputs []shards.Input) map
 		if err != nil {
 			t.Fatal(err)
 		}
-		tok.Encode(&enc, string(b))
-		if enc.Err != nil {
-			t.Fatal(enc.Err)
+		if err := tok.Encode(&enc, string(b)); err != nil {
+			t.Fatal(err)
 		}
 		out[in.Path] = tokenString(enc.IDs)
 	}

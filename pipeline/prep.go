@@ -685,9 +685,8 @@ func (e *Examples) tokenizeDoc(d Document) *tokenizedDoc {
 		if td.err != nil {
 			return
 		}
-		e.tok.Encode(enc, text)
-		if enc.Err != nil {
-			td.err = fmt.Errorf("input %s: document at line %d: %w", d.File, d.Line, enc.Err)
+		if err := e.tok.Encode(enc, text); err != nil {
+			td.err = fmt.Errorf("input %s: document at line %d: %w", d.File, d.Line, err)
 			return
 		}
 		td.invalid += int64(enc.Invalid)

@@ -165,9 +165,8 @@ func tokenizeFile(ctx context.Context, cfg TokenizeConfig, name string, w io.Wri
 		for i, end := range b.ends {
 			line := text[start:end]
 			start = end
-			tok.Encode(&enc, line)
-			if enc.Err != nil && b.err == nil {
-				b.err = fmt.Errorf("%s: line %d: %w", display, b.first+int64(i), enc.Err)
+			if err := tok.Encode(&enc, line); err != nil && b.err == nil {
+				b.err = fmt.Errorf("%s: line %d: %w", display, b.first+int64(i), err)
 			}
 			b.stats.Bytes += int64(len(line)) + 1
 			b.stats.Tokens += int64(len(enc.IDs))

@@ -38,7 +38,7 @@
 // LoadJSON reads a Hugging Face tokenizer.json, after checking its structure itself; a BERT
 // WordPiece one gets the fast tokenizer, anything else runs, slowly, through
 // github.com/sugarme/tokenizer (only tokenize/internal/general imports it; its failures, and
-// only its, set Encoding.Err).
+// only its, are the errors Encode returns).
 //
 // WriteVocab, WriteTokenizerJSON and WriteHF write a vocabulary back out: vocab.txt, a
 // tokenizer.json with the whole BERT pipeline, and the files transformers' save_pretrained

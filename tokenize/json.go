@@ -28,7 +28,7 @@ import (
 // tokens that are matched as is) gets kiln's fast tokenizer, built from the file's vocabulary,
 // normaliser settings and added tokens. Any other configuration runs through sugarme's general
 // pipeline (tokenize/internal/general, behind the encoder interface): slow, and only as
-// faithful as sugarme is; a failure or a panic inside it becomes Encoding.Err.
+// faithful as sugarme is; a failure or a panic inside it becomes the error Encode returns.
 // Truncation, padding and the post-processor are ignored either way: Encode adds no special
 // tokens and never truncates.
 func LoadJSON(path string) (*Tokenizer, error) {
@@ -435,12 +435,14 @@ type encoder interface {
 	Encode(text string, ids, words []int32) ([]int32, []int32, error)
 }
 
-// encodeGeneral runs t's general pipeline on text into e, whose Err it sets on a failure.
-func (t *Tokenizer) encodeGeneral(e *Encoding, text string) {
+// encodeGeneral runs t's general pipeline on text into e.
+func (t *Tokenizer) encodeGeneral(e *Encoding, text string) error {
 	for _, r := range text {
 		if r == 0xFFFD {
 			e.Invalid++ // approximate: counts U+FFFD already in the text too
 		}
 	}
-	e.IDs, e.Words, e.Err = t.general.Encode(text, e.IDs, e.Words)
+	var err error
+	e.IDs, e.Words, err = t.general.Encode(text, e.IDs, e.Words)
+	return err
 }

@@ -100,23 +100,23 @@ func TestLoadJSONGeneral(t *testing.T) {
 	ids, _ := hfEncode(t, path, lines)
 	var e Encoding
 	for i, l := range lines {
-		tk.Encode(&e, l.text)
-		if e.Err != nil || !slices.Equal(e.IDs, ids[i]) {
-			t.Errorf("%q: general path ids %v (err %v), Hugging Face %v", l.text, e.IDs, e.Err, ids[i])
+		err := tk.Encode(&e, l.text)
+		if err != nil || !slices.Equal(e.IDs, ids[i]) {
+			t.Errorf("%q: general path ids %v (err %v), Hugging Face %v", l.text, e.IDs, err, ids[i])
 		}
 	}
 	// sugarme's BertNormalizer panics when it strips accents from "İstanbul" (its issue #77):
-	// the panic must become Encoding.Err naming the input, and the tokenizer stays usable.
+	// the panic must become Encode's error naming the input, and the tokenizer stays usable.
 	tc := tk
 	const crash = "İstanbul"
-	tc.Encode(&e, crash)
-	if e.Err == nil || !strings.Contains(e.Err.Error(), crash) || !strings.Contains(e.Err.Error(), "panicked") {
-		t.Errorf("sugarme on %q: err %v, ids %v; want the panic as an error naming the input", crash, e.Err, e.IDs)
+	err = tc.Encode(&e, crash)
+	if err == nil || !strings.Contains(err.Error(), crash) || !strings.Contains(err.Error(), "panicked") {
+		t.Errorf("sugarme on %q: err %v, ids %v; want the panic as an error naming the input", crash, err, e.IDs)
 	}
-	t.Logf("sugarme on %q: %v", crash, e.Err)
-	tc.Encode(&e, lines[0].text)
-	if e.Err != nil || !slices.Equal(e.IDs, ids[0]) {
-		t.Errorf("after a panic: ids %v, err %v", e.IDs, e.Err)
+	t.Logf("sugarme on %q: %v", crash, err)
+	err = tc.Encode(&e, lines[0].text)
+	if err != nil || !slices.Equal(e.IDs, ids[0]) {
+		t.Errorf("after a panic: ids %v, err %v", e.IDs, err)
 	}
 	if _, err := tc.EncodeBatch(context.Background(), []string{"hello", crash}, 2); err == nil || !strings.Contains(err.Error(), "text 1") {
 		t.Errorf("EncodeBatch: err %v, want one naming text 1", err)

@@ -47,11 +47,6 @@ type Encoding struct {
 	// Invalid counts the bytes of the text that were not valid UTF-8; each was read as
 	// U+FFFD (which clean text then removes).
 	Invalid int
-	// Err is set when the text could not be encoded: only by the general pipeline that
-	// LoadJSON uses for tokenizer.json files that are not BERT WordPiece. The BERT path never
-	// fails.
-	Err error
-
 	word     []byte // scratch: the normalised word being built
 	nextWord int32  // during encode: the number of the next word
 }
@@ -159,12 +154,13 @@ func (t *Tokenizer) Decode(ids []int32) string {
 }
 
 // Encode tokenizes text into e, replacing what e held. Invalid UTF-8 is read as U+FFFD and
-// counted in e.Invalid.
-func (t *Tokenizer) Encode(e *Encoding, text string) {
-	e.IDs, e.Words, e.Invalid, e.Err = e.IDs[:0], e.Words[:0], 0, nil
+// counted in e.Invalid. It returns an error only for a tokenizer.json that runs through the
+// general pipeline (see LoadJSON), when that pipeline cannot encode text; kiln's BERT
+// tokenizer never fails, so a caller that only builds BERT tokenizers may ignore the result.
+func (t *Tokenizer) Encode(e *Encoding, text string) error {
+	e.IDs, e.Words, e.Invalid = e.IDs[:0], e.Words[:0], 0
 	if t.general != nil {
-		t.encodeGeneral(e, text)
-		return
+		return t.encodeGeneral(e, text)
 	}
 	word := int32(0)
 	for len(t.specials) > 0 {
@@ -179,6 +175,7 @@ func (t *Tokenizer) Encode(e *Encoding, text string) {
 		text = text[at+len(sp.text):]
 	}
 	t.encode(e, text, word)
+	return nil
 }
 
 // findSpecial finds the leftmost special token in text, the longest at that position.
@@ -289,6 +286,7 @@ func (t *Tokenizer) EncodeBatch(ctx context.Context, texts []string, workers int
 	workers = max(min(workers, (len(texts)+chunk-1)/chunk), 1)
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var first firstError
 	for range workers {
 		wg.Add(1)
 		go func() {
@@ -311,8 +309,10 @@ func (t *Tokenizer) EncodeBatch(ctx context.Context, texts []string, workers int
 					return
 				}
 				for i := start; i < min(start+chunk, len(texts)); i++ {
-					t.Encode(&scratch, texts[i])
-					out[i] = Encoding{IDs: take(scratch.IDs), Words: take(scratch.Words), Invalid: scratch.Invalid, Err: scratch.Err}
+					if err := t.Encode(&scratch, texts[i]); err != nil {
+						first.keep(i, err)
+					}
+					out[i] = Encoding{IDs: take(scratch.IDs), Words: take(scratch.Words), Invalid: scratch.Invalid}
 				}
 			}
 		}()
@@ -321,10 +321,24 @@ func (t *Tokenizer) EncodeBatch(ctx context.Context, texts []string, workers int
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	for i := range out {
-		if out[i].Err != nil {
-			return out, fmt.Errorf("text %d: %w", i, out[i].Err)
-		}
+	if first.err != nil {
+		return out, fmt.Errorf("text %d: %w", first.i, first.err)
 	}
 	return out, nil
+}
+
+// firstError keeps the error of the lowest text index among those that failed, so that a
+// batch reports the same error whatever the workers' order.
+type firstError struct {
+	mu  sync.Mutex
+	i   int
+	err error
+}
+
+func (f *firstError) keep(i int, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err == nil || i < f.i {
+		f.i, f.err = i, err
+	}
 }

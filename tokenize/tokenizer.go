@@ -47,6 +47,7 @@ type Encoding struct {
 	// Invalid counts the bytes of the text that were not valid UTF-8; each was read as
 	// U+FFFD (which clean text then removes).
 	Invalid int
+
 	word     []byte // scratch: the normalised word being built
 	nextWord int32  // during encode: the number of the next word
 }

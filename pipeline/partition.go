@@ -4,8 +4,6 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -522,7 +520,7 @@ func (p *Partitioner) checkPartition(dir string, part int) (*PartitionResult, bo
 		if shards.CheckShardName(sh.File) != nil {
 			return nil, false
 		}
-		size, sum, err := fileSHA256(filepath.Join(dir, PartitionDirName(part), filepath.FromSlash(sh.File)))
+		size, sum, err := fileio.SHA256(filepath.Join(dir, PartitionDirName(part), filepath.FromSlash(sh.File)))
 		if err != nil || size != sh.Bytes || sum != sh.SHA256 {
 			return nil, false
 		}
@@ -575,19 +573,4 @@ func partitionIndex(name string) (int, bool) {
 	}
 	n, err := strconv.Atoi(name[5:])
 	return n, err == nil && n >= 0 && PartitionDirName(n) == name
-}
-
-// fileSHA256 returns the size and hex sha256 of a regular file.
-func fileSHA256(name string) (int64, string, error) {
-	f, err := fileio.OpenRegular(name)
-	if err != nil {
-		return 0, "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return 0, "", fmt.Errorf("%s: %w", name, err)
-	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kiln-bert/kiln/internal/arrowfb"
 	"github.com/kiln-bert/kiln/internal/atomicfile"
+	"github.com/kiln-bert/kiln/internal/fileio"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -99,7 +100,7 @@ func restamp(t testing.TB, dir string) {
 		t.Fatal(err)
 	}
 	for i := range m.Shards {
-		size, sum, err := fileSHA256(filepath.Join(dir, m.Shards[i].File))
+		size, sum, err := fileio.SHA256(filepath.Join(dir, m.Shards[i].File))
 		if err != nil {
 			t.Fatal(err)
 		}

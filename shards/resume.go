@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kiln-bert/kiln/internal/atomicfile"
+	"github.com/kiln-bert/kiln/internal/fileio"
 )
 
 // prepareDir removes stale temporary files and, when resuming, loads the
@@ -62,7 +63,7 @@ func (w *Writer) prepareDir() error {
 			bad[sh.Bin] = true
 			continue
 		}
-		size, sum, err := fileSHA256(filepath.Join(dir, filepath.FromSlash(sh.File)))
+		size, sum, err := fileio.SHA256(filepath.Join(dir, filepath.FromSlash(sh.File)))
 		if err != nil || size != sh.Bytes || sum != sh.SHA256 {
 			bad[sh.Bin] = true
 			continue

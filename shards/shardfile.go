@@ -14,7 +14,6 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 
 	"github.com/kiln-bert/kiln/internal/atomicfile"
-	"github.com/kiln-bert/kiln/internal/fileio"
 )
 
 // hashWriter counts and hashes what is written to a file. It implements the
@@ -136,19 +135,4 @@ func (w *Writer) finishShard(s *series) error {
 	s.rows, s.tokens = 0, 0
 	s.rowsHash.Reset()
 	return w.saveProgress()
-}
-
-// fileSHA256 returns the size and hex sha256 of a file.
-func fileSHA256(p string) (int64, string, error) {
-	f, err := fileio.OpenRegular(p)
-	if err != nil {
-		return 0, "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return 0, "", fmt.Errorf("%s: %w", p, err)
-	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+
+	"github.com/kiln-bert/kiln/internal/fileio"
 )
 
 // maxFailuresPerShard bounds the failures listed for one shard; the rest are
@@ -117,7 +119,7 @@ func Verify(dir string) (Report, error) {
 // trust a shard's rows. A difference is a *MismatchError naming the file.
 func CheckFile(dir string, sh ShardInfo) error {
 	p := filepath.Join(dir, filepath.FromSlash(sh.File))
-	size, sum, err := fileSHA256(p)
+	size, sum, err := fileio.SHA256(p)
 	switch {
 	case err != nil:
 		return err
@@ -159,7 +161,7 @@ func verifyShard(dir string, m *Manifest, sh ShardInfo, rep *Report) {
 		return
 	}
 	p := filepath.Join(dir, filepath.FromSlash(sh.File))
-	size, sum, err := fileSHA256(p)
+	size, sum, err := fileio.SHA256(p)
 	if err != nil {
 		fail(-1, "%v", err)
 		return

@@ -6,6 +6,8 @@
 package fileio
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -106,4 +108,19 @@ func ReadRegular(path string, maxBytes int64) ([]byte, error) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 	}
+}
+
+// SHA256 returns the size and hex sha256 of the regular file at path (see OpenRegular).
+func SHA256(path string) (int64, string, error) {
+	f, err := OpenRegular(path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, "", fmt.Errorf("%s: %w", path, err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -78,19 +78,7 @@ func partitionChildCmd(t *testing.T, spec partitionSpec) *exec.Cmd {
 // returns what the child measured.
 func measurePartitionChild(t *testing.T, spec partitionSpec) childResult {
 	t.Helper()
-	cmd := partitionChildCmd(t, spec)
-	cmd.Env = append(cmd.Env, "GOGC=50")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("child: %v: %s", err, stderr.String())
-	}
-	var res childResult
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("child output %q: %v", out, err)
-	}
-	return res
+	return runMeasuringChild(t, partitionChildCmd(t, spec))
 }
 
 // tryPrepPartitioned runs PrepPartitioned of cfg into n partitions.

@@ -152,7 +152,13 @@ func completedShards(dir string) int {
 // what the child measured.
 func measureChild(t *testing.T, spec childSpec) childResult {
 	t.Helper()
-	cmd := childCmd(t, spec)
+	return runMeasuringChild(t, childCmd(t, spec))
+}
+
+// runMeasuringChild runs cmd, a child test process that prints its childResult as JSON, with
+// GOGC=50, and returns what it measured.
+func runMeasuringChild(t *testing.T, cmd *exec.Cmd) childResult {
+	t.Helper()
 	cmd.Env = append(cmd.Env, "GOGC=50")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

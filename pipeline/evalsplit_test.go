@@ -19,7 +19,7 @@ import (
 // evalOpts are the shard options of the held-out set tests: small shards, so that a run writes
 // several and can be interrupted between them.
 func evalOpts(dir string) ShardOptions {
-	return ShardOptions{Dir: dir, ShardBytes: 48 << 10, RowsPerBatch: 256, Version: "test"}
+	return ShardOptions{Dir: dir, Layout: shards.Layout{ShardBytes: 48 << 10, RowsPerBatch: 256}, Version: "test"}
 }
 
 // TestEvalSplit runs prep with an EvalFraction over the bundled sample and checks the two

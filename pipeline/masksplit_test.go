@@ -90,7 +90,7 @@ func TestMaskSplitStatic(t *testing.T) {
 			cfg := sampleSplitConfig(t)
 			cfg.MaskTokenProb, cfg.RandomTokenProb = tc.mask, tc.random
 			dir := t.TempDir()
-			sum, ex := runPrep(t, cfg, ShardOptions{Dir: dir, Compression: "zstd", ArrowFormat: "file", Version: "test"})
+			sum, ex := runPrep(t, cfg, ShardOptions{Dir: dir, Layout: shards.Layout{Compression: "zstd", Format: "file"}, Version: "test"})
 			verifyDir(t, dir)
 			maskID := ex.Tokenizer().Special().MASK
 			var c splitCount

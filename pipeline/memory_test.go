@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kiln-bert/kiln/shards"
 )
 
 // oneDocument writes the sample corpus as a single document of about 1 MB (one paragraph, so
@@ -65,7 +67,7 @@ func TestPrepMemoryIndependentOfDupeFactor(t *testing.T) {
 		cfg := sampleConfig("text", doc)
 		cfg.DupeFactor = dupe
 		cfg.ShuffleBuffer = 256
-		opts := ShardOptions{Dir: t.TempDir(), ShardBytes: 1 << 20, RowsPerBatch: 512}
+		opts := ShardOptions{Dir: t.TempDir(), Layout: shards.Layout{ShardBytes: 1 << 20, RowsPerBatch: 512}}
 		var res childResult
 		live[dupe], res = maxLiveHeap(t, childSpec{Config: cfg, Workers: 2, Shards: opts})
 		t.Logf("--dupe-factor %d: %d rows, %d collections, largest live heap %.1f MiB, peak RSS %.1f MiB",
@@ -110,7 +112,7 @@ func TestPrepMemoryBoundedByMaxDocBytes(t *testing.T) {
 	cfg := sampleConfig("text", big)
 	cfg.MaxDocBytes = maxDoc
 	cfg.ShuffleBuffer = 256
-	opts := ShardOptions{Dir: t.TempDir(), ShardBytes: 1 << 20, RowsPerBatch: 512}
+	opts := ShardOptions{Dir: t.TempDir(), Layout: shards.Layout{ShardBytes: 1 << 20, RowsPerBatch: 512}}
 	peak, res := maxLiveHeap(t, childSpec{Config: cfg, Workers: 4, Shards: opts})
 	mib := func(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 	t.Logf("%d rows, %d collections, largest live heap %s, peak RSS %s", res.Rows, len(res.LiveHeap), mib(peak), mib(res.PeakRSS))

@@ -244,10 +244,10 @@ func (p *Partitioner) PrepareSorted(ctx context.Context, part int, next func() (
 	vocab := p.e.tok.Vocab()
 	sp := p.e.tok.Special()
 	w, err := shards.NewWriter(shards.Options{
-		Dir: staging, Compression: p.o.Compression, Format: p.o.ArrowFormat, ShardBytes: p.o.ShardBytes,
-		RowsPerBatch: p.o.RowsPerBatch, Static: cfg.Masking == masking.Static, VocabSize: vocab.Size(),
-		MaxSeqLen: cfg.MaxSeqLen, Special: shards.Special{PAD: sp.PAD, CLS: sp.CLS, SEP: sp.SEP, MASK: sp.MASK},
-		Task: p.e.task, MaxPredictions: cfg.MaxPredictions, Bins: p.o.Bins,
+		Dir: staging, Layout: p.o.Layout,
+		Static: cfg.Masking == masking.Static, VocabSize: vocab.Size(),
+		MaxSeqLen: cfg.MaxSeqLen, Special: sp,
+		Task: p.e.task, MaxPredictions: cfg.MaxPredictions,
 		Metadata: map[string]string{shards.MetaVersion: p.o.Version, shards.MetaVocabSHA256: vocab.SHA256()},
 		Config:   p.cfgJSON,
 	})

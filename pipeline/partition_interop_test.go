@@ -20,7 +20,7 @@ func TestPartitionedPeersRead(t *testing.T) {
 	testenv.NodeModules(t, peers...)
 	cfg := testConfig(t, "text", sampleCorpus(t))
 	dir := t.TempDir()
-	runPrepPartitioned(t, cfg, ShardOptions{Dir: dir, ShardBytes: 256 << 10, Version: "test"}, 3)
+	runPrepPartitioned(t, cfg, ShardOptions{Dir: dir, Layout: shards.Layout{ShardBytes: 256 << 10}, Version: "test"}, 3)
 	m, err := shards.ReadManifest(dir)
 	if err != nil {
 		t.Fatal(err)

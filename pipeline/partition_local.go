@@ -170,7 +170,7 @@ func (p *Partitioner) checkRunDir(dir string) error {
 			ShardBytes  int64              `json:"shard_bytes"`
 			Bins        []int              `json:"bins"`
 		}
-		now := shardSettings{cmp.Or(p.o.Compression, shards.Zstd), cmp.Or(p.o.ArrowFormat, shards.IPCFile), p.o.ShardBytes, p.o.Bins}
+		now := shardSettings{cmp.Or(p.o.Compression, shards.Zstd), cmp.Or(p.o.Format, shards.IPCFile), p.o.ShardBytes, p.o.Bins}
 		if now.ShardBytes <= 0 {
 			now.ShardBytes = shards.DefaultShardBytes
 		}

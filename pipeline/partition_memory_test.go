@@ -4,6 +4,8 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+
+	"github.com/kiln-bert/kiln/shards"
 )
 
 // TestPartitionedMemoryBounded runs partitioned prep in a child process over 10 and over 60
@@ -26,7 +28,7 @@ func TestPartitionedMemoryBounded(t *testing.T) {
 		cfg := testConfig(t, "text", sampleCopies(t, copies))
 		cfg.ShuffleBuffer = 1000
 		cfg.ReservoirDocs = 40
-		opts := ShardOptions{Dir: t.TempDir(), ShardBytes: 1 << 20, RowsPerBatch: 2048}
+		opts := ShardOptions{Dir: t.TempDir(), Layout: shards.Layout{ShardBytes: 1 << 20, RowsPerBatch: 2048}}
 		cmd := partitionSpec{Config: cfg, Workers: 2, Shards: opts, Partitions: 8}
 		return measurePartitionChild(t, cmd)
 	}

@@ -128,7 +128,7 @@ func partitionTestConfig(t *testing.T) (ExampleConfig, func(dir string) ShardOpt
 	cfg.Workers = 1
 	cfg.ShuffleBuffer = 500
 	opts := func(dir string) ShardOptions {
-		return ShardOptions{Dir: dir, ShardBytes: 48 << 10, RowsPerBatch: 256, Version: "test"}
+		return ShardOptions{Dir: dir, Layout: shards.Layout{ShardBytes: 48 << 10, RowsPerBatch: 256}, Version: "test"}
 	}
 	return cfg, opts
 }

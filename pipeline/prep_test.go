@@ -36,7 +36,7 @@ func TestPrepStaticSOTU(t *testing.T) {
 	cfg := testConfig(t, "text", sampleCorpus(t))
 	cfg.DupeFactor = 9
 	dir := t.TempDir()
-	sum, ex := runPrep(t, cfg, ShardOptions{Dir: dir, ShardBytes: 1 << 20, RowsPerBatch: 8192, Version: "test"})
+	sum, ex := runPrep(t, cfg, ShardOptions{Dir: dir, Layout: shards.Layout{ShardBytes: 1 << 20, RowsPerBatch: 8192}, Version: "test"})
 	rep := verifyDir(t, dir)
 	s, err := shards.Stats(dir)
 	if err != nil {

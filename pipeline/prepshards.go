@@ -14,15 +14,14 @@ import (
 	"github.com/kiln-bert/kiln/shards"
 )
 
-// ShardOptions says how Prep writes its shards.
+// ShardOptions says where and how Prep writes its shards: the directory, the files' layout
+// (compression, Arrow IPC format, shard size, rows per batch, length bins: zero values are
+// the shards package's defaults), and kiln's version for their metadata. The rest of the
+// writer's options (the vocabulary, the task, the masking, the config) come from the Examples.
 type ShardOptions struct {
-	Dir          string             // output directory
-	Compression  shards.Compression // zstd, lz4 or none; "" means shards.Zstd
-	ArrowFormat  shards.IPCFormat   // file or stream; "" means shards.IPCFile
-	ShardBytes   int64              // rotation size; 0 means shards.DefaultShardBytes
-	RowsPerBatch int                // rows per Arrow record batch; 0 means shards.DefaultRowsPerBatch
-	Bins         []int              // length bins (NVIDIA LDDL's binning); nil for none
-	Version      string             // kiln's version, stored in the metadata
+	Dir string // output directory
+	shards.Layout
+	Version string // kiln's version, stored in the metadata
 }
 
 // PrepSummary is what Prep reports at the end, and writes to DIR/prep-stats.json.
@@ -100,10 +99,10 @@ func prepWith(ctx context.Context, e *Examples, o ShardOptions, tee func(*shards
 			md[k] = v
 		}
 		return shards.NewWriter(shards.Options{
-			Dir: dir, Compression: o.Compression, Format: o.ArrowFormat, ShardBytes: o.ShardBytes,
-			RowsPerBatch: o.RowsPerBatch, Static: cfg.Masking == masking.Static, VocabSize: vocab.Size(),
+			Dir: dir, Layout: o.Layout,
+			Static: cfg.Masking == masking.Static, VocabSize: vocab.Size(),
 			MaxSeqLen: cfg.MaxSeqLen, Special: sp,
-			Task: e.Task(), MaxPredictions: cfg.MaxPredictions, Bins: o.Bins,
+			Task: e.Task(), MaxPredictions: cfg.MaxPredictions,
 			Metadata: md, Config: cfgJSON, Resume: resume,
 		})
 	}

@@ -257,7 +257,7 @@ func TestPrepDeterminism(t *testing.T) {
 	// Small shards and batches, so that a run writes many shards and can be interrupted
 	// after the first ones.
 	opts := func(dir string) ShardOptions {
-		return ShardOptions{Dir: dir, ShardBytes: 48 << 10, RowsPerBatch: 256, Version: "test"}
+		return ShardOptions{Dir: dir, Layout: shards.Layout{ShardBytes: 48 << 10, RowsPerBatch: 256}, Version: "test"}
 	}
 	ref := t.TempDir()
 	runPrep(t, cfg, opts(ref))
@@ -384,7 +384,7 @@ func TestPrepMemoryBounded(t *testing.T) {
 	cfg := testConfig(t, "text", corpus)
 	cfg.ShuffleBuffer = 1000
 	cfg.ReservoirDocs = 40
-	opts := ShardOptions{Dir: t.TempDir(), ShardBytes: 1 << 20, RowsPerBatch: 2048}
+	opts := ShardOptions{Dir: t.TempDir(), Layout: shards.Layout{ShardBytes: 1 << 20, RowsPerBatch: 2048}}
 	res := measureChild(t, childSpec{Config: cfg, Workers: 2, Shards: opts})
 	n := len(res.LiveHeap)
 	if n < 40 {

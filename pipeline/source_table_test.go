@@ -297,7 +297,7 @@ func TestTablePrepResume(t *testing.T) {
 	cfg.Workers = 1
 	cfg.ShuffleBuffer = 200
 	opts := func(dir string) ShardOptions {
-		return ShardOptions{Dir: dir, ShardBytes: 48 << 10, RowsPerBatch: 256, Version: "test"}
+		return ShardOptions{Dir: dir, Layout: shards.Layout{ShardBytes: 48 << 10, RowsPerBatch: 256}, Version: "test"}
 	}
 	ref := t.TempDir()
 	runPrep(t, cfg, opts(ref))

@@ -132,16 +132,8 @@ func (c ExampleConfig) withDefaults() ExampleConfig {
 	return c
 }
 
-// Validate reports the first field of o out of range, naming it (shards.Options.Validate, with
-// o's field names: ArrowFormat for shards' Format), for shards of rows of at most maxSeqLen
-// tokens. As shards.Options.Validate, it takes the zero values that Prep passes on as
-// defaults (Compression, ArrowFormat, ShardBytes, RowsPerBatch) as they are.
-func (o ShardOptions) Validate(maxSeqLen int) error {
-	so := shards.Options{Compression: o.Compression, Format: o.ArrowFormat, ShardBytes: o.ShardBytes,
-		RowsPerBatch: o.RowsPerBatch, Bins: o.Bins, MaxSeqLen: maxSeqLen}
-	if err := so.Validate(); err != nil {
-		fe, _ := setting.Rename(err, map[string]string{"Format": "ArrowFormat"})
-		return fe
-	}
-	return nil
-}
+// Validate reports the first field of o's layout out of range, naming it
+// (shards.Layout.Validate), for shards of rows of at most maxSeqLen tokens. As
+// shards.Options.Validate, it takes the zero values that Prep passes on as defaults
+// (Compression, Format, ShardBytes, RowsPerBatch) as they are.
+func (o ShardOptions) Validate(maxSeqLen int) error { return o.Layout.Validate(maxSeqLen) }

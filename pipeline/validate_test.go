@@ -95,9 +95,9 @@ func TestNewExamplesDefaults(t *testing.T) {
 	}
 }
 
-// TestShardOptionsValidate: ShardOptions.Validate names ShardOptions' own fields.
+// TestShardOptionsValidate: ShardOptions.Validate names the fields of its shards.Layout.
 func TestShardOptionsValidate(t *testing.T) {
-	ok := ShardOptions{Compression: shards.Zstd, ArrowFormat: shards.IPCFile, ShardBytes: 1 << 20, RowsPerBatch: 100}
+	ok := ShardOptions{Layout: shards.Layout{Compression: shards.Zstd, Format: shards.IPCFile, ShardBytes: 1 << 20, RowsPerBatch: 100}}
 	if err := ok.Validate(128); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestShardOptionsValidate(t *testing.T) {
 		field string
 		msg   string
 	}{
-		{func(o *ShardOptions) { o.ArrowFormat = "parquet" }, "ArrowFormat", `ArrowFormat "parquet": want file or stream`},
+		{func(o *ShardOptions) { o.Format = "parquet" }, "Format", `Format "parquet": want file or stream`},
 		{func(o *ShardOptions) { o.Compression = "gzip" }, "Compression", `Compression "gzip": want zstd, lz4 or none`},
 		{func(o *ShardOptions) { o.RowsPerBatch = shards.MaxRowsPerBatch + 1 }, "RowsPerBatch", "RowsPerBatch 1048577: want 1 to 1048576"},
 		{func(o *ShardOptions) { o.Bins = []int{32, 64} }, "Bins", `Bins "32,64": want a last bin that holds the longest rows (MaxSeqLen 128)`},

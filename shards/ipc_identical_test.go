@@ -50,12 +50,11 @@ func TestIPCWriterIdenticalToArrow(t *testing.T) {
 			}
 			write := func(dir string, arrowIPC bool) {
 				w, err := NewWriter(Options{
-					Dir: dir, Compression: c.compression, Format: c.format,
-					ShardBytes: 40 << 10, RowsPerBatch: 97, Static: c.static,
+					Dir: dir, Layout: Layout{Compression: c.compression, Format: c.format, ShardBytes: 40 << 10, RowsPerBatch: 97, Bins: c.bins}, Static: c.static,
 					VocabSize: c.vocab, MaxSeqLen: maxSeqLen, Special: bertSpecial,
-					MaxPredictions: 20, Bins: c.bins,
-					Metadata: map[string]string{MetaVersion: "test", MetaVocabSHA256: "0123"},
-					Config:   []byte(`{"case":"` + c.name + `"}`),
+					MaxPredictions: 20,
+					Metadata:       map[string]string{MetaVersion: "test", MetaVocabSHA256: "0123"},
+					Config:         []byte(`{"case":"` + c.name + `"}`),
 				})
 				if err != nil {
 					t.Fatal(err)

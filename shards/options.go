@@ -79,30 +79,42 @@ const (
 	MaxRowsPerBatch = 1 << 20
 )
 
+// WithDefaults returns l with its zero values, which stand for the defaults, filled in: Zstd,
+// IPCFile, DefaultShardBytes and DefaultRowsPerBatch.
+func (l Layout) WithDefaults() Layout {
+	if l.Compression == "" {
+		l.Compression = Zstd
+	}
+	if l.Format == "" {
+		l.Format = IPCFile
+	}
+	if l.ShardBytes == 0 {
+		l.ShardBytes = DefaultShardBytes
+	}
+	if l.RowsPerBatch == 0 {
+		l.RowsPerBatch = DefaultRowsPerBatch
+	}
+	return l
+}
+
 // withDefaults returns o with the zero values NewWriter documents filled in.
 func (o Options) withDefaults() Options {
-	if o.Compression == "" {
-		o.Compression = Zstd
-	}
-	if o.Format == "" {
-		o.Format = IPCFile
-	}
-	if o.ShardBytes == 0 {
-		o.ShardBytes = DefaultShardBytes
-	}
-	if o.RowsPerBatch == 0 {
-		o.RowsPerBatch = DefaultRowsPerBatch
-	}
+	o.Layout = o.Layout.WithDefaults()
 	return o
 }
 
-// Validate reports the first field of o out of range, naming it (a *setting.Error): an unknown
+// Validate reports the first field of o out of range, naming it (a *setting.Error); see
+// Layout.Validate. It checks o as the writer uses it: NewWriter fills in the zero values that
+// stand for defaults (Layout.WithDefaults) first. The rows' own settings (VocabSize,
+// MaxSeqLen, Special, ...) are Info's (Info.Validate).
+func (o Options) Validate() error { return o.Layout.Validate(o.MaxSeqLen) }
+
+// Validate reports the first field of l out of range, naming it (a *setting.Error): an unknown
 // Compression or Format, a ShardBytes or RowsPerBatch outside 1 to MaxShardBytes or
 // MaxRowsPerBatch, Bins that are not ascending positive bounds with the last at least
-// MaxSeqLen. It checks o as the writer uses it: NewWriter fills in the zero values that stand
-// for defaults (Compression, Format, ShardBytes, RowsPerBatch, Task) first. The rows' own
-// settings (VocabSize, MaxSeqLen, Special, ...) are Info's (Info.Validate).
-func (o Options) Validate() error {
+// maxSeqLen, the longest row. Zero values (the defaults) are out of range: fill them in
+// first (WithDefaults).
+func (o Layout) Validate(maxSeqLen int) error {
 	if err := o.Compression.Validate(); err != nil {
 		return err
 	}
@@ -120,8 +132,8 @@ func (o Options) Validate() error {
 			return setting.Errorf("Bins", binList(o.Bins), "ascending lengths of at least 1")
 		}
 	}
-	if n := len(o.Bins); n > 0 && o.Bins[n-1] < o.MaxSeqLen {
-		return setting.Errorf("Bins", binList(o.Bins), "a last bin that holds the longest rows (MaxSeqLen %d)", o.MaxSeqLen)
+	if n := len(o.Bins); n > 0 && o.Bins[n-1] < maxSeqLen {
+		return setting.Errorf("Bins", binList(o.Bins), "a last bin that holds the longest rows (MaxSeqLen %d)", maxSeqLen)
 	}
 	return nil
 }

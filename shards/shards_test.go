@@ -16,7 +16,7 @@ import (
 func baseOptions(dir string, static bool) Options {
 	return Options{
 		Dir: dir, VocabSize: 30522, MaxSeqLen: 128, Special: bertSpecial, Task: pairing.NSP,
-		Static: static, MaxPredictions: 20, RowsPerBatch: 256, ShardBytes: 64 << 10,
+		Static: static, MaxPredictions: 20, Layout: Layout{RowsPerBatch: 256, ShardBytes: 64 << 10},
 		Metadata: map[string]string{MetaVersion: "test", MetaVocabSHA256: "abc"},
 		Config:   json.RawMessage(`{"max_seq_len":128,"seed":1}`),
 	}

@@ -31,25 +31,32 @@ const (
 	DefaultShuffleBuffer = 10000
 )
 
-// Options configures a Writer.
-type Options struct {
-	Dir          string      // output directory, created if missing
+// Layout is how a run's rows are cut into shard files and encoded: the settings a user picks
+// for the files, apart from the rows themselves. Options holds it, and so does
+// pipeline.ShardOptions.
+type Layout struct {
 	Compression  Compression // Zstd (default), LZ4 or NoCompression
 	Format       IPCFormat   // IPCFile (default, random access) or IPCStream
 	ShardBytes   int64       // a shard is closed once it holds at least this many bytes; default 128 MiB
 	RowsPerBatch int         // rows per Arrow record batch; default DefaultRowsPerBatch
-	Static       bool        // rows carry masked_lm_positions and masked_lm_ids
+
+	// Bins, when set, groups rows by length like NVIDIA LDDL: a row of length n
+	// goes to the shard series of the first bound >= n, in DIR/bin-NNN/.
+	// Ascending; the last bound must be >= the rows' MaxSeqLen.
+	Bins []int
+}
+
+// Options configures a Writer.
+type Options struct {
+	Dir string // output directory, created if missing
+	Layout
+	Static bool // rows carry masked_lm_positions and masked_lm_ids
 
 	VocabSize      int          // ids are stored as uint16 when <= 65,536, else uint32
 	MaxSeqLen      int          // longest row allowed, counting [CLS] and [SEP]
 	Special        Special      // special token ids, stored for Verify and Stats
 	Task           pairing.Task // pairing.NSP (the zero value), SOP or None (one segment, label -1)
 	MaxPredictions int          // if > 0, Verify checks len(masked_lm_positions) <= it
-
-	// Bins, when set, groups rows by length like NVIDIA LDDL: a row of length n
-	// goes to the shard series of the first bound >= n, in DIR/bin-NNN/.
-	// Ascending; the last bound must be >= MaxSeqLen.
-	Bins []int
 
 	Metadata map[string]string // stored in each shard's schema metadata (MetaVersion, MetaVocabSHA256, ...)
 	Config   json.RawMessage   // full run config: in the manifest and under MetaConfig

@@ -25,7 +25,7 @@ import (
 func writeTestShards(t *testing.T, dir string, n int, vocabSHA string, compression shards.Compression) *shards.Manifest {
 	t.Helper()
 	rows := randomBatch(rand.New(rand.NewPCG(11, uint64(n))), n, 24, 120)
-	o := shards.Options{Dir: dir, Compression: compression, ShardBytes: 1 << 20, RowsPerBatch: 16, Static: true,
+	o := shards.Options{Dir: dir, Layout: shards.Layout{Compression: compression, ShardBytes: 1 << 20, RowsPerBatch: 16}, Static: true,
 		VocabSize: 120, MaxSeqLen: 64, Special: shards.Special{PAD: 0, CLS: 1, SEP: 2, MASK: 3}, Task: pairing.NSP}
 	if vocabSHA != "" {
 		o.Metadata = map[string]string{shards.MetaVocabSHA256: vocabSHA}

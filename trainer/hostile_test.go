@@ -140,7 +140,7 @@ func writeVocabShards(t *testing.T, vocabSize int, vocab, sha string) string {
 	dir := t.TempDir()
 	rows := randomBatch(rand.New(rand.NewPCG(3, 4)), 40, 24, 120)
 	cfg, _ := json.Marshal(map[string]string{"vocab": vocab})
-	writeRows(t, shards.Options{Dir: dir, RowsPerBatch: 16, Static: true, VocabSize: vocabSize, MaxSeqLen: 64,
+	writeRows(t, shards.Options{Dir: dir, Layout: shards.Layout{RowsPerBatch: 16}, Static: true, VocabSize: vocabSize, MaxSeqLen: 64,
 		Special: shards.Special{PAD: 0, CLS: 1, SEP: 2, MASK: 3}, Task: pairing.NSP,
 		Metadata: map[string]string{shards.MetaVocabSHA256: sha}, Config: cfg}, rows)
 	return dir

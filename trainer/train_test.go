@@ -30,7 +30,7 @@ func testConfig() Config {
 func writeShards(t *testing.T, dir string, n int, static bool) []Example {
 	t.Helper()
 	rows := randomBatch(rand.New(rand.NewPCG(7, uint64(n))), n, 24, 120)
-	w, err := shards.NewWriter(shards.Options{Dir: dir, Compression: "zstd", ShardBytes: 1500, RowsPerBatch: 16,
+	w, err := shards.NewWriter(shards.Options{Dir: dir, Layout: shards.Layout{Compression: "zstd", ShardBytes: 1500, RowsPerBatch: 16},
 		Static: static, VocabSize: 120, MaxSeqLen: 64, Special: shards.Special{PAD: 0, CLS: 1, SEP: 2, MASK: 3}, Task: pairing.NSP})
 	if err != nil {
 		t.Fatal(err)

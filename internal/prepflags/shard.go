@@ -31,9 +31,9 @@ func RegisterShard(fs *flag.FlagSet) *ShardValues {
 	return v
 }
 
-// shardFlagNames maps pipeline.ShardOptions' fields to their flags (SettingError).
+// shardFlagNames maps pipeline.ShardOptions' fields (its shards.Layout's) to their flags (SettingError).
 var shardFlagNames = map[string]string{
-	"Compression": "--compression", "ArrowFormat": "--arrow-format", "ShardBytes": "--shard-mb",
+	"Compression": "--compression", "Format": "--arrow-format", "ShardBytes": "--shard-mb",
 	"RowsPerBatch": "--rows-per-batch", "Bins": "--bins", "MaxSeqLen": "--max-seq-len",
 }
 
@@ -46,8 +46,7 @@ func (v *ShardValues) Options(dir string, maxSeqLen int) (pipeline.ShardOptions,
 		return pipeline.ShardOptions{}, BadFlag("--shard-mb %v: want a size in MB above 0 and at most %d (1 TiB)", v.shardMB, shards.MaxShardBytes>>20)
 	}
 	o := pipeline.ShardOptions{
-		Dir: dir, Compression: v.compression, ArrowFormat: v.arrowFormat,
-		ShardBytes: max(1, int64(v.shardMB*(1<<20))), RowsPerBatch: v.rowsPerBatch, Version: version.Kiln,
+		Dir: dir, Layout: shards.Layout{Compression: v.compression, Format: v.arrowFormat, ShardBytes: max(1, int64(v.shardMB*(1<<20))), RowsPerBatch: v.rowsPerBatch}, Version: version.Kiln,
 	}
 	if v.bins != "" {
 		for _, f := range strings.Split(v.bins, ",") {

@@ -26,11 +26,8 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/kiln-bert/kiln/internal/prepflags"
+	"github.com/kiln-bert/kiln/internal/version"
 )
-
-// version is the kiln version recorded in the shards: kiln's own (cmd/kiln), so that the
-// shards of both engines are the same bytes. TestBeamMatchesKiln checks that they agree.
-const version = "0.1.0"
 
 func main() {
 	args := os.Args[1:]
@@ -64,7 +61,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "Beam's pipeline flags, accepted by kiln-beam prep after kiln's own:")
 		prepflags.PrintDefaults(flag.CommandLine, stdout)
 	case "version":
-		fmt.Fprintf(stdout, "kiln-beam %s\n", version)
+		fmt.Fprintf(stdout, "kiln-beam %s\n", version.Kiln)
 	default:
 		fmt.Fprintf(stderr, "kiln-beam: unknown command %q\n\n", args[0])
 		usage(stderr)
@@ -97,5 +94,5 @@ Commands:
   version     print the kiln version recorded in the shards
 
 Run "kiln-beam prep --help" for prep's flags.
-`, version)
+`, version.Kiln)
 }

@@ -32,7 +32,7 @@ type prepCommand struct {
 // --endpoint, ...) into flag.CommandLine, where the Beam SDK reads them.
 func parsePrep(args []string, stderr io.Writer) (*prepCommand, error) {
 	fs := prepflags.NewFlagSet("kiln-beam", "prep", "--input PATH... --format lines|text|jsonl|parquet|arrow --vocab FILE [--tokenizer FILE] --output DIR --partitions N [flags] [Beam flags]", stderr)
-	ef := prepflags.RegisterExample(fs, false)
+	cfg, inputs := prepflags.RegisterExample(fs, false)
 	out := fs.String("output", "", "output `DIR` for the shards and manifest.json: a path that every worker reaches (Prism: a local directory)")
 	partitions := fs.Int("partitions", 0, fmt.Sprintf("split the run into N partitions (2 to %d), each paired, shuffled and written on its own to DIR/part-NNNNN/, as kiln prep --partitions N does", pipeline.MaxPartitions))
 	sf := prepflags.RegisterShard(fs)
@@ -55,7 +55,7 @@ func parsePrep(args []string, stderr io.Writer) (*prepCommand, error) {
 	if err := parseBeamFlags(beamArgs, stderr); err != nil {
 		return nil, err
 	}
-	if err := ef.Finish(fs); err != nil {
+	if err := prepflags.FinishExample(fs, cfg, inputs); err != nil {
 		return nil, err
 	}
 	if *out == "" {
@@ -68,11 +68,10 @@ func parsePrep(args []string, stderr io.Writer) (*prepCommand, error) {
 		fs.Usage()
 		return nil, prepflags.ErrUsage
 	}
-	if err := (prepflags.IntRange{Name: "partitions", V: *partitions, Min: 2, Max: pipeline.MaxPartitions}).Check(); err != nil {
+	if err := prepflags.CheckRange("partitions", *partitions, 2, pipeline.MaxPartitions); err != nil {
 		return nil, err
 	}
-	cfg := ef.Config
-	so, err := sf.Options(*out, cfg.MaxSeqLen, version)
+	so, err := sf.Options(*out, cfg.MaxSeqLen)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kiln-bert/kiln/internal/prepflags"
 	"github.com/kiln-bert/kiln/trainer"
 )
 
@@ -56,7 +57,7 @@ func freshDemoDir(dir string) error {
 	case err != nil:
 		return err
 	case !st.IsDir():
-		return badFlag("--dir %s is a file: give a directory that does not exist yet", dir)
+		return prepflags.BadFlag("--dir %s is a file: give a directory that does not exist yet", dir)
 	default:
 		entries, err := os.ReadDir(dir)
 		if err != nil {
@@ -64,7 +65,7 @@ func freshDemoDir(dir string) error {
 		}
 		if len(entries) > 0 {
 			if _, err := os.Stat(filepath.Join(dir, demoMarker)); err != nil {
-				return badFlag("--dir %s already holds files that kiln demo did not make: give another --dir (kiln demo empties its directory)", dir)
+				return prepflags.BadFlag("--dir %s already holds files that kiln demo did not make: give another --dir (kiln demo empties its directory)", dir)
 			}
 			for _, e := range entries {
 				if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
@@ -80,13 +81,13 @@ func freshDemoDir(dir string) error {
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("demo", "[--dir DIR] [--steps N]", stderr)
+	fs := prepflags.NewFlagSet("kiln", "demo", "[--dir DIR] [--steps N]", stderr)
 	dir := fs.String("dir", "kiln-demo", "working `DIR` for the sample, the shards and the model (made anew; an existing DIR must be empty or an earlier demo's)")
 	steps, batch, seqLen := 300, 16, 64
 	fs.IntVar(&steps, "steps", steps, "training steps for the tiny model (`N` from 1 to 1e9)")
 	fs.IntVar(&batch, "batch-size", batch, "rows per step (`B` from 1 to 16777216)")
 	fs.IntVar(&seqLen, "max-seq-len", seqLen, "sequence length of the demo's examples (`N` from 8 to 512)")
-	if err := parseFlags(fs, args); err != nil {
+	if err := prepflags.Parse(fs, args); err != nil {
 		return err
 	}
 	// The settings of step 3, checked as kiln train checks its flags.
@@ -95,7 +96,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if seqLen < 8 || seqLen > 512 {
-		return badFlag("--max-seq-len %d: want 8 to 512 (the demo's tiny model has 512 positions)", seqLen)
+		return prepflags.BadFlag("--max-seq-len %d: want 8 to 512 (the demo's tiny model has 512 positions)", seqLen)
 	}
 	start := time.Now()
 	if err := freshDemoDir(*dir); err != nil {

@@ -8,21 +8,22 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/kiln-bert/kiln/internal/prepflags"
 	"github.com/kiln-bert/kiln/shards"
 	"github.com/kiln-bert/kiln/shards/shardvocab"
 )
 
 func runInspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("inspect", "[--examples N] [--vocab FILE] [--json] DIR|SHARD", stderr)
+	fs := prepflags.NewFlagSet("kiln", "inspect", "[--examples N] [--vocab FILE] [--json] DIR|SHARD", stderr)
 	n := fs.Int("examples", 3, "examples to print, decoded back to text")
 	vocabPath := fs.String("vocab", "", "vocabulary `FILE` to decode with (default: the one named in the shards' config, if it is still there)")
 	asJSON := fs.Bool("json", false, "print the statistics as JSON, without examples")
-	if err := parseFlags(fs, args); err != nil {
+	if err := prepflags.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		return errUsage
+		return prepflags.ErrUsage
 	}
 	path := fs.Arg(0)
 	if note := interruptedNote(path); note != "" {
@@ -109,16 +110,16 @@ func manifestOf(path string) (*shards.Manifest, string) {
 }
 
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("verify", "DIR", stderr)
-	if err := parseFlags(fs, args); err != nil {
+	fs := prepflags.NewFlagSet("kiln", "verify", "DIR", stderr)
+	if err := prepflags.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		return errUsage
+		return prepflags.ErrUsage
 	}
 	if fi, err := os.Stat(fs.Arg(0)); err == nil && !fi.IsDir() {
-		return badFlag("%s is a file: kiln verify checks a shards directory against its %s (give the directory)", fs.Arg(0), shards.ManifestName)
+		return prepflags.BadFlag("%s is a file: kiln verify checks a shards directory against its %s (give the directory)", fs.Arg(0), shards.ManifestName)
 	}
 	if note := interruptedNote(fs.Arg(0)); note != "" {
 		return fmt.Errorf("%s", note)

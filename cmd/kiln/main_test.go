@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 )
@@ -20,14 +19,6 @@ func kiln(t *testing.T, args ...string) (int, string, string) {
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), args, &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
-}
-
-func TestSpreadMulti(t *testing.T) {
-	got := spreadMulti([]string{"--input", "a", "b", "--format", "text", "-input", "c", "--", "--input", "d"}, "input")
-	want := []string{"--input", "a", "--input", "b", "--format", "text", "-input", "c", "--", "--input", "d"}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("spreadMulti = %q, want %q", got, want)
-	}
 }
 
 // TestTokenizeContract checks `kiln tokenize`'s output format: one line per input line, an

@@ -3,119 +3,45 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"runtime"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/kiln-bert/kiln/masking"
+	"github.com/kiln-bert/kiln/internal/prepflags"
 	"github.com/kiln-bert/kiln/pairing"
 	"github.com/kiln-bert/kiln/pipeline"
-	"github.com/kiln-bert/kiln/shards"
 	"github.com/kiln-bert/kiln/tokenize"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
 
-// exampleFlags registers the flags that say how a corpus becomes examples (shared by prep and
-// pretrain) and returns the config they fill and the --input values.
-// For pretrain (forPretrain), --seed is the trainer's and --masking is not offered: pretrain
-// always masks rows as they are read.
-func exampleFlags(fs *flag.FlagSet, forPretrain bool) (*pipeline.ExampleConfig, *multiValue) {
-	cfg := pipeline.DefaultExampleConfig()
-	inputs := new(multiValue)
-	fs.Var(inputs, "input", "input `PATH`s: files, directories (read recursively, sorted) or globs; several may follow one --input")
-	textVar(fs, &cfg.Format, "format", "input `FORMAT`: lines (one sentence per line, blank line between documents), text (one document per file, paragraphs at blank lines), jsonl, parquet or arrow (Arrow IPC file or stream; one document per row)")
-	fs.StringVar(&cfg.JSONField, "json-field", cfg.JSONField, "jsonl: the field that holds a document's text")
-	fs.StringVar(&cfg.TextColumn, "text-column", "text", "parquet, arrow: the string column that holds a document's text (jsonl: the same as --json-field)")
-	fs.Int64Var(&cfg.MaxRowGroupBytes, "max-row-group-bytes", pipeline.DefaultMaxRowGroupBytes, "parquet, arrow: the most memory one row group or record batch may take, as the file declares it; larger ones are an error")
-	fs.StringVar(&cfg.Vocab, "vocab", "", "WordPiece vocabulary `FILE` (vocab.txt)")
-	fs.StringVar(&cfg.Tokenizer, "tokenizer", "", "Hugging Face tokenizer.json `FILE` (instead of --vocab)")
-	fs.BoolVar(&cfg.Cased, "cased", false, "keep case and accents (for cased vocabularies)")
-	fs.IntVar(&cfg.MaxSeqLen, "max-seq-len", cfg.MaxSeqLen, "longest sequence, [CLS] and [SEP]s included (at most 65536)")
-	fs.IntVar(&cfg.MaxPredictions, "max-predictions", cfg.MaxPredictions, "most masked positions per sequence")
-	fs.Float64Var(&cfg.MaskedLMProb, "masked-lm-prob", cfg.MaskedLMProb, "share of tokens to mask")
-	maskSplitFlags(fs, &cfg)
-	fs.Float64Var(&cfg.ShortSeqProb, "short-seq-prob", cfg.ShortSeqProb, "probability of a shorter target length for a document pass")
-	fs.IntVar(&cfg.DupeFactor, "dupe-factor", cfg.DupeFactor, "passes over each document, each with other pairs and masks (1 to 1000)")
-	textVar(fs, &cfg.Task, "task", "pair `TASK`: nsp (next sentence prediction), sop (sentence order prediction) or none (MLM only)")
-	if forPretrain {
-		cfg.Masking = masking.Dynamic
-	} else {
-		textVar(fs, &cfg.Masking, "masking", "`MODE`: static (masks stored in the shards) or dynamic (the trainer masks at read time)")
-	}
-	fs.BoolVar(&cfg.WholeWordMask, "whole-word-mask", false, "mask whole words (## pieces join their word)")
-	fs.IntVar(&cfg.ReservoirDocs, "reservoir-docs", cfg.ReservoirDocs, "previous documents kept to draw NotNext segments from (1 to 1000000)")
-	fs.IntVar(&cfg.ShuffleBuffer, "shuffle-buffer", cfg.ShuffleBuffer, "rows mixed in a seeded shuffle buffer before writing (0: document order; at most 10000000)")
-	if !forPretrain {
-		fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "random seed")
-	}
-	fs.IntVar(&cfg.Workers, "workers", runtime.NumCPU(), "goroutines that split and tokenize, 1 to 4096 (the output does not depend on it)")
-	fs.IntVar(&cfg.MaxLineBytes, "max-line-bytes", cfg.MaxLineBytes, "input lines longer than this are skipped and counted (at most 1 GiB)")
-	fs.IntVar(&cfg.MaxDocBytes, "max-doc-bytes", cfg.MaxDocBytes, "documents longer than this are cut in parts and counted (at most 1 GiB; memory is a multiple of it)")
-	return &cfg, inputs
-}
-
-// finishExampleFlags moves --input values and stray arguments into cfg and checks it
-// (ExampleConfig.Validate): a bad value is a usage error naming its flag.
-func finishExampleFlags(fs *flag.FlagSet, cfg *pipeline.ExampleConfig, inputs *multiValue) error {
-	cfg.Inputs = append(append([]string(nil), (*inputs)...), fs.Args()...)
-	if len(cfg.Inputs) == 0 {
-		fmt.Fprintln(fs.Output(), "no input: give --input PATH...")
-		fs.Usage()
-		return errUsage
-	}
-	if err := finishTextColumn(fs, cfg); err != nil {
-		return err
-	}
-	if err := cfg.Validate(); err != nil {
-		return settingError(err, exampleFlagNames)
-	}
-	return nil
-}
-
-// exampleFlagNames maps pipeline.ExampleConfig's fields to their flags (settingError).
-var exampleFlagNames = map[string]string{
-	"Format": "--format", "JSONField": "--json-field", "TextColumn": "--text-column",
-	"MaxRowGroupBytes": "--max-row-group-bytes", "MaxSeqLen": "--max-seq-len",
-	"MaxPredictions": "--max-predictions", "MaskedLMProb": "--masked-lm-prob",
-	"MaskTokenProb": "--mask-token-prob", "RandomTokenProb": "--random-token-prob",
-	"ShortSeqProb": "--short-seq-prob", "DupeFactor": "--dupe-factor", "Task": "--task",
-	"Masking": "--masking", "ReservoirDocs": "--reservoir-docs", "ShuffleBuffer": "--shuffle-buffer",
-	"Workers": "--workers", "MaxLineBytes": "--max-line-bytes", "MaxDocBytes": "--max-doc-bytes",
-	"EvalFraction": "--eval-fraction",
-}
-
 func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("prep", "--input PATH... --format lines|text|jsonl|parquet|arrow --vocab FILE [--tokenizer FILE] --output DIR [--eval-fraction F | --partitions N] [flags]", stderr)
-	cfg, inputs := exampleFlags(fs, false)
+	fs := prepflags.NewFlagSet("kiln", "prep", "--input PATH... --format lines|text|jsonl|parquet|arrow --vocab FILE [--tokenizer FILE] --output DIR [--eval-fraction F | --partitions N] [flags]", stderr)
+	cfg, inputs := prepflags.RegisterExample(fs, false)
 	fs.Float64Var(&cfg.EvalFraction, "eval-fraction", 0, "share of documents, in [0, 1), held out (chosen by a seeded hash of each document) into a second shard set in DIR/eval, for train --eval-data; NotNext partners stay within each set")
 	out := fs.String("output", "", "output `DIR` for the shards and manifest.json")
 	partitions := fs.Int("partitions", 0, "split the run into N partitions (2 to 65536), prepared in parallel, each paired, shuffled and written on its own to DIR/part-NNNNN/; 0 or 1: one stream, as without the flag (see the README's partitioned prep)")
-	so := shardFlags(fs)
+	so := prepflags.RegisterShard(fs)
 	noProgress := fs.Bool("no-progress", false, "no progress bar, even on a terminal")
-	if err := parseFlags(fs, spreadMulti(args, "input")); err != nil {
+	if err := prepflags.Parse(fs, prepflags.SpreadMulti(args, "input")); err != nil {
 		return err
 	}
-	if err := finishExampleFlags(fs, cfg, inputs); err != nil {
+	if err := prepflags.FinishExample(fs, cfg, inputs); err != nil {
 		return err
 	}
 	if *out == "" {
 		fmt.Fprintln(stderr, "no output: give --output DIR")
 		fs.Usage()
-		return errUsage
+		return prepflags.ErrUsage
 	}
-	if err := checkRange("partitions", *partitions, 0, pipeline.MaxPartitions); err != nil {
+	if err := prepflags.CheckRange("partitions", *partitions, 0, pipeline.MaxPartitions); err != nil {
 		return err
 	}
 	if *partitions > 1 && cfg.EvalFraction > 0 {
-		return badFlag("--partitions %d with --eval-fraction %v: a partitioned run has no held-out set yet; give one of them", *partitions, cfg.EvalFraction)
+		return prepflags.BadFlag("--partitions %d with --eval-fraction %v: a partitioned run has no held-out set yet; give one of them", *partitions, cfg.EvalFraction)
 	}
-	opts, err := so.options(*out, cfg.MaxSeqLen)
+	opts, err := so.Options(*out, cfg.MaxSeqLen)
 	if err != nil {
 		return err
 	}
@@ -145,57 +71,6 @@ func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stderr, "kiln prep: warning: %s\n", w)
 	}
 	return nil
-}
-
-// shardFlagValues holds the flags that say how shards are written.
-type shardFlagValues struct {
-	compression  shards.Compression
-	arrowFormat  shards.IPCFormat
-	bins         string
-	shardMB      float64
-	rowsPerBatch int
-}
-
-func shardFlags(fs *flag.FlagSet) *shardFlagValues {
-	v := &shardFlagValues{compression: shards.Zstd, arrowFormat: shards.IPCFile}
-	textVar(fs, &v.compression, "compression", "shard body `COMPRESSION`: zstd, lz4 or none")
-	textVar(fs, &v.arrowFormat, "arrow-format", "Arrow IPC `FORMAT`: file (random access) or stream (what Hugging Face datasets reads; memory-mapped without a copy only with --compression none)")
-	fs.Float64Var(&v.shardMB, "shard-mb", shards.DefaultShardBytes>>20, "start a new shard after this many MB (at most 1048576)")
-	fs.IntVar(&v.rowsPerBatch, "rows-per-batch", shards.DefaultRowsPerBatch, "rows per Arrow record batch (each is built in memory, then compressed and written)")
-	fs.StringVar(&v.bins, "bins", "", "group rows into shards by length, NVIDIA LDDL style: ascending upper bounds, e.g. 32,64,128")
-	return v
-}
-
-// shardFlagNames maps pipeline.ShardOptions' fields to their flags (settingError).
-var shardFlagNames = map[string]string{
-	"Compression": "--compression", "ArrowFormat": "--arrow-format", "ShardBytes": "--shard-mb",
-	"RowsPerBatch": "--rows-per-batch", "Bins": "--bins", "MaxSeqLen": "--max-seq-len",
-}
-
-// options checks the shard flags (pipeline.ShardOptions.Validate) and returns the options they
-// give for shards of rows of at most maxSeqLen tokens written to dir.
-func (v *shardFlagValues) options(dir string, maxSeqLen int) (pipeline.ShardOptions, error) {
-	// MB are the command line's unit: the options count bytes.
-	if !(v.shardMB > 0) || v.shardMB > shards.MaxShardBytes>>20 {
-		return pipeline.ShardOptions{}, badFlag("--shard-mb %v: want a size in MB above 0 and at most %d (1 TiB)", v.shardMB, shards.MaxShardBytes>>20)
-	}
-	o := pipeline.ShardOptions{
-		Dir: dir, Compression: v.compression, ArrowFormat: v.arrowFormat,
-		ShardBytes: max(1, int64(v.shardMB*(1<<20))), RowsPerBatch: v.rowsPerBatch, Version: version,
-	}
-	if v.bins != "" {
-		for _, f := range strings.Split(v.bins, ",") {
-			b, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil {
-				return o, badFlag("--bins %q: %v", v.bins, err)
-			}
-			o.Bins = append(o.Bins, b)
-		}
-	}
-	if err := o.Validate(maxSeqLen); err != nil {
-		return o, settingError(err, shardFlagNames)
-	}
-	return o, nil
 }
 
 // startProgress shows a progress bar on a terminal (bytes read of the total, documents,
@@ -328,6 +203,14 @@ func prepWarnings(s *pipeline.PrepSummary, cfg pipeline.ExampleConfig) []string 
 func notNextUnreachable(e pipeline.ExampleStats) bool {
 	p := e.Pairing
 	return p.Instances >= 100 && pct(int64(p.NotNext), int64(p.Instances)) > 52
+}
+
+// nullRows describes the null rows a table input skipped, for the prep summary ("" if none).
+func nullRows(s pipeline.SourceStats) string {
+	if s.SkippedNullRows == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", %d null rows", s.SkippedNullRows)
 }
 
 func pct(a, b int64) float64 {

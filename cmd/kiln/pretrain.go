@@ -8,20 +8,21 @@ import (
 	"io"
 	"time"
 
+	"github.com/kiln-bert/kiln/internal/prepflags"
 	"github.com/kiln-bert/kiln/pipeline"
 	"github.com/kiln-bert/kiln/trainer"
 )
 
 func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("pretrain", "--input PATH... --format lines|text|jsonl|parquet|arrow --vocab FILE --out DIR [train flags] [prep flags] [--save-shards DIR]", stderr)
-	cfg, inputs := exampleFlags(fs, true)
+	fs := prepflags.NewFlagSet("kiln", "pretrain", "--input PATH... --format lines|text|jsonl|parquet|arrow --vocab FILE --out DIR [train flags] [prep flags] [--save-shards DIR]", stderr)
+	cfg, inputs := prepflags.RegisterExample(fs, true)
 	tv := trainFlags(fs)
 	saveDir := fs.String("save-shards", "", "also write the shards of the first pass over the corpus to `DIR`, as kiln prep --masking dynamic --seed (this --seed) would; when training ends first, the rest of the pass is prepared after it")
-	so := shardFlags(fs)
-	if err := parseFlags(fs, spreadMulti(args, "input")); err != nil {
+	so := prepflags.RegisterShard(fs)
+	if err := prepflags.Parse(fs, prepflags.SpreadMulti(args, "input")); err != nil {
 		return err
 	}
-	if err := finishExampleFlags(fs, cfg, inputs); err != nil {
+	if err := prepflags.FinishExample(fs, cfg, inputs); err != nil {
 		return err
 	}
 	if err := tv.check(); err != nil {
@@ -30,13 +31,13 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if tv.out == "" {
 		fmt.Fprintln(stderr, "no output: give --out DIR")
 		fs.Usage()
-		return errUsage
+		return prepflags.ErrUsage
 	}
 	cfg.Seed = tv.seed
 
 	sc := pipeline.StreamConfig{BatchSize: tv.batchSize, Seed: tv.seed}
 	if *saveDir != "" {
-		opts, err := so.options(*saveDir, cfg.MaxSeqLen)
+		opts, err := so.Options(*saveDir, cfg.MaxSeqLen)
 		if err != nil {
 			return err
 		}

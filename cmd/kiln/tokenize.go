@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/kiln-bert/kiln/internal/prepflags"
 	"github.com/kiln-bert/kiln/pipeline"
 	"github.com/kiln-bert/kiln/tokenize"
 )
@@ -27,7 +28,7 @@ func loadTokenizer(vocab, tokenizerJSON string, cased bool) (*tokenize.Tokenizer
 }
 
 func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("tokenize", "--vocab FILE [--cased] [--tokenizer tokenizer.json] [--workers N] [--output ids|tokens] [FILE...]\n\nFILEs ending in .gz or .zst are decompressed; no FILE (or -) reads standard input.", stderr)
+	fs := prepflags.NewFlagSet("kiln", "tokenize", "--vocab FILE [--cased] [--tokenizer tokenizer.json] [--workers N] [--output ids|tokens] [FILE...]\n\nFILEs ending in .gz or .zst are decompressed; no FILE (or -) reads standard input.", stderr)
 	vocab := fs.String("vocab", "", "WordPiece vocabulary `FILE` (vocab.txt, one token per line)")
 	cased := fs.Bool("cased", false, "keep case and accents (for cased vocabularies)")
 	tokJSON := fs.String("tokenizer", "", "Hugging Face tokenizer.json `FILE` (instead of --vocab)")
@@ -35,13 +36,13 @@ func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	output := fs.String("output", "ids", "what to print for each line: ids or tokens (the word pieces)")
 	maxLine := fs.Int("max-line-bytes", 64<<20, "fail on an input line longer than this (at most 1 GiB)")
 	quiet := fs.Bool("quiet", false, "no summary on stderr")
-	if err := parseFlags(fs, args); err != nil {
+	if err := prepflags.Parse(fs, args); err != nil {
 		return err
 	}
 	if *output != "ids" && *output != "tokens" {
-		return badFlag("--output %q: want ids or tokens", *output)
+		return prepflags.BadFlag("--output %q: want ids or tokens", *output)
 	}
-	if err := cmp.Or(checkRange("workers", *workers, 1, pipeline.MaxWorkers), checkRange("max-line-bytes", *maxLine, 1, pipeline.MaxInputBytes)); err != nil {
+	if err := cmp.Or(prepflags.CheckRange("workers", *workers, 1, pipeline.MaxWorkers), prepflags.CheckRange("max-line-bytes", *maxLine, 1, pipeline.MaxInputBytes)); err != nil {
 		return err
 	}
 	tok, err := loadTokenizer(*vocab, *tokJSON, *cased)

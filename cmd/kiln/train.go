@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/kiln-bert/kiln/internal/prepflags"
 	"github.com/kiln-bert/kiln/masking"
 	"github.com/kiln-bert/kiln/pipeline"
 	"github.com/kiln-bert/kiln/shards"
@@ -46,7 +47,7 @@ func trainFlags(fs *flag.FlagSet) *trainFlagValues {
 	return v
 }
 
-// trainFlagNames maps trainer.TrainConfig's fields to their flags (settingError).
+// trainFlagNames maps trainer.TrainConfig's fields to their flags (prepflags.SettingError).
 var trainFlagNames = map[string]string{
 	"Steps": "--steps", "BatchSize": "--batch-size", "Optimizer.LR": "--lr", "Optimizer.Warmup": "--warmup",
 	"Optimizer.TotalSteps": "--steps", "Optimizer.WeightDecay": "--weight-decay",
@@ -60,12 +61,12 @@ var trainFlagNames = map[string]string{
 func (v *trainFlagValues) check() error {
 	switch {
 	case v.lr > 1:
-		return badFlag("--lr %v: want a learning rate in (0, 1]", v.lr)
+		return prepflags.BadFlag("--lr %v: want a learning rate in (0, 1]", v.lr)
 	case v.weightDecay > 1:
-		return badFlag("--weight-decay %v: want a weight decay in [0, 1]", v.weightDecay)
+		return prepflags.BadFlag("--weight-decay %v: want a weight decay in [0, 1]", v.weightDecay)
 	}
 	if err := v.config(trainer.Config{}, nil).Validate(); err != nil {
-		return settingError(err, trainFlagNames)
+		return prepflags.SettingError(err, trainFlagNames)
 	}
 	return nil
 }
@@ -106,11 +107,11 @@ func (v *trainFlagValues) config(model trainer.Config, stderr io.Writer) trainer
 }
 
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("train", "--data DIR --out DIR [--model tiny|mini|small|base|config.json] [--steps N] [--batch-size B] [--lr LR] [--warmup N] [--weight-decay W] [--seed N] [--eval-data DIR] [--checkpoint-every N] [--resume]", stderr)
+	fs := prepflags.NewFlagSet("kiln", "train", "--data DIR --out DIR [--model tiny|mini|small|base|config.json] [--steps N] [--batch-size B] [--lr LR] [--warmup N] [--weight-decay W] [--seed N] [--eval-data DIR] [--checkpoint-every N] [--resume]", stderr)
 	data := fs.String("data", "", "shards `DIR` (written by kiln prep)")
 	vocab := fs.String("vocab", "", "vocabulary `FILE` for dynamically masked shards (default: the one named in the shards' config)")
 	tv := trainFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := prepflags.Parse(fs, args); err != nil {
 		return err
 	}
 	if err := tv.check(); err != nil {
@@ -119,7 +120,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *data == "" || tv.out == "" {
 		fmt.Fprintln(stderr, "give --data DIR and --out DIR")
 		fs.Usage()
-		return errUsage
+		return prepflags.ErrUsage
 	}
 	m, masker, err := shardsMasker(*data, *vocab)
 	if err != nil {
@@ -152,7 +153,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // kiln demo's --dir is; other errors are returned as they are.
 func outError(err error) error {
 	if errors.Is(err, trainer.ErrForeignOut) {
-		return badFlag("--out: %v", err)
+		return prepflags.BadFlag("--out: %v", err)
 	}
 	return err
 }
@@ -170,24 +171,24 @@ func shardsMasker(dir, vocab string) (*shards.Manifest, *masking.Masker, error) 
 }
 
 func runLoss(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("loss", "--checkpoint DIR --data DIR [--limit N] [--batch-size B]", stderr)
+	fs := prepflags.NewFlagSet("kiln", "loss", "--checkpoint DIR --data DIR [--limit N] [--batch-size B]", stderr)
 	ckpt := fs.String("checkpoint", "", "checkpoint `DIR` holding config.json and model.safetensors (kiln's or another tool's)")
 	data := fs.String("data", "", "shards `DIR`")
 	limit := fs.Int64("limit", 1000, "evaluate the first `N` rows (0: all)")
 	batch := fs.Int("batch-size", 32, "rows per forward pass (`B` from 1 to 16777216; the result does not depend on it)")
 	vocab := fs.String("vocab", "", "vocabulary `FILE` for dynamically masked shards")
 	seed := fs.Uint64("seed", 42, "seed of the masks of dynamically masked shards")
-	if err := parseFlags(fs, args); err != nil {
+	if err := prepflags.Parse(fs, args); err != nil {
 		return err
 	}
 	cfg := trainer.EvalConfig{Data: *data, Limit: *limit, BatchSize: *batch, Seed: *seed}
 	if err := cfg.Validate(); err != nil {
-		return settingError(err, map[string]string{"Limit": "--limit", "BatchSize": "--batch-size"})
+		return prepflags.SettingError(err, map[string]string{"Limit": "--limit", "BatchSize": "--batch-size"})
 	}
 	if *ckpt == "" || *data == "" {
 		fmt.Fprintln(stderr, "give --checkpoint DIR and --data DIR")
 		fs.Usage()
-		return errUsage
+		return prepflags.ErrUsage
 	}
 	_, masker, err := shardsMasker(*data, *vocab)
 	if err != nil {

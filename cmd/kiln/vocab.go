@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kiln-bert/kiln/internal/prepflags"
 	"github.com/kiln-bert/kiln/pipeline"
 	"github.com/kiln-bert/kiln/tokenize"
 	"github.com/kiln-bert/kiln/tokenize/wordpiece"
@@ -20,8 +21,8 @@ import (
 const defaultMaxWords = 5_000_000
 
 func runVocab(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("vocab", "--input PATH... --format lines|text|jsonl --output vocab.txt [flags]", stderr)
-	inputs := new(multiValue)
+	fs := prepflags.NewFlagSet("kiln", "vocab", "--input PATH... --format lines|text|jsonl --output vocab.txt [flags]", stderr)
+	inputs := new(prepflags.MultiValue)
 	def := wordpiece.BertDefaults()
 	fs.Var(inputs, "input", "input `PATH`s: files, directories (read recursively, sorted) or globs; several may follow one --input")
 	format := fs.String("format", "lines", "input format: lines (one sentence per line), text (one document per file) or jsonl")
@@ -38,27 +39,27 @@ func runVocab(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxWords := fs.Int("max-words", defaultMaxWords, "most distinct words kept while counting; when full, the rarest are pruned")
 	maxLineBytes := fs.Int("max-line-bytes", 1<<20, "input lines longer than this are skipped and counted")
 	noProgress := fs.Bool("no-progress", false, "no progress bar, even on a terminal")
-	if err := parseFlags(fs, spreadMulti(args, "input")); err != nil {
+	if err := prepflags.Parse(fs, prepflags.SpreadMulti(args, "input")); err != nil {
 		return err
 	}
 	paths := append(append([]string(nil), (*inputs)...), fs.Args()...)
 	if len(paths) == 0 {
 		fmt.Fprintln(stderr, "no input: give --input PATH...")
 		fs.Usage()
-		return errUsage
+		return prepflags.ErrUsage
 	}
 	if *out == "" {
 		fmt.Fprintln(stderr, "no output: give --output vocab.txt")
 		fs.Usage()
-		return errUsage
+		return prepflags.ErrUsage
 	}
 	f, err := pipeline.ParseFormat(*format)
 	if err != nil {
-		return badFlag("--format %q: want one of lines, text, jsonl", *format)
+		return prepflags.BadFlag("--format %q: want one of lines, text, jsonl", *format)
 	}
 	cfg := wordpiece.Config{VocabSize: *vocabSize, MinFrequency: *minFreq, LimitAlphabet: *limitAlphabet, Prefix: "##"}
 	if !utf8.ValidString(*initial) {
-		return badFlag("--initial-alphabet %q: not valid UTF-8", *initial)
+		return prepflags.BadFlag("--initial-alphabet %q: not valid UTF-8", *initial)
 	}
 	for _, r := range *initial {
 		if !slices.Contains(cfg.InitialAlphabet, r) {
@@ -70,10 +71,10 @@ func runVocab(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for _, s := range strings.Split(*specials, ",") {
 			s = strings.TrimSpace(s)
 			if s == "" {
-				return badFlag("--special-tokens %q: an empty token (give tokens separated by commas, or \"\" for none)", *specials)
+				return prepflags.BadFlag("--special-tokens %q: an empty token (give tokens separated by commas, or \"\" for none)", *specials)
 			}
 			if seen[s] {
-				return badFlag("--special-tokens %q: %s is listed twice", *specials, s)
+				return prepflags.BadFlag("--special-tokens %q: %s is listed twice", *specials, s)
 			}
 			seen[s] = true
 			cfg.SpecialTokens = append(cfg.SpecialTokens, s)
@@ -81,23 +82,23 @@ func runVocab(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	switch {
 	case *vocabSize < 1:
-		return badFlag("--vocab-size %d: want at least 1", *vocabSize)
+		return prepflags.BadFlag("--vocab-size %d: want at least 1", *vocabSize)
 	case *vocabSize < len(cfg.SpecialTokens):
-		return badFlag("--vocab-size %d: want at least the %d special tokens", *vocabSize, len(cfg.SpecialTokens))
+		return prepflags.BadFlag("--vocab-size %d: want at least the %d special tokens", *vocabSize, len(cfg.SpecialTokens))
 	case *minFreq < 0:
-		return badFlag("--min-frequency %d: want 0 or more", *minFreq)
+		return prepflags.BadFlag("--min-frequency %d: want 0 or more", *minFreq)
 	case *limitAlphabet < 0:
-		return badFlag("--limit-alphabet %d: want 0 (no limit) or more", *limitAlphabet)
+		return prepflags.BadFlag("--limit-alphabet %d: want 0 (no limit) or more", *limitAlphabet)
 	case *workers < 1:
-		return badFlag("--workers %d: want at least 1", *workers)
+		return prepflags.BadFlag("--workers %d: want at least 1", *workers)
 	case *maxWords < 1:
-		return badFlag("--max-words %d: want at least 1", *maxWords)
+		return prepflags.BadFlag("--max-words %d: want at least 1", *maxWords)
 	case *maxLineBytes < 1:
-		return badFlag("--max-line-bytes %d: want at least 1", *maxLineBytes)
+		return prepflags.BadFlag("--max-line-bytes %d: want at least 1", *maxLineBytes)
 	case *tokJSON != "" && !slices.Contains(cfg.SpecialTokens, "[UNK]"):
-		return badFlag("--tokenizer-json needs [UNK] among --special-tokens (%q): a WordPiece tokenizer.json names its unknown token", *specials)
+		return prepflags.BadFlag("--tokenizer-json needs [UNK] among --special-tokens (%q): a WordPiece tokenizer.json names its unknown token", *specials)
 	case f == pipeline.JSONL && strings.TrimSpace(*jsonField) == "":
-		return badFlag("--json-field is empty: name the field that holds each document's text")
+		return prepflags.BadFlag("--json-field is empty: name the field that holds each document's text")
 	}
 
 	start := time.Now()

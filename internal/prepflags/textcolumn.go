@@ -1,8 +1,7 @@
-package main
+package prepflags
 
 import (
 	"flag"
-	"fmt"
 
 	"github.com/kiln-bert/kiln/pipeline"
 )
@@ -17,29 +16,21 @@ func finishTextColumn(fs *flag.FlagSet, cfg *pipeline.ExampleConfig) error {
 	switch cfg.Format {
 	case pipeline.Parquet, pipeline.Arrow:
 		if set["json-field"] && !set["text-column"] {
-			return badFlag("--json-field is for --format jsonl: name the text column of --format %s with --text-column", cfg.Format)
+			return BadFlag("--json-field is for --format jsonl: name the text column of --format %s with --text-column", cfg.Format)
 		}
 	case pipeline.JSONL:
 		if set["text-column"] {
 			if set["json-field"] && cfg.JSONField != cfg.TextColumn {
-				return badFlag("--text-column %q and --json-field %q disagree: give one of them", cfg.TextColumn, cfg.JSONField)
+				return BadFlag("--text-column %q and --json-field %q disagree: give one of them", cfg.TextColumn, cfg.JSONField)
 			}
 			cfg.JSONField = cfg.TextColumn
 		}
 		cfg.TextColumn = ""
 	default:
 		if set["text-column"] {
-			return badFlag("--text-column is for --format jsonl, parquet or arrow, not %s", cfg.Format)
+			return BadFlag("--text-column is for --format jsonl, parquet or arrow, not %s", cfg.Format)
 		}
 		cfg.TextColumn = ""
 	}
 	return nil
-}
-
-// nullRows describes the null rows a table input skipped, for the prep summary ("" if none).
-func nullRows(s pipeline.SourceStats) string {
-	if s.SkippedNullRows == 0 {
-		return ""
-	}
-	return fmt.Sprintf(", %d null rows", s.SkippedNullRows)
 }

@@ -24,6 +24,8 @@ type ExampleFiles struct {
 	Inputs []Input
 	// Open opens an input by its Path, and the config's Vocab and Tokenizer by their names.
 	Open Opener
+	// Notes are what the user should know about the listing of the inputs (Examples.Notes).
+	Notes []string
 }
 
 // NewExamplesFrom is NewExamples whose inputs are files.Inputs (cfg.Inputs are recorded as
@@ -48,7 +50,7 @@ func (f *ExampleFiles) inputs(cfg ExampleConfig) ([]Input, []string, error) {
 	if f == nil {
 		return ExpandInputsExcept(cfg.Inputs, cfg.Exclude)
 	}
-	return append([]Input(nil), f.Inputs...), nil, nil
+	return append([]Input(nil), f.Inputs...), f.Notes, nil
 }
 
 // opener returns the opener of the run's inputs; nil for the local file system.

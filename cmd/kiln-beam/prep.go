@@ -75,12 +75,15 @@ func parsePrep(args []string, stderr io.Writer) (*prepCommand, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := filepath.Abs(*out)
-	if err != nil {
-		return nil, err
+	dir := *out
+	if localOutput(dir) {
+		if dir, err = filepath.Abs(*out); err != nil {
+			return nil, err
+		}
 	}
 	cfg.Exclude = []string{*out} // a rerun must not read the shards as text
-	ex, err := pipeline.NewExamples(*cfg)
+	// The inputs and vocabulary on Beam's file systems (beamfs.go).
+	ex, err := newExamples(context.Background(), *cfg, nil, *out)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +95,7 @@ func parsePrep(args []string, stderr io.Writer) (*prepCommand, error) {
 	c := ex.Config()
 	job := Job{
 		Config: c, MaxRowGroupBytes: c.MaxRowGroupBytes, Workers: c.Workers, Exclude: c.Exclude,
-		Shard: so, Partitions: *partitions, Output: dir,
+		Shard: so, Partitions: *partitions, Output: dir, Inputs: ex.Inputs(),
 	}
 	return &prepCommand{job: job, p: p, ex: ex}, nil
 }
@@ -137,6 +140,9 @@ func beamFlagSet(name string) bool {
 // anything: kiln-beam does not resume a run (the runner retries a job's bundles) nor write over
 // one, whose shards of other settings could be left beside the new ones.
 func checkOutput(dir string) error {
+	if !localOutput(dir) {
+		return checkOutputURL(context.Background(), dir) // beamfs.go
+	}
 	ents, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -155,7 +161,7 @@ func checkOutput(dir string) error {
 
 // printSummary prints what the run wrote, from its prep-stats.json.
 func printSummary(w io.Writer, dir string) error {
-	b, err := os.ReadFile(filepath.Join(dir, pipeline.StatsName))
+	b, err := readOutput(context.Background(), dir, pipeline.StatsName)
 	if err != nil {
 		return fmt.Errorf("the pipeline finished but wrote no stats: %w", err)
 	}

@@ -45,7 +45,7 @@ func isURL(name string) bool {
 // openFile is the pipeline.Opener of Beam's file systems.
 func openFile(ctx context.Context) pipeline.Opener {
 	return func(name string) (io.ReadCloser, error) {
-		fs, err := filesystem.New(ctx, name)
+		fs, err := newFS(ctx, name)
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +106,7 @@ func listInputs(ctx context.Context, args []string, out string) ([]pipeline.Inpu
 
 // listURL lists the objects of one URL argument.
 func listURL(ctx context.Context, arg, out string) ([]pipeline.Input, error) {
-	fs, err := filesystem.New(ctx, arg)
+	fs, err := newFS(ctx, arg)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +171,7 @@ func localOutput(out string) bool { return !isURL(out) }
 // publish copies the files rels (slash-separated, relative to local) to the same names below
 // out, each through a name unique to the attempt renamed into place, in the order given.
 func publish(ctx context.Context, local, out string, rels []string) error {
-	fs, err := filesystem.New(ctx, out)
+	fs, err := newFS(ctx, out)
 	if err != nil {
 		return err
 	}
@@ -225,7 +225,7 @@ func publishPartition(ctx context.Context, local, out string, res pipeline.Parti
 
 // removeStray removes what failed attempts left below out: the names being published.
 func removeStray(ctx context.Context, out string) error {
-	fs, err := filesystem.New(ctx, out)
+	fs, err := newFS(ctx, out)
 	if err != nil {
 		return err
 	}
@@ -251,7 +251,7 @@ func removeStray(ctx context.Context, out string) error {
 
 // checkOutputURL refuses an output that holds anything, as checkOutput does for a local one.
 func checkOutputURL(ctx context.Context, out string) error {
-	fs, err := filesystem.New(ctx, out)
+	fs, err := newFS(ctx, out)
 	if err != nil {
 		return fmt.Errorf("output %s: %w", out, err)
 	}
@@ -327,4 +327,16 @@ func writeAndPublishManifest(ctx context.Context, p *pipeline.Partitioner, out s
 		return err
 	}
 	return publish(ctx, tmp, out, []string{pipeline.StatsName, shards.ManifestName})
+}
+
+// newFS returns the Beam file system of name. The SDK's constructors panic when they cannot
+// make a client (s3: no readable AWS configuration; gcs: not even an unauthenticated
+// client): that is an error naming the file here.
+func newFS(ctx context.Context, name string) (fs filesystem.Interface, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			fs, err = nil, fmt.Errorf("%s: opening its file system: %v", name, r)
+		}
+	}()
+	return filesystem.New(ctx, name)
 }

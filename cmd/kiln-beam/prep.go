@@ -33,7 +33,7 @@ type prepCommand struct {
 func parsePrep(args []string, stderr io.Writer) (*prepCommand, error) {
 	fs := prepflags.NewFlagSet("kiln-beam", "prep", "--input PATH... --format lines|text|jsonl|parquet|arrow --vocab FILE [--tokenizer FILE] --output DIR --partitions N [flags] [Beam flags]", stderr)
 	cfg, inputs := prepflags.RegisterExample(fs, false)
-	out := fs.String("output", "", "output `DIR` for the shards and manifest.json: a path that every worker reaches (Prism: a local directory)")
+	out := fs.String("output", "", "output `DIR` for the shards and manifest.json: a local directory that every worker reaches, or a URL of a Beam file system (gs://bucket/run, s3://bucket/run)")
 	partitions := fs.Int("partitions", 0, fmt.Sprintf("split the run into N partitions (2 to %d), each paired, shuffled and written on its own to DIR/part-NNNNN/, as kiln prep --partitions N does", pipeline.MaxPartitions))
 	sf := prepflags.RegisterShard(fs)
 	fs.Bool("no-progress", false, "accepted for kiln prep's command lines; kiln-beam shows no progress bar (the runner reports progress)")

@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kiln-bert/kiln/tokenize"
 )
 
 // memOpener is an Opener over files held in memory by name, as an object store holds them.
@@ -149,5 +151,66 @@ func TestNewExamplesFromErrors(t *testing.T) {
 	_, err = p.TokenizeFile(context.Background(), 0, p.Inputs()[0], func(int, PartDoc) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "input mem://b/a.txt.gz") || !strings.Contains(err.Error(), "gzip") {
 		t.Errorf("a corrupt .gz input: error %v, want one naming mem://b/a.txt.gz", err)
+	}
+}
+
+// TestNewExamplesFromTokenizerJSON reads a tokenizer.json (and the vocab.txt it must agree
+// with) through an Opener: the same documents as the local files give, and a vocab.txt that
+// disagrees is refused, naming both.
+func TestNewExamplesFromTokenizerJSON(t *testing.T) {
+	v, err := tokenize.LoadVocab(vocabFile(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tj, err := tokenize.TokenizerJSON(v, tokenize.BertOptions(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := filepath.Join(t.TempDir(), "tokenizer.json")
+	if err := os.WriteFile(local, tj, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files := sotuFiles(t)[:3]
+	cfg := DefaultExampleConfig()
+	cfg.Workers, cfg.Inputs, cfg.Tokenizer, cfg.Vocab = 1, files, local, vocabFile(t)
+	ex, err := NewExamples(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPartitioner(ex, 2, ShardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := tokenizeAll(t, p)
+
+	vb, err := os.ReadFile(vocabFile(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem := map[string][]byte{"mem://b/tokenizer.json": tj, "mem://b/vocab.txt": vb, "mem://b/other.txt": []byte("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n")}
+	var ins []Input
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mem["mem://b/"+filepath.Base(f)] = b
+		ins = append(ins, Input{Path: "mem://b/" + filepath.Base(f)})
+	}
+	cfg.Tokenizer, cfg.Vocab = "mem://b/tokenizer.json", "mem://b/vocab.txt"
+	ex, err = NewExamplesFrom(cfg, ExampleFiles{Inputs: ins, Open: memOpener(mem)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err = NewPartitioner(ex, 2, ShardOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := tokenizeAll(t, p); len(got) == 0 || !reflect.DeepEqual(got, want) {
+		t.Errorf("the documents tokenized with the tokenizer.json read through the Opener differ from the local run's")
+	}
+	cfg.Vocab = "mem://b/other.txt"
+	if _, err := NewExamplesFrom(cfg, ExampleFiles{Inputs: ins, Open: memOpener(mem)}); err == nil ||
+		!strings.Contains(err.Error(), "mem://b/other.txt") || !strings.Contains(err.Error(), "mem://b/tokenizer.json") {
+		t.Errorf("a vocab.txt that disagrees with the tokenizer.json: error %v, want one naming both", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/local" // plain paths
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/memfs" // memfs:// (tests)
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/s3"    // s3://
+	"github.com/kiln-bert/kiln/internal/fileio"
 	"github.com/kiln-bert/kiln/pipeline"
 	"github.com/kiln-bert/kiln/shards"
 )
@@ -42,9 +43,13 @@ func isURL(name string) bool {
 	return i > 0 && !strings.ContainsAny(name[:i], `/\`)
 }
 
-// openFile is the pipeline.Opener of Beam's file systems.
+// openFile is the pipeline.Opener of Beam's file systems. A local path is opened as kiln opens
+// its files: a regular file only (a FIFO or a device is refused, never read).
 func openFile(ctx context.Context) pipeline.Opener {
 	return func(name string) (io.ReadCloser, error) {
+		if !isURL(name) {
+			return fileio.OpenRegular(name)
+		}
 		fs, err := newFS(ctx, name)
 		if err != nil {
 			return nil, err
@@ -143,8 +148,11 @@ func listURL(ctx context.Context, arg, out string) ([]pipeline.Input, error) {
 
 // newExamples checks cfg and reads its vocabulary, over the inputs given (listed anew when
 // nil), through Beam's file systems. A local vocabulary is recorded by absolute path, as kiln
-// prep records it.
+// prep records it. A run whose files are all local is kiln prep's (pipeline.NewExamples).
 func newExamples(ctx context.Context, cfg pipeline.ExampleConfig, inputs []pipeline.Input, out string) (*pipeline.Examples, error) {
+	if !slices.ContainsFunc(append([]string{cfg.Vocab, cfg.Tokenizer}, cfg.Inputs...), isURL) {
+		return pipeline.NewExamples(cfg)
+	}
 	for _, p := range []*string{&cfg.Vocab, &cfg.Tokenizer} {
 		if *p != "" && !isURL(*p) {
 			abs, err := filepath.Abs(*p)

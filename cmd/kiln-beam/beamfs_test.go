@@ -306,3 +306,18 @@ func TestRetriedPartitionPublished(t *testing.T) {
 	}
 	sameRun(t, getTree(t, out), local, strings.NewReplacer(sampleCorpus+"/", root+"/corpus/", vocab, root+"/vocab.txt"))
 }
+
+// TestBeamPublishedMatchesKiln runs kiln-beam prep with local inputs and its output in memfs:
+// what it publishes must be byte for byte kiln prep --partitions N's (the recorded names are
+// the same local ones), with no temporary name left.
+func TestBeamPublishedMatchesKiln(t *testing.T) {
+	const out = "memfs://kiln-beamfs-publish/out"
+	args := []string{"--input", sampleCorpus, "--vocab", sampleVocab, "--partitions", "3", "--shard-mb", "0.1", "--compression", "lz4"}
+	local := filepath.Join(t.TempDir(), "local")
+	runKiln(t, append([]string{"prep", "--no-progress", "--output", local}, args...)...)
+	code, msg := runBeam(t, append([]string{"prep", "--output", out}, args...)...)
+	if code != 0 {
+		t.Fatalf("kiln-beam prep: exit %d\n%s", code, msg)
+	}
+	sameFiles(t, getTree(t, out), local)
+}

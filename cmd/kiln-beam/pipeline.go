@@ -125,7 +125,9 @@ func (f *tokenizeFileFn) ProcessElement(ctx context.Context, t fileTask, emitDoc
 //
 // A runner may retry the bundle, or run it twice at once (a straggler's backup):
 // PrepareSorted writes every file under a directory unique to the call and renames it
-// into place, so that each attempt leaves the same bytes and no temporary file.
+// into place, so that each attempt leaves the same bytes and no temporary file. With a URL
+// output the partition is prepared locally and published (beamfs.go): each file under a name
+// unique to the attempt, renamed once written.
 type preparePartitionFn struct {
 	Job Job
 

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -320,4 +322,40 @@ func TestBeamPublishedMatchesKiln(t *testing.T) {
 		t.Fatalf("kiln-beam prep: exit %d\n%s", code, msg)
 	}
 	sameFiles(t, getTree(t, out), local)
+}
+
+// TestBadURLInputNamesFile checks that a truncated .gz input in memfs fails the job with an
+// error naming it by its URL, that no manifest is published, and that missing inputs and
+// vocabularies named by URL are reported at launch, named.
+func TestBadURLInputNamesFile(t *testing.T) {
+	const root = "memfs://kiln-beamfs-bad"
+	putSample(t, root)
+	text, err := os.ReadFile(filepath.Join(sampleCorpus, "moby_dick_chapter_003.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(text)
+	zw.Close()
+	bad := root + "/corpus/zz_truncated.txt.gz"
+	memfs.Write(bad, gz.Bytes()[:gz.Len()/2])
+	out := root + "/out"
+	code, msg := runBeam(t, "prep", "--input", root+"/corpus/", "--vocab", root+"/vocab.txt", "--output", out, "--partitions", "2")
+	if first, _, _ := strings.Cut(msg, "\n"); code != 1 || !strings.HasPrefix(first, "kiln-beam prep: input "+bad+": ") || !strings.Contains(first, "truncated or corrupt") {
+		t.Errorf("exit %d, want 1 with a first line naming %s as truncated:\n%s", code, bad, msg)
+	}
+	if names, _ := memfs.New(context.Background()).List(context.Background(), out+"/"+shards.ManifestName); len(names) > 0 {
+		t.Errorf("a failed job published %v", names)
+	}
+	for _, c := range []struct{ input, vocab, want string }{
+		{root + "/nothing/", root + "/vocab.txt", "input " + root + "/nothing/: prefix matches no files"},
+		{root + "/corpus/*.none", root + "/vocab.txt", "input " + root + "/corpus/*.none: pattern matches no files"},
+		{root + "/corpus/", root + "/no-vocab.txt", "vocabulary " + root + "/no-vocab.txt"},
+	} {
+		code, msg := runBeam(t, "prep", "--input", c.input, "--vocab", c.vocab, "--output", root+"/out2", "--partitions", "2")
+		if code != 1 || !strings.Contains(msg, c.want) {
+			t.Errorf("--input %s --vocab %s: exit %d, want 1 and %q:\n%s", c.input, c.vocab, code, c.want, msg)
+		}
+	}
 }

@@ -40,6 +40,8 @@ func parsePrep(args []string, stderr io.Writer) (*prepCommand, error) {
 	usage := fs.Usage
 	fs.Usage = func() {
 		usage()
+		fmt.Fprintf(stderr, "\n--input, --vocab, --tokenizer and --output also take URLs of Beam's file systems:\n"+
+			"gs://bucket/... and s3://bucket/... (credentials as Beam reads them; see the README).\n")
 		fmt.Fprintf(stderr, "\nBeam's flags follow kiln's; the main ones:\n"+
 			"  --runner NAME          prism (the default: in-process), flink, spark, universal, dataflow\n"+
 			"  --endpoint HOST:PORT   the job server of a portable runner (flink, spark, universal)\n"+

@@ -35,7 +35,18 @@ const readBufferSize = 256 << 10
 // buffers to reuse (reset here): br reads the file, tr the decompressed text (plain text is
 // read through br alone).
 func openInput(path string, progress func(int64), br, tr *bufio.Reader) (*bufio.Reader, *countingReader, func() error, error) {
-	f, err := os.Open(path)
+	return openInputWith(nil, path, progress, br, tr)
+}
+
+// openInputWith is openInput that opens path with open (nil: os.Open).
+func openInputWith(open Opener, path string, progress func(int64), br, tr *bufio.Reader) (*bufio.Reader, *countingReader, func() error, error) {
+	var f io.ReadCloser
+	var err error
+	if open != nil {
+		f, err = open(path)
+	} else {
+		f, err = os.Open(path)
+	}
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -62,7 +62,7 @@ func (e *Examples) newRun() error {
 	e.pairer, e.evalPair = pairer, evalPair
 	e.src = NewSource(e.inputs, SourceOptions{
 		Format: cfg.Format, JSONField: cfg.JSONField, MaxLineBytes: cfg.MaxLineBytes, MaxDocBytes: cfg.MaxDocBytes,
-		TextColumn: cfg.TextColumn, MaxRowGroupBytes: cfg.MaxRowGroupBytes,
+		TextColumn: cfg.TextColumn, MaxRowGroupBytes: cfg.MaxRowGroupBytes, Open: e.open,
 	})
 	e.stats = ExampleStats{}
 	e.docs.Store(0)

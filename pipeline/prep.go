@@ -136,6 +136,7 @@ type Examples struct {
 	stats ExampleStats
 
 	progress func(bytes int64) // called from the reading goroutine; may be nil
+	open     Opener            // opens the inputs; nil: the local file system (NewExamplesFrom)
 	// textBudget bounds the text of the documents between the source and the end of their
 	// pairing (see Run); made anew by each Run.
 	textBudget *byteBudget
@@ -147,7 +148,11 @@ type Examples struct {
 // table format "text"), finds the inputs and loads the tokenizer. Every problem that can be
 // found before the run (a missing input, a bad setting, an unreadable vocabulary) is reported
 // here.
-func NewExamples(cfg ExampleConfig) (*Examples, error) {
+func NewExamples(cfg ExampleConfig) (*Examples, error) { return newExamples(cfg, nil) }
+
+// newExamples is NewExamples, with the inputs and files of files when it is not nil
+// (NewExamplesFrom).
+func newExamples(cfg ExampleConfig, files *ExampleFiles) (*Examples, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -157,18 +162,20 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 	// The vocabulary is recorded by absolute path, so that inspect, train and loss find it
 	// from any directory.
 	for _, p := range []*string{&cfg.Vocab, &cfg.Tokenizer} {
-		if *p != "" {
+		if *p != "" && files == nil {
 			if *p, err = filepath.Abs(*p); err != nil {
 				return nil, err
 			}
 		}
 	}
-	inputs, notes, err := ExpandInputsExcept(cfg.Inputs, cfg.Exclude)
+	inputs, notes, err := files.inputs(cfg)
 	if err != nil {
 		return nil, err
 	}
 	var tok *tokenize.Tokenizer
 	switch {
+	case files != nil && (cfg.Tokenizer != "" || cfg.Vocab != ""):
+		tok, err = files.tokenizer(cfg)
 	case cfg.Tokenizer != "":
 		tok, err = tokenize.LoadJSON(cfg.Tokenizer)
 	case cfg.Vocab != "":
@@ -184,7 +191,7 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 	default:
 		err = errors.New("no vocabulary: give a vocab.txt or a tokenizer.json")
 	}
-	if err == nil && cfg.Tokenizer != "" && cfg.Vocab != "" {
+	if err == nil && cfg.Tokenizer != "" && cfg.Vocab != "" && files == nil {
 		err = sameVocab(cfg.Vocab, cfg.Tokenizer, tok.Vocab())
 	}
 	if err != nil {
@@ -200,7 +207,7 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 		return nil, err
 	}
 	e := &Examples{cfg: cfg, inputs: inputs, notes: notes, tok: tok, splitter: splitter, task: cfg.Task,
-		special: sp}
+		special: sp, open: files.opener()}
 	if err := e.newRun(); err != nil { // checks the pairing settings
 		return nil, err
 	}
@@ -513,6 +520,12 @@ func sameVocab(vocabPath, jsonPath string, v *tokenize.Vocab) error {
 	if err != nil {
 		return err
 	}
+	return sameTokens(vocabPath, jsonPath, txt, v)
+}
+
+// sameTokens checks that vocabularies txt (of vocabPath) and v (of jsonPath) hold the same
+// tokens.
+func sameTokens(vocabPath, jsonPath string, txt, v *tokenize.Vocab) error {
 	a, b := txt.Tokens(), v.Tokens()
 	for i := range min(len(a), len(b)) {
 		if a[i] != b[i] {

@@ -89,6 +89,9 @@ type SourceOptions struct {
 	// MaxRowGroupBytes bounds what one Parquet row group or Arrow record batch may take in
 	// memory, as the file declares it; 0 means 1 GiB.
 	MaxRowGroupBytes int64
+	// Open opens an input by its Input.Path; nil opens it on the local file system. A Source
+	// names every input by its Input.Path, whatever Open reads.
+	Open Opener
 }
 
 // SourceStats counts what a Source read and what it set aside. Every line that does not
@@ -194,7 +197,7 @@ func (s *Source) readFile(ctx context.Context, index int, in Input, emit func(Do
 		s.fileBuf = bufio.NewReaderSize(nil, readBufferSize)
 		s.textBuf = bufio.NewReaderSize(nil, readBufferSize)
 	}
-	r, counter, closeFn, err := openInput(in.Path, s.progress, s.fileBuf, s.textBuf)
+	r, counter, closeFn, err := openInputWith(s.opts.Open, in.Path, s.progress, s.fileBuf, s.textBuf)
 	if err != nil {
 		return fmt.Errorf("input %s: %w", in.Path, err)
 	}

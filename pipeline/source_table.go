@@ -27,11 +27,11 @@ const DefaultMaxRowGroupBytes = 1 << 30
 // libraries (they trust what some files declare) is turned into an error naming the file and
 // the part being read.
 func (s *Source) readTableFile(ctx context.Context, index int, in Input, emit func(Document) error) (err error) {
-	f, err := os.Open(in.Path)
+	f, done, err := s.openTable(in.Path)
 	if err != nil {
 		return fmt.Errorf("input %s: %w", in.Path, err)
 	}
-	defer f.Close()
+	defer done()
 	info, err := f.Stat()
 	if err != nil {
 		return fmt.Errorf("input %s: %w", in.Path, err)

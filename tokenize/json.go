@@ -36,6 +36,15 @@ func LoadJSON(path string) (*Tokenizer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer.json %w", err)
 	}
+	return ParseJSON(path, data)
+}
+
+// ParseJSON is LoadJSON of a tokenizer.json already read: data is its content, path its name
+// (for errors; a URL such as gs://bucket/tokenizer.json is fine).
+func ParseJSON(path string, data []byte) (*Tokenizer, error) {
+	if len(data) > fileio.MaxTokenizerJSON {
+		return nil, fmt.Errorf("tokenizer.json %s: %d bytes, more than the %d a tokenizer.json may have", path, len(data), fileio.MaxTokenizerJSON)
+	}
 	cfg, err := parseConfig(data)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer.json %s: %w", path, err)

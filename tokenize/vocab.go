@@ -41,6 +41,15 @@ func LoadVocab(path string) (*Vocab, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vocabulary %w", err)
 	}
+	return ParseVocab(path, data)
+}
+
+// ParseVocab is LoadVocab of a vocab.txt already read: data is its content, path its name
+// (for errors and warnings; a URL such as gs://bucket/vocab.txt is fine). data is not kept.
+func ParseVocab(path string, data []byte) (*Vocab, error) {
+	if len(data) > fileio.MaxVocab {
+		return nil, fmt.Errorf("vocabulary %s: %d bytes, more than the %d a vocabulary may have", path, len(data), fileio.MaxVocab)
+	}
 	// One string for the whole file; the tokens are slices of it (one allocation, not one per
 	// token).
 	text := string(data)

@@ -54,7 +54,9 @@ type Job struct {
 
 	Shard      pipeline.ShardOptions // Dir is unused: the shards go to Output
 	Partitions int
-	Output     string // the run's directory, the same path on every worker
+	Output     string // the run's directory (the same path on every worker) or URL (gs://...)
+	// Inputs are the run's inputs as the launcher listed them (Beam's file systems).
+	Inputs []pipeline.Input
 	// StartUnixNano is when the launcher started the run, for the run's duration in the stats.
 	StartUnixNano int64
 }
@@ -63,7 +65,7 @@ type Job struct {
 func (j *Job) partitioner() (*pipeline.Partitioner, error) {
 	cfg := j.Config
 	cfg.MaxRowGroupBytes, cfg.Workers, cfg.Exclude = j.MaxRowGroupBytes, j.Workers, j.Exclude
-	ex, err := pipeline.NewExamples(cfg)
+	ex, err := newExamples(context.Background(), cfg, j.Inputs, j.Output)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +125,9 @@ func (f *tokenizeFileFn) ProcessElement(ctx context.Context, t fileTask, emitDoc
 //
 // A runner may retry the bundle, or run it twice at once (a straggler's backup):
 // PrepareSorted writes every file under a directory unique to the call and renames it
-// into place, so that each attempt leaves the same bytes and no temporary file.
+// into place, so that each attempt leaves the same bytes and no temporary file. With a URL
+// output the partition is prepared locally and published (beamfs.go): each file under a name
+// unique to the attempt, renamed once written.
 type preparePartitionFn struct {
 	Job Job
 
@@ -173,7 +177,7 @@ func (f *preparePartitionFn) ProcessElement(ctx context.Context, part int, docs 
 		i++
 		return d, err
 	}
-	res, err := f.p.PrepareSorted(ctx, part, next, f.Job.Output)
+	res, err := prepareAndPublish(ctx, f.p, part, next, f.Job.Output)
 	if err != nil {
 		return err
 	}
@@ -223,8 +227,7 @@ func (f *writeManifestFn) ProcessElement(ctx context.Context, _ int, fileResults
 	files = uniqueBy(files, func(r pipeline.FileResult) int { return r.Index })
 	parts = uniqueBy(parts, func(r pipeline.PartitionResult) int { return r.Partition })
 	seconds := time.Since(time.Unix(0, f.Job.StartUnixNano)).Seconds()
-	_, err := f.p.WriteManifest(f.Job.Output, files, parts, seconds)
-	return err
+	return writeAndPublishManifest(ctx, f.p, f.Job.Output, files, parts, seconds)
 }
 
 // uniqueBy sorts rs by key and keeps the first of each key.

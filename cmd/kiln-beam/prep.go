@@ -33,13 +33,15 @@ type prepCommand struct {
 func parsePrep(args []string, stderr io.Writer) (*prepCommand, error) {
 	fs := prepflags.NewFlagSet("kiln-beam", "prep", "--input PATH... --format lines|text|jsonl|parquet|arrow --vocab FILE [--tokenizer FILE] --output DIR --partitions N [flags] [Beam flags]", stderr)
 	cfg, inputs := prepflags.RegisterExample(fs, false)
-	out := fs.String("output", "", "output `DIR` for the shards and manifest.json: a path that every worker reaches (Prism: a local directory)")
+	out := fs.String("output", "", "output `DIR` for the shards and manifest.json: a local directory that every worker reaches, or a URL of a Beam file system (gs://bucket/run, s3://bucket/run)")
 	partitions := fs.Int("partitions", 0, fmt.Sprintf("split the run into N partitions (2 to %d), each paired, shuffled and written on its own to DIR/part-NNNNN/, as kiln prep --partitions N does", pipeline.MaxPartitions))
 	sf := prepflags.RegisterShard(fs)
 	fs.Bool("no-progress", false, "accepted for kiln prep's command lines; kiln-beam shows no progress bar (the runner reports progress)")
 	usage := fs.Usage
 	fs.Usage = func() {
 		usage()
+		fmt.Fprintf(stderr, "\n--input, --vocab, --tokenizer and --output also take URLs of Beam's file systems:\n"+
+			"gs://bucket/... and s3://bucket/... (credentials as Beam reads them; see the README).\n")
 		fmt.Fprintf(stderr, "\nBeam's flags follow kiln's; the main ones:\n"+
 			"  --runner NAME          prism (the default: in-process), flink, spark, universal, dataflow\n"+
 			"  --endpoint HOST:PORT   the job server of a portable runner (flink, spark, universal)\n"+
@@ -75,12 +77,15 @@ func parsePrep(args []string, stderr io.Writer) (*prepCommand, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := filepath.Abs(*out)
-	if err != nil {
-		return nil, err
+	dir := *out
+	if localOutput(dir) {
+		if dir, err = filepath.Abs(*out); err != nil {
+			return nil, err
+		}
 	}
 	cfg.Exclude = []string{*out} // a rerun must not read the shards as text
-	ex, err := pipeline.NewExamples(*cfg)
+	// The inputs and vocabulary on Beam's file systems (beamfs.go).
+	ex, err := newExamples(context.Background(), *cfg, nil, *out)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +97,7 @@ func parsePrep(args []string, stderr io.Writer) (*prepCommand, error) {
 	c := ex.Config()
 	job := Job{
 		Config: c, MaxRowGroupBytes: c.MaxRowGroupBytes, Workers: c.Workers, Exclude: c.Exclude,
-		Shard: so, Partitions: *partitions, Output: dir,
+		Shard: so, Partitions: *partitions, Output: dir, Inputs: ex.Inputs(),
 	}
 	return &prepCommand{job: job, p: p, ex: ex}, nil
 }
@@ -137,6 +142,9 @@ func beamFlagSet(name string) bool {
 // anything: kiln-beam does not resume a run (the runner retries a job's bundles) nor write over
 // one, whose shards of other settings could be left beside the new ones.
 func checkOutput(dir string) error {
+	if !localOutput(dir) {
+		return checkOutputURL(context.Background(), dir) // beamfs.go
+	}
 	ents, err := os.ReadDir(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -155,7 +163,7 @@ func checkOutput(dir string) error {
 
 // printSummary prints what the run wrote, from its prep-stats.json.
 func printSummary(w io.Writer, dir string) error {
-	b, err := os.ReadFile(filepath.Join(dir, pipeline.StatsName))
+	b, err := readOutput(context.Background(), dir, pipeline.StatsName)
 	if err != nil {
 		return fmt.Errorf("the pipeline finished but wrote no stats: %w", err)
 	}

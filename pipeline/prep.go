@@ -220,7 +220,7 @@ func NewExamples(cfg ExampleConfig) (*Examples, error) {
 
 // MaskingVocab builds masking's view of a vocabulary.
 func MaskingVocab(v *tokenize.Vocab) (masking.Vocab, error) {
-	return masking.NewVocab(v.Tokens())
+	return masking.NewVocabFunc(v.Size(), v.Token) // no copy of the tokens
 }
 
 // MaskingConfig returns the masking settings of c (also what dynamic masking uses at

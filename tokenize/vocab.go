@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/kiln-bert/kiln/internal/fileio"
 	"github.com/kiln-bert/kiln/internal/special"
@@ -41,9 +42,9 @@ func LoadVocab(path string) (*Vocab, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vocabulary %w", err)
 	}
-	// One string for the whole file; the tokens are slices of it (one allocation, not one per
-	// token).
-	text := string(data)
+	// One string for the whole file; the tokens are slices of it (no allocation per token).
+	// It is data itself, not a copy: nothing writes to data after this.
+	text := unsafe.String(unsafe.SliceData(data), len(data))
 	tokens := make([]string, 0, bytes.Count(data, []byte{'\n'})+1)
 	for line := 1; len(text) > 0; line++ {
 		i := strings.IndexByte(text, '\n')

@@ -127,13 +127,21 @@ type Vocab struct {
 // NewVocab builds a Vocab from the token strings, id = index (the lines of a
 // BERT vocab.txt). [CLS], [SEP] and [MASK] must be present.
 func NewVocab(tokens []string) (Vocab, error) {
-	v := Vocab{Size: len(tokens), CLS: -1, SEP: -1, MASK: -1, PAD: -1}
-	if len(tokens) == 0 || len(tokens) > math.MaxInt32 {
-		return Vocab{}, fmt.Errorf("vocabulary of %d tokens", len(tokens))
+	return NewVocabFunc(len(tokens), func(id int32) string { return tokens[id] })
+}
+
+// NewVocabFunc builds a Vocab of size tokens from token(id), for ids 0 to size-1, as
+// NewVocab does from a slice: a caller that holds the tokens elsewhere need not copy them.
+func NewVocabFunc(size int, token func(id int32) string) (Vocab, error) {
+	v := Vocab{Size: size, CLS: -1, SEP: -1, MASK: -1, PAD: -1}
+	if size <= 0 || size > math.MaxInt32 {
+		return Vocab{}, fmt.Errorf("vocabulary of %d tokens", size)
 	}
-	v.Continuation = make([]bool, len(tokens))
-	for i, t := range tokens {
+	v.Continuation = make([]bool, size)
+	v.Random = make([]int32, 0, size) // all but the few special tokens: one allocation
+	for i := range size {
 		id := int32(i)
+		t := token(id)
 		switch t {
 		case "[CLS]":
 			v.CLS = id

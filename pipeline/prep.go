@@ -227,7 +227,7 @@ func newExamples(cfg ExampleConfig, files *ExampleFiles) (*Examples, error) {
 
 // MaskingVocab builds masking's view of a vocabulary.
 func MaskingVocab(v *tokenize.Vocab) (masking.Vocab, error) {
-	return masking.NewVocab(v.Tokens())
+	return masking.NewVocabFunc(v.Size(), v.Token) // no copy of the tokens
 }
 
 // MaskingConfig returns the masking settings of c (also what dynamic masking uses at

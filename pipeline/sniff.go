@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"encoding/binary"
 	"unicode/utf8"
 )
 
@@ -20,6 +21,11 @@ func looksBinary(b []byte) bool {
 	}
 	bad := 0
 	for i := 0; i < len(b); {
+		// Eight printable ASCII bytes (0x20 to 0x7f) at a time: most text is only these.
+		if i+8 <= len(b) && plainASCII8(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+			continue
+		}
 		c := b[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v' && c != 0x1b {
@@ -35,4 +41,11 @@ func looksBinary(b []byte) bool {
 		i += size
 	}
 	return bad*10 > len(b)
+}
+
+// plainASCII8 reports whether each of the 8 bytes of x is in [0x20, 0x80): no high bit and,
+// by the borrow trick, no byte below 0x20 (exact for the question "any byte below 0x20").
+func plainASCII8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	return (x|(x-0x20*ones)&^x)&highs == 0
 }

@@ -72,7 +72,9 @@ type Document struct {
 	Line      int    // 1-based line of the file where the document starts (parquet, arrow: its row)
 	Index     int    // 0-based index of the document within its file
 	// Units are sentences for the lines format; for text and jsonl they are paragraphs that
-	// still need sentence splitting (Split is true).
+	// still need sentence splitting (Split is true). The units of a file's documents may share
+	// memory: a caller that keeps a part of one long after the document (a word as a map key)
+	// should keep a copy (strings.Clone), not to hold the text around it.
 	Units []string
 	Split bool
 	Bytes int // bytes of text in Units

@@ -30,7 +30,8 @@ type fileReader struct {
 	para     []byte   // text format: the paragraph being built
 	held     int64    // bytes reserved (Source.reserve) for the document being built
 	docIndex int
-	strict   bool // a line longer than the limit is an error (Tokenize), not skipped
+	strict   bool      // a line longer than the limit is an error (Tokenize), not skipped
+	units    unitArena // the text of the units, copied out of the line buffer
 }
 
 // cancelCheckBytes is how much input a source reads between two checks of its context.
@@ -313,7 +314,7 @@ func (fr *fileReader) addHeldUnit(b []byte) {
 	if looksBinary(b) {
 		fr.binary = true
 	}
-	fr.doc.Units = append(fr.doc.Units, string(b))
+	fr.doc.Units = append(fr.doc.Units, fr.units.copy(b))
 	fr.doc.Bytes += len(b)
 }
 

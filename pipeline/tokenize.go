@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"unsafe"
 
 	"github.com/kiln-bert/kiln/tokenize"
@@ -181,7 +180,7 @@ func tokenizeFile(ctx context.Context, cfg TokenizeConfig, name string, w io.Wri
 				if pieces {
 					b.out = append(b.out, vocab.Token(id)...)
 				} else {
-					b.out = strconv.AppendInt(b.out, int64(id), 10)
+					b.out = appendID(b.out, id)
 				}
 			}
 			b.out = append(b.out, '\n')

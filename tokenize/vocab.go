@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/kiln-bert/kiln/internal/fileio"
 	"github.com/kiln-bert/kiln/internal/special"
@@ -41,18 +42,27 @@ func LoadVocab(path string) (*Vocab, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vocabulary %w", err)
 	}
-	return ParseVocab(path, data)
+	return parseVocab(path, data, true)
 }
 
 // ParseVocab is LoadVocab of a vocab.txt already read: data is its content, path its name
 // (for errors and warnings; a URL such as gs://bucket/vocab.txt is fine). data is not kept.
-func ParseVocab(path string, data []byte) (*Vocab, error) {
+func ParseVocab(path string, data []byte) (*Vocab, error) { return parseVocab(path, data, false) }
+
+// parseVocab parses a vocab.txt. With own, data belongs to the vocabulary from now on
+// (LoadVocab's file bytes, which nothing writes to after this) and the tokens are slices of
+// it; without, of one copy.
+func parseVocab(path string, data []byte, own bool) (*Vocab, error) {
 	if len(data) > fileio.MaxVocab {
 		return nil, fmt.Errorf("vocabulary %s: %d bytes, more than the %d a vocabulary may have", path, len(data), fileio.MaxVocab)
 	}
-	// One string for the whole file; the tokens are slices of it (one allocation, not one per
-	// token).
-	text := string(data)
+	// One string for the whole file; the tokens are slices of it (no allocation per token).
+	var text string
+	if own {
+		text = unsafe.String(unsafe.SliceData(data), len(data))
+	} else {
+		text = string(data)
+	}
 	tokens := make([]string, 0, bytes.Count(data, []byte{'\n'})+1)
 	for line := 1; len(text) > 0; line++ {
 		i := strings.IndexByte(text, '\n')

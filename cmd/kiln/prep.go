@@ -46,7 +46,9 @@ func runPrep(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	cfg.Exclude = []string{*out} // a rerun must not read the shards as text
+	restoreGC := startupGC()
 	ex, err := pipeline.NewExamples(*cfg)
+	restoreGC()
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,9 @@ func runPretrain(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	// Check the inputs and the vocabulary before anything is written. The output directories
 	// are never read as input, should they lie inside an input directory.
 	cfg.Exclude = []string{tv.out, *saveDir}
+	restoreGC := startupGC()
 	ex, err := pipeline.NewExamples(*cfg)
+	restoreGC()
 	if err != nil {
 		return err
 	}

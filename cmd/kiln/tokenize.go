@@ -45,7 +45,9 @@ func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := cmp.Or(prepflags.CheckRange("workers", *workers, 1, pipeline.MaxWorkers), prepflags.CheckRange("max-line-bytes", *maxLine, 1, pipeline.MaxInputBytes)); err != nil {
 		return err
 	}
+	restoreGC := startupGC()
 	tok, err := loadTokenizer(*vocab, *tokJSON, *cased)
+	restoreGC()
 	if err != nil {
 		return err
 	}

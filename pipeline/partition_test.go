@@ -21,7 +21,7 @@ import (
 	"github.com/kiln-bert/kiln/shards"
 )
 
-// partitionChildEnv, when set, makes TestPartitionChild run one PrepPartitioned described by
+// partitionChildEnv, when set, makes the test binary run one PrepPartitioned described by
 // the JSON value (a partitionSpec) and print a childResult, so that tests can kill a real
 // process mid-run and measure a run's memory on its own.
 const partitionChildEnv = "KILN_PARTITION_TEST_CHILD"
@@ -34,32 +34,24 @@ type partitionSpec struct {
 	Partitions int
 }
 
-// TestPartitionChild is the child process of the partitioned tests; it skips unless
-// partitionChildEnv is set.
-func TestPartitionChild(t *testing.T) {
-	spec := os.Getenv(partitionChildEnv)
-	if spec == "" {
-		t.Skip("the child of the partitioned tests")
-	}
+// runPartitionChild runs one PrepPartitioned as spec (a partitionSpec's JSON) says and prints a
+// childResult: the child process of the partitioned tests (see TestMain).
+func runPartitionChild(spec string) error {
 	var c partitionSpec
 	if err := json.Unmarshal([]byte(spec), &c); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	c.Config.Workers = c.Workers
 	live := watchLiveHeap()
 	sum, err := tryPrepPartitioned(context.Background(), c.Config, c.Shards, c.Partitions)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "child:", err)
-		os.Exit(3)
+		return err
 	}
 	res := childResult{Rows: sum.Examples.Rows, LiveHeap: live()}
 	if res.PeakRSS, err = peakRSS(); err != nil {
-		t.Fatal(err)
+		return err
 	}
-	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
-		t.Fatal(err)
-	}
-	os.Exit(0)
+	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
 // partitionChildCmd returns the command that runs spec in a child process.
@@ -69,7 +61,7 @@ func partitionChildCmd(t *testing.T, spec partitionSpec) *exec.Cmd {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestPartitionChild$")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), partitionChildEnv+"="+string(b))
 	return cmd
 }

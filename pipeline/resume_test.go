@@ -43,12 +43,14 @@ type childResult struct {
 }
 
 func TestMain(m *testing.M) {
-	if spec := os.Getenv(childEnv); spec != "" {
-		if err := runChild(spec); err != nil {
-			fmt.Fprintln(os.Stderr, "child:", err)
-			os.Exit(3)
+	for env, run := range map[string]func(string) error{childEnv: runChild, partitionChildEnv: runPartitionChild} {
+		if spec := os.Getenv(env); spec != "" {
+			if err := run(spec); err != nil {
+				fmt.Fprintln(os.Stderr, "child:", err)
+				os.Exit(3)
+			}
+			os.Exit(0)
 		}
-		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }

@@ -34,14 +34,14 @@ func ShardsMasker(dir string, m *shards.Manifest, vocabPath string) (*masking.Ma
 	}
 	path := cmp.Or(vocabPath, cfg.Vocab)
 	if path == "" {
-		return nil, fmt.Errorf("%s: the shards are not masked and their config names no vocab.txt: give --vocab FILE", mpath)
+		return nil, fmt.Errorf("%s: the shards are not masked and their config names no vocab.txt: give its path (vocabPath)", mpath)
 	}
 	v, err := tokenize.LoadVocab(path)
 	switch {
 	case err != nil && vocabPath == "":
-		return nil, fmt.Errorf("the vocabulary named in %s (the shards are not masked and need it): %w (if it has moved, give --vocab FILE)", mpath, err)
+		return nil, fmt.Errorf("the vocabulary named in %s (the shards are not masked and need it): %w (if it has moved, give its path (vocabPath))", mpath, err)
 	case err != nil:
-		return nil, fmt.Errorf("--vocab: %w", err)
+		return nil, fmt.Errorf("vocabPath: %w", err)
 	}
 	if want := m.Metadata[shards.MetaVocabSHA256]; want != "" && want != v.SHA256() {
 		return nil, fmt.Errorf("%s is not the vocabulary the shards in %s were made with (sha256 %s, want %s)", path, dir, v.SHA256(), want)
@@ -73,7 +73,7 @@ func ShardsTokenizer(dir string, m *shards.Manifest, vocabPath string) (*tokeniz
 		path = cfg.Tokenizer
 		tok, err = tokenize.LoadJSON(path)
 	case path == "":
-		return nil, fmt.Errorf("%s: the config names no vocab.txt: give --vocab FILE", filepath.Join(dir, shards.ManifestName))
+		return nil, fmt.Errorf("%s: the config names no vocab.txt: give its path (vocabPath)", filepath.Join(dir, shards.ManifestName))
 	default:
 		tok, err = tokenize.Load(path, cfg.Cased)
 	}

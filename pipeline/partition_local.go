@@ -161,7 +161,7 @@ func PrepPartitioned(ctx context.Context, e *Examples, o ShardOptions, partition
 // other settings, and removes partition directories beyond this run's partitions.
 func (p *Partitioner) checkRunDir(dir string) error {
 	if _, err := os.Stat(filepath.Join(dir, shards.ProgressName)); err == nil {
-		return fmt.Errorf("output %s holds an interrupted run without --partitions (%s): finish it with the same command, or use another directory", dir, shards.ProgressName)
+		return fmt.Errorf("output %s holds an interrupted unpartitioned run (%s): finish it with the same command, or use another directory", dir, shards.ProgressName)
 	}
 	if m, err := shards.ReadManifest(dir); err == nil {
 		type shardSettings struct { // as the manifest names them
@@ -200,7 +200,7 @@ func (p *Partitioner) checkRunDir(dir string) error {
 		}
 	}
 	if old, _ := filepath.Glob(filepath.Join(dir, "shard-*.arrow")); len(old) > 0 {
-		return fmt.Errorf("output %s holds shards of a run without --partitions: use another directory", dir)
+		return fmt.Errorf("output %s holds shards of an unpartitioned run: use another directory", dir)
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -222,7 +222,7 @@ func (p *Partitioner) checkRunDir(dir string) error {
 func checkNoPartitionedRun(dir string) error {
 	parts, _ := filepath.Glob(filepath.Join(dir, "part-*", PartitionResultName))
 	if _, err := os.Stat(filepath.Join(dir, spillDirName)); err == nil || len(parts) > 0 {
-		return fmt.Errorf("output %s holds an interrupted run with --partitions: finish it with the same command, or use another directory", dir)
+		return fmt.Errorf("output %s holds an interrupted partitioned run: finish it with the same command, or use another directory", dir)
 	}
 	return nil
 }

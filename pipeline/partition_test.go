@@ -394,8 +394,8 @@ func TestPartitionedDeterminism(t *testing.T) {
 		if _, err := tryPrepPartitioned(context.Background(), c, opts(partial), n); err == nil || !strings.Contains(err.Error(), "seed") {
 			t.Errorf("a run of another seed over an interrupted run: %v, want an error naming the seed", err)
 		}
-		if _, _, err := tryPrep(context.Background(), cfg, opts(partial)); err == nil || !strings.Contains(err.Error(), "--partitions") {
-			t.Errorf("an unpartitioned run over an interrupted partitioned one: %v, want an error naming --partitions", err)
+		if _, _, err := tryPrep(context.Background(), cfg, opts(partial)); err == nil || !strings.Contains(err.Error(), "interrupted partitioned run") {
+			t.Errorf("an unpartitioned run over an interrupted partitioned one: %v, want an error saying so", err)
 		}
 		plain := t.TempDir()
 		runPrep(t, cfg, opts(plain))

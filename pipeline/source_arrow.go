@@ -83,7 +83,7 @@ func (s *Source) readArrow(ctx context.Context, ra *countingReaderAt, t *tableSi
 		for _, f := range sc.Fields() {
 			names = append(names, fmt.Sprintf("%q", f.Name))
 		}
-		return fmt.Errorf("no column %q (the file's columns: %s); name the text column with --text-column", name, strings.Join(names, ", "))
+		return fmt.Errorf("no column %q (the file's columns: %s); name the text column in SourceOptions.TextColumn", name, strings.Join(names, ", "))
 	}
 	col := idx[0]
 	switch typ := sc.Field(col).Type; typ.ID() {
@@ -133,7 +133,7 @@ func (s *Source) openArrowFile(ra *countingReaderAt, alloc *arrowalloc.Allocator
 		return nil, errors.New("file is truncated or corrupt (it does not end with an Arrow IPC footer)")
 	}
 	if n > limit {
-		return nil, fmt.Errorf("the footer declares %d bytes, more than --max-row-group-bytes %d", n, limit)
+		return nil, fmt.Errorf("the footer declares %d bytes, more than SourceOptions.MaxRowGroupBytes %d", n, limit)
 	}
 	end := ra.size - 10 - n // the messages end where the footer starts
 	footer := make([]byte, n)
@@ -153,7 +153,7 @@ func (s *Source) openArrowFile(ra *countingReaderAt, alloc *arrowalloc.Allocator
 			return nil, fmt.Errorf("the footer places %s %d at offset %d (%d + %d bytes), outside the file's %d bytes of messages: file is corrupt", kind, k, b.offset, b.meta, b.body, end)
 		}
 		if int64(b.meta) > limit || b.body > limit {
-			return nil, fmt.Errorf("%s %d declares %d + %d bytes, more than --max-row-group-bytes %d", kind, k, b.meta, b.body, limit)
+			return nil, fmt.Errorf("%s %d declares %d + %d bytes, more than SourceOptions.MaxRowGroupBytes %d", kind, k, b.meta, b.body, limit)
 		}
 		meta := make([]byte, b.meta)
 		if _, err := ra.ReadAt(meta, b.offset); err != nil {
@@ -245,7 +245,7 @@ func (m *streamMessages) Message() (*ipc.Message, error) {
 		return nil, io.EOF
 	}
 	if n < 0 || n > m.left || n > m.limit {
-		return nil, fmt.Errorf("a message declares %d bytes of metadata, with %d bytes left in the file (and --max-row-group-bytes %d): file is truncated or corrupt", n, m.left, m.limit)
+		return nil, fmt.Errorf("a message declares %d bytes of metadata, with %d bytes left in the file (and SourceOptions.MaxRowGroupBytes %d): file is truncated or corrupt", n, m.left, m.limit)
 	}
 	meta := make([]byte, n)
 	if err := read(meta); err != nil {

@@ -45,7 +45,7 @@ func (s *Source) readParquet(ctx context.Context, ra *countingReaderAt, t *table
 		return fmt.Errorf("column %q is a nested (list or struct) column, not a string", name)
 	}
 	if col < 0 {
-		return fmt.Errorf("no column %q (the file's columns: %s); name the text column with --text-column", name, parquetColumns(md.Schema))
+		return fmt.Errorf("no column %q (the file's columns: %s); name the text column in SourceOptions.TextColumn", name, parquetColumns(md.Schema))
 	}
 	descr := md.Schema.Column(col)
 	if err := checkStringColumn(descr); err != nil {
@@ -75,7 +75,7 @@ func (s *Source) readParquet(ctx context.Context, ra *countingReaderAt, t *table
 			return fmt.Errorf("the column chunk at offset %d declares %d bytes, past the data of the %d-byte file: file is truncated or corrupt", start, size, ra.size)
 		}
 		if u := cc.TotalUncompressedSize(); u > limit || size > limit {
-			return fmt.Errorf("the column chunk declares %d bytes (%d uncompressed), more than the %d bytes a row group may take (--max-row-group-bytes)", size, u, limit)
+			return fmt.Errorf("the column chunk declares %d bytes (%d uncompressed), more than the %d bytes a row group may take (SourceOptions.MaxRowGroupBytes)", size, u, limit)
 		}
 		if err := checkParquetPages(ra, start, size, cc.Compression(), limit); err != nil {
 			return err
@@ -155,7 +155,7 @@ func checkParquetFooter(ra *countingReaderAt, limit int64) (int64, error) {
 		return 0, fmt.Errorf("the footer declares %d bytes, more than the %d-byte file holds: file is truncated or corrupt", n, ra.size)
 	}
 	if n > limit {
-		return 0, fmt.Errorf("the footer declares %d bytes, more than --max-row-group-bytes %d", n, limit)
+		return 0, fmt.Errorf("the footer declares %d bytes, more than SourceOptions.MaxRowGroupBytes %d", n, limit)
 	}
 	buf := make([]byte, n)
 	if _, err := ra.ReadAt(buf, footerStart); err != nil {
@@ -215,7 +215,7 @@ func checkParquetPages(ra *countingReaderAt, start, size int64, codec compress.C
 		case h.compressed > end-data:
 			err = fmt.Errorf("the page declares %d bytes, past the end of its column chunk (%d bytes left): file is truncated or corrupt", h.compressed, end-data)
 		case h.uncompressed > limit:
-			err = fmt.Errorf("the page declares %d bytes uncompressed, more than --max-row-group-bytes %d", h.uncompressed, limit)
+			err = fmt.Errorf("the page declares %d bytes uncompressed, more than SourceOptions.MaxRowGroupBytes %d", h.uncompressed, limit)
 		case h.typ == pageDictionary && (h.numValues < 0 || h.numValues > h.uncompressed/4):
 			err = fmt.Errorf("the dictionary page declares %d values in %d bytes: file is corrupt", h.numValues, h.uncompressed)
 		case h.v2 && (h.levels < 0 || h.levels > h.compressed || h.levels > h.uncompressed):
@@ -292,7 +292,7 @@ func checkCodecSizes(ra *countingReaderAt, off, n, uncompressed int64, codec com
 			return errors.New("corrupt snappy page")
 		}
 		if dlen > uint64(limit) {
-			return fmt.Errorf("the snappy page declares %d bytes decoded, more than --max-row-group-bytes %d", dlen, limit)
+			return fmt.Errorf("the snappy page declares %d bytes decoded, more than SourceOptions.MaxRowGroupBytes %d", dlen, limit)
 		}
 	case compress.Codecs.Zstd:
 		return checkZstdSizes(ra, off, n, limit)
@@ -368,13 +368,13 @@ func checkZstdSizes(ra *countingReaderAt, off, n, limit int64) error {
 				v += 256
 			}
 			if v > uint64(limit) {
-				return fmt.Errorf("the zstd page declares %d bytes decoded, more than --max-row-group-bytes %d", v, limit)
+				return fmt.Errorf("the zstd page declares %d bytes decoded, more than SourceOptions.MaxRowGroupBytes %d", v, limit)
 			}
 			fcs = int64(v)
 			p += fcsLen
 		}
 		if window > limit {
-			return fmt.Errorf("the zstd page declares a %d-byte window, more than --max-row-group-bytes %d", window, limit)
+			return fmt.Errorf("the zstd page declares a %d-byte window, more than SourceOptions.MaxRowGroupBytes %d", window, limit)
 		}
 		var out int64
 		for last := false; !last; {
@@ -409,7 +409,7 @@ func checkZstdSizes(ra *countingReaderAt, off, n, limit int64) error {
 			out = fcs
 		}
 		if total += out; total > limit {
-			return fmt.Errorf("the zstd page may decode to %d bytes, more than --max-row-group-bytes %d", total, limit)
+			return fmt.Errorf("the zstd page may decode to %d bytes, more than SourceOptions.MaxRowGroupBytes %d", total, limit)
 		}
 		pos = p
 	}

@@ -161,7 +161,7 @@ func TestParquetDeclaredSizesChecked(t *testing.T) {
 		want                     string
 	}{
 		{"compressed", 1536 << 20, 0, 4 << 30, "past the end of its column chunk"},
-		{"uncompressed", 0, 1946 << 20, 0, "more than --max-row-group-bytes"},
+		{"uncompressed", 0, 1946 << 20, 0, "more than SourceOptions.MaxRowGroupBytes"},
 		{"uncompressed-within-bound", 0, 512 << 20, 0, "declares 536870912 bytes and holds"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

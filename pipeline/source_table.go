@@ -160,7 +160,7 @@ func (c *countingReaderAt) Seek(offset int64, whence int) (int64, error) {
 type errTooLarge struct{ want, live, limit int64 }
 
 func (e errTooLarge) Error() string {
-	return fmt.Sprintf("the file declares a buffer of %d bytes, with %d bytes already in use: more than the %d bytes one row group or record batch may take (--max-row-group-bytes)", e.want, e.live, e.limit)
+	return fmt.Sprintf("the file declares a buffer of %d bytes, with %d bytes already in use: more than the %d bytes one row group or record batch may take (SourceOptions.MaxRowGroupBytes)", e.want, e.live, e.limit)
 }
 
 // tooLarge is the errTooLarge of a refused allocation.

@@ -341,7 +341,7 @@ func TestTableBadInput(t *testing.T) {
 		want   []string // in the error, beside the file's path
 		noDocs bool     // no document may come out before the error
 	}{
-		{"zstd.parquet", SourceOptions{TextColumn: "body"}, []string{`no column "body"`, `"text"`, `"n"`, "--text-column"}, true},
+		{"zstd.parquet", SourceOptions{TextColumn: "body"}, []string{`no column "body"`, `"text"`, `"n"`, "SourceOptions.TextColumn"}, true},
 		{"polars_stream.arrow", SourceOptions{TextColumn: "body"}, []string{`no column "body"`, `"text"`, `"n"`}, true},
 		{"zstd.parquet", SourceOptions{TextColumn: "n"}, []string{`column "n"`, "int64, not a string"}, true},
 		{"polars_file.arrow", SourceOptions{TextColumn: "n"}, []string{`column "n"`, "int64, not a string"}, true},
@@ -353,9 +353,9 @@ func TestTableBadInput(t *testing.T) {
 		{truncate("polars_file.arrow", 0.6), SourceOptions{}, []string{"truncated or corrupt", "footer"}, true},
 		{truncate("polars_stream.arrow", 0.6), SourceOptions{}, []string{"record batch", `column "text"`, "truncated"}, false},
 		{truncate("arrowjs_stream.arrow", 0.999), SourceOptions{}, []string{"record batch", "truncated"}, false},
-		{"snappy.parquet", SourceOptions{MaxRowGroupBytes: 20 << 10}, []string{"row group 0", `column "text"`, "--max-row-group-bytes"}, true},
-		{"polars_stream.arrow", SourceOptions{MaxRowGroupBytes: 100 << 10}, []string{"record batch 0", "--max-row-group-bytes"}, true},
-		{"arrowjs_file.arrow", SourceOptions{MaxRowGroupBytes: 30 << 10}, []string{"record batch 0", "--max-row-group-bytes"}, true},
+		{"snappy.parquet", SourceOptions{MaxRowGroupBytes: 20 << 10}, []string{"row group 0", `column "text"`, "SourceOptions.MaxRowGroupBytes"}, true},
+		{"polars_stream.arrow", SourceOptions{MaxRowGroupBytes: 100 << 10}, []string{"record batch 0", "SourceOptions.MaxRowGroupBytes"}, true},
+		{"arrowjs_file.arrow", SourceOptions{MaxRowGroupBytes: 30 << 10}, []string{"record batch 0", "SourceOptions.MaxRowGroupBytes"}, true},
 		// Arrow v15 cannot read polars' lz4 IPC bodies (it rejects their block checksums):
 		// an error, not a panic or wrong text.
 		{"polars_stream_lz4.arrow", SourceOptions{}, []string{"record batch 0", `column "text"`, "lz4"}, true},

@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "kiln-beam %s: interrupted\n", args[0])
 		return 130
 	}
-	fmt.Fprintf(stderr, "kiln-beam %s: %v\n", args[0], err)
+	fmt.Fprintf(stderr, "kiln-beam %s: %v\n", args[0], prepflags.FlagNames(err))
 	return 1
 }
 

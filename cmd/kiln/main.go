@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "kiln %s: interrupted\n", c.name)
 			return 130
 		}
-		fmt.Fprintf(stderr, "kiln %s: %v%s\n", c.name, err, remedy(err))
+		fmt.Fprintf(stderr, "kiln %s: %v%s\n", c.name, prepflags.FlagNames(err), remedy(err))
 		return 1
 	}
 	fmt.Fprintf(stderr, "kiln: unknown command %q\n\n", args[0])

@@ -57,13 +57,7 @@ func runPartitionChild(spec string) error {
 // partitionChildCmd returns the command that runs spec in a child process.
 func partitionChildCmd(t *testing.T, spec partitionSpec) *exec.Cmd {
 	t.Helper()
-	b, err := json.Marshal(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), partitionChildEnv+"="+string(b))
-	return cmd
+	return testBinaryCmd(t, partitionChildEnv, spec)
 }
 
 // measurePartitionChild runs spec in a child process with GOGC=50 (as measureChild does) and

@@ -127,12 +127,19 @@ func peakRSS() (int64, error) {
 // childCmd returns the command that runs spec in a child process.
 func childCmd(t *testing.T, spec childSpec) *exec.Cmd {
 	t.Helper()
+	return testBinaryCmd(t, childEnv, spec)
+}
+
+// testBinaryCmd returns the command that runs this test binary as a child (see TestMain):
+// spec, as JSON, in the environment variable env.
+func testBinaryCmd(t *testing.T, env string, spec any) *exec.Cmd {
+	t.Helper()
 	b, err := json.Marshal(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+string(b))
+	cmd.Env = append(os.Environ(), env+"="+string(b))
 	return cmd
 }
 

@@ -94,14 +94,7 @@ func TestPartitionedNotNextWithin(t *testing.T) {
 	cfg := testConfig(t, "text", sampleCorpus(t))
 	cfg.Masking = masking.Dynamic // the rows hold the documents' own ids
 	cfg.ShuffleBuffer = 0
-	ex, err := NewExamples(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewPartitioner(ex, n, ShardOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newTestPartitioner(t, cfg, n, ShardOptions{})
 	var docs [][]int32
 	var part []int
 	for i, in := range p.Inputs() {

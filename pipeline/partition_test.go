@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,11 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -52,6 +49,20 @@ func runPartitionChild(spec string) error {
 		return err
 	}
 	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// newTestPartitioner returns the Partitioner of n partitions over cfg's examples, with o.
+func newTestPartitioner(t *testing.T, cfg ExampleConfig, n int, o ShardOptions) *Partitioner {
+	t.Helper()
+	ex, err := NewExamples(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPartitioner(ex, n, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // partitionChildCmd returns the command that runs spec in a child process.
@@ -172,14 +183,7 @@ func TestPartitionedDeterminism(t *testing.T) {
 		// group them by partition in no particular order, prepare each partition, then write
 		// the manifest. The bytes must be the local engine's.
 		dir := t.TempDir()
-		ex, err := NewExamples(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := NewPartitioner(ex, n, opts(dir))
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := newTestPartitioner(t, cfg, n, opts(dir))
 		ctx := context.Background()
 		groups := make([][]PartDoc, n)
 		var files []FileResult
@@ -225,14 +229,7 @@ func TestPartitionedDeterminism(t *testing.T) {
 		// Beam bundle does, then a third after them: the same bytes, no stray file.
 		dir := t.TempDir()
 		runPrepPartitioned(t, cfg, opts(dir), n)
-		ex, err := NewExamples(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := NewPartitioner(ex, n, opts(dir))
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := newTestPartitioner(t, cfg, n, opts(dir))
 		ctx := context.Background()
 		const part = 2
 		var docs []PartDoc
@@ -272,39 +269,9 @@ func TestPartitionedDeterminism(t *testing.T) {
 	})
 
 	kill := func(t *testing.T, ready func(dir string) bool) {
-		if runtime.GOOS == "windows" {
-			t.Skip("no SIGKILL")
-		}
 		dir := t.TempDir()
-		cmd := partitionChildCmd(t, partitionSpec{Config: cfg, Workers: 2, Shards: opts(dir), Partitions: n})
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		deadline := time.Now().Add(2 * time.Minute)
-		for !ready(dir) {
-			select {
-			case err := <-exited:
-				t.Fatalf("the child ended before it could be killed (%v): %s", err, stderr.String())
-			default:
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatal("not ready to kill within 2 minutes")
-			}
-			time.Sleep(200 * time.Microsecond)
-		}
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		err := <-exited
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-			t.Fatalf("the child was not killed: %v", err)
-		}
+		killChildWhen(t, partitionChildCmd(t, partitionSpec{Config: cfg, Workers: 2, Shards: opts(dir), Partitions: n}),
+			func() bool { return ready(dir) }, "not ready to kill")
 		if _, err := os.Stat(filepath.Join(dir, shards.ManifestName)); err == nil {
 			t.Fatal("the killed run wrote its manifest: it was not interrupted")
 		}
@@ -418,14 +385,7 @@ func TestPartitionedSpillCorrupt(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			ex, err := NewExamples(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := NewPartitioner(ex, 3, opts(dir))
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := newTestPartitioner(t, cfg, 3, opts(dir))
 			spills, err := p.spillAll(context.Background(), dir)
 			if err != nil {
 				t.Fatal(err)
@@ -443,7 +403,7 @@ func TestPartitionedSpillCorrupt(t *testing.T) {
 			if err := os.WriteFile(victim, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, err = PrepPartitioned(context.Background(), ex, opts(dir), 3)
+			_, err = PrepPartitioned(context.Background(), p.e, opts(dir), 3)
 			if err == nil || !strings.Contains(err.Error(), victim) {
 				t.Fatalf("a damaged spill file: %v, want an error naming %s", err, victim)
 			}
@@ -459,14 +419,7 @@ func TestPartitionedSpillCorrupt(t *testing.T) {
 // and that every truncation of an encoding, and a corrupted one, is an error.
 func TestPartDocEncoding(t *testing.T) {
 	cfg := testConfig(t, "text", sampleCorpus(t))
-	ex, err := NewExamples(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := NewPartitioner(ex, 2, ShardOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newTestPartitioner(t, cfg, 2, ShardOptions{})
 	docs := 0
 	for i, in := range p.Inputs()[:6] {
 		if _, err := p.TokenizeFile(context.Background(), i, in, func(part int, d PartDoc) error {

@@ -130,6 +130,45 @@ func childCmd(t *testing.T, spec childSpec) *exec.Cmd {
 	return testBinaryCmd(t, childEnv, spec)
 }
 
+// killChildWhen starts cmd (a child of this test binary), waits until ready reports true, and
+// kills the child with SIGKILL, checking that the signal ended it. It fails the test when the
+// child ends first, or when ready is not true within 2 minutes (notReady says what did not
+// happen), and skips it where there is no SIGKILL.
+func killChildWhen(t *testing.T, cmd *exec.Cmd, ready func() bool, notReady string) {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGKILL")
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !ready() {
+		select {
+		case err := <-exited:
+			t.Fatalf("the child ended before it could be killed (%v): %s", err, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("%s within 2 minutes", notReady)
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err := <-exited
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("the child was not killed: %v", err)
+	}
+}
+
 // testBinaryCmd returns the command that runs this test binary as a child (see TestMain):
 // spec, as JSON, in the environment variable env.
 func testBinaryCmd(t *testing.T, env string, spec any) *exec.Cmd {
@@ -305,39 +344,9 @@ func TestPrepDeterminism(t *testing.T) {
 	})
 
 	t.Run("kill", func(t *testing.T) {
-		if runtime.GOOS == "windows" {
-			t.Skip("no SIGKILL")
-		}
 		dir := t.TempDir()
-		cmd := childCmd(t, childSpec{Config: cfg, Workers: 2, Shards: opts(dir)})
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		deadline := time.Now().Add(2 * time.Minute)
-		for completedShards(dir) < 1 {
-			select {
-			case err := <-exited:
-				t.Fatalf("the child ended before it could be killed (%v): %s", err, stderr.String())
-			default:
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatal("no shard completed within 2 minutes")
-			}
-			time.Sleep(time.Millisecond)
-		}
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		err := <-exited
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-			t.Fatalf("the child was not killed: %v", err)
-		}
+		killChildWhen(t, childCmd(t, childSpec{Config: cfg, Workers: 2, Shards: opts(dir)}),
+			func() bool { return completedShards(dir) >= 1 }, "no shard completed")
 		kept := checkInterrupted(t, dir)
 		runPrep(t, cfg, opts(dir))
 		checkKept(t, kept)

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -219,19 +220,28 @@ func FuzzTableSource(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		for _, format := range []Format{Parquet, Arrow} {
-			var before, after runtime.MemStats
-			runtime.ReadMemStats(&before)
-			_, _, err := readAll(t, []Input{{Path: path}}, SourceOptions{Format: format, MaxRowGroupBytes: 1 << 20})
-			runtime.ReadMemStats(&after)
-			if err != nil && !strings.Contains(err.Error(), path) {
-				t.Errorf("%s: error %q does not name the file", format, err)
-			}
-			if n := after.TotalAlloc - before.TotalAlloc; n > 48<<20 {
-				t.Errorf("%s: %d MiB allocated reading %d bytes", format, n>>20, len(data))
-			}
-		}
+		readTableBounded(t, path, "", len(data))
 	})
+}
+
+// readTableBounded reads the file at path (size bytes) as Parquet and as Arrow, with row
+// groups and record batches of at most 1 MiB: an error must name the file, and each read may
+// allocate at most 48 MiB, whatever the sizes the file declares. what names the case in
+// failures.
+func readTableBounded(t *testing.T, path, what string, size int) {
+	t.Helper()
+	for _, format := range []Format{Parquet, Arrow} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, _, err := readAll(t, []Input{{Path: path}}, SourceOptions{Format: format, MaxRowGroupBytes: 1 << 20})
+		runtime.ReadMemStats(&after)
+		if err != nil && !strings.Contains(err.Error(), path) {
+			t.Errorf("%sas %s: error %q does not name the file", what, format, err)
+		}
+		if n := after.TotalAlloc - before.TotalAlloc; n > 48<<20 {
+			t.Errorf("%sas %s: %d MiB allocated reading %d bytes", what, format, n>>20, size)
+		}
+	}
 }
 
 // TestTableMutatedFiles reads the polars seed files with bytes overwritten at random (a fixed
@@ -260,18 +270,7 @@ func TestTableMutatedFiles(t *testing.T) {
 			if err := os.WriteFile(path, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			for _, format := range []Format{Parquet, Arrow} {
-				var before, after runtime.MemStats
-				runtime.ReadMemStats(&before)
-				_, _, err := readAll(t, []Input{{Path: path}}, SourceOptions{Format: format, MaxRowGroupBytes: 1 << 20})
-				runtime.ReadMemStats(&after)
-				if err != nil && !strings.Contains(err.Error(), path) {
-					t.Errorf("%s case %d as %s: error %q does not name the file", name, i, format, err)
-				}
-				if n := after.TotalAlloc - before.TotalAlloc; n > 48<<20 {
-					t.Errorf("%s case %d as %s: %d MiB allocated reading %d bytes", name, i, format, n>>20, len(data))
-				}
-			}
+			readTableBounded(t, path, fmt.Sprintf("%s case %d ", name, i), len(data))
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"cmp"
 	"strings"
 
 	"github.com/kiln-bert/kiln/internal/setting"
@@ -70,22 +71,16 @@ func (c ExampleConfig) Validate() error {
 	if err := c.Masking.Validate(); err != nil {
 		return err
 	}
-	for _, r := range []struct {
-		name     string
-		v        int
-		min, max int
-	}{
-		{"Workers", c.Workers, 1, MaxWorkers},
-		{"MaxLineBytes", c.MaxLineBytes, 1, MaxInputBytes},
-		{"MaxDocBytes", c.MaxDocBytes, 1, MaxInputBytes},
+	if err := cmp.Or(
+		setting.InRange("Workers", c.Workers, 1, MaxWorkers),
+		setting.InRange("MaxLineBytes", c.MaxLineBytes, 1, MaxInputBytes),
+		setting.InRange("MaxDocBytes", c.MaxDocBytes, 1, MaxInputBytes),
 		// A run's config records its reservoir: 0 (pairing's default) is not stored.
-		{"ReservoirDocs", c.ReservoirDocs, 1, pairing.MaxReservoirDocs},
-		{"DupeFactor", c.DupeFactor, 1, MaxDupeFactor},
-		{"ShuffleBuffer", c.ShuffleBuffer, 0, MaxShuffleBuffer},
-	} {
-		if r.v < r.min || r.v > r.max {
-			return setting.Errorf(r.name, r.v, "%d to %d", r.min, r.max)
-		}
+		setting.InRange("ReservoirDocs", c.ReservoirDocs, 1, pairing.MaxReservoirDocs),
+		setting.InRange("DupeFactor", c.DupeFactor, 1, MaxDupeFactor),
+		setting.InRange("ShuffleBuffer", c.ShuffleBuffer, 0, MaxShuffleBuffer),
+	); err != nil {
+		return err
 	}
 	if err := c.pairingConfig().Validate(); err != nil {
 		return err

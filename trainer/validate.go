@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"cmp"
 	"math"
 
 	"github.com/kiln-bert/kiln/internal/setting"
@@ -52,19 +53,13 @@ func (c OptimizerConfig) Validate() error {
 // (LogEvery, CheckpointEvery, Optimizer.TotalSteps) first. The model (Config.Validate) and the
 // data are checked against each other by Train.
 func (c TrainConfig) Validate() error {
-	for _, r := range []struct {
-		name     string
-		v        int
-		min, max int
-	}{
-		{"Steps", c.Steps, 1, MaxSteps},
-		{"BatchSize", c.BatchSize, 1, MaxBatchSize},
-		{"LogEvery", c.LogEvery, 1, MaxSteps},
-		{"CheckpointEvery", c.CheckpointEvery, 1, MaxSteps},
-	} {
-		if r.v < r.min || r.v > r.max {
-			return setting.Errorf(r.name, r.v, "%d to %d", r.min, r.max)
-		}
+	if err := cmp.Or(
+		setting.InRange("Steps", c.Steps, 1, MaxSteps),
+		setting.InRange("BatchSize", c.BatchSize, 1, MaxBatchSize),
+		setting.InRange("LogEvery", c.LogEvery, 1, MaxSteps),
+		setting.InRange("CheckpointEvery", c.CheckpointEvery, 1, MaxSteps),
+	); err != nil {
+		return err
 	}
 	switch {
 	case c.ShuffleBuffer < 0:

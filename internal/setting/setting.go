@@ -59,3 +59,12 @@ func Rename(err error, rename map[string]string) (out *Error, ok bool) {
 	}
 	return &r, ok
 }
+
+// InRange returns an *Error for field when v is outside [min, max] ("Workers 0: want 1 to
+// 256"), else nil. A Validate checks several with cmp.Or, which returns the first error.
+func InRange(field string, v, min, max int) error {
+	if v < min || v > max {
+		return Errorf(field, v, "%d to %d", min, max)
+	}
+	return nil
+}

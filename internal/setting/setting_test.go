@@ -34,3 +34,21 @@ func TestRename(t *testing.T) {
 		t.Errorf("Rename of a plain error: %v, %v", fe, ok)
 	}
 }
+
+// InRange refuses a value below min or above max, naming the field and the range, and passes
+// the bounds themselves.
+func TestInRange(t *testing.T) {
+	for _, tc := range []struct {
+		v    int
+		want string
+	}{{0, "Workers 0: want 1 to 8"}, {9, "Workers 9: want 1 to 8"}, {1, ""}, {8, ""}} {
+		err := InRange("Workers", tc.v, 1, 8)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || err.Error() != tc.want) {
+			t.Errorf("InRange(Workers, %d, 1, 8) = %v, want %q", tc.v, err, tc.want)
+		}
+		var fe *Error
+		if tc.want != "" && !errors.As(err, &fe) {
+			t.Errorf("InRange(Workers, %d, 1, 8): %T, want a *Error", tc.v, err)
+		}
+	}
+}

@@ -61,40 +61,30 @@ func (f *ExampleFiles) opener() Opener {
 	return f.Open
 }
 
-// tokenizer loads the run's tokenizer with f.Open: the tokenizer.json when cfg names one
-// (checked against the vocab.txt when both are named), else the vocab.txt.
-func (f *ExampleFiles) tokenizer(cfg ExampleConfig) (*tokenize.Tokenizer, error) {
-	if cfg.Tokenizer != "" {
-		data, err := f.read(cfg.Tokenizer, fileio.MaxTokenizerJSON)
-		if err != nil {
-			return nil, fmt.Errorf("tokenizer.json %s: %w", cfg.Tokenizer, err)
-		}
-		tok, err := tokenize.ParseJSON(cfg.Tokenizer, data)
-		if err != nil || cfg.Vocab == "" {
-			return tok, err
-		}
-		data, err = f.read(cfg.Vocab, fileio.MaxVocab)
-		if err != nil {
-			return nil, fmt.Errorf("vocabulary %s: %w", cfg.Vocab, err)
-		}
-		v, err := tokenize.ParseVocab(cfg.Vocab, data)
-		if err != nil {
-			return nil, err
-		}
-		return tok, sameTokens(cfg.Vocab, cfg.Tokenizer, v, tok.Vocab())
+// loadVocab loads the vocab.txt at path: with f.Open, or from the local file system when f
+// is nil (tokenize.LoadVocab).
+func (f *ExampleFiles) loadVocab(path string) (*tokenize.Vocab, error) {
+	if f == nil {
+		return tokenize.LoadVocab(path)
 	}
-	data, err := f.read(cfg.Vocab, fileio.MaxVocab)
+	data, err := f.read(path, fileio.MaxVocab)
 	if err != nil {
-		return nil, fmt.Errorf("vocabulary %s: %w", cfg.Vocab, err)
+		return nil, fmt.Errorf("vocabulary %s: %w", path, err)
 	}
-	v, err := tokenize.ParseVocab(cfg.Vocab, data)
+	return tokenize.ParseVocab(path, data)
+}
+
+// loadJSON loads the tokenizer.json at path: with f.Open, or from the local file system when
+// f is nil (tokenize.LoadJSON).
+func (f *ExampleFiles) loadJSON(path string) (*tokenize.Tokenizer, error) {
+	if f == nil {
+		return tokenize.LoadJSON(path)
+	}
+	data, err := f.read(path, fileio.MaxTokenizerJSON)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("tokenizer.json %s: %w", path, err)
 	}
-	// As NewExamples: special-token strings in the corpus are text.
-	o := tokenize.BertOptions(cfg.Cased)
-	o.EncodeSpecialTokens = true
-	return tokenize.New(v, o)
+	return tokenize.ParseJSON(path, data)
 }
 
 // read reads the file name with f.Open, refusing one longer than limit bytes.

@@ -172,28 +172,7 @@ func newExamples(cfg ExampleConfig, files *ExampleFiles) (*Examples, error) {
 	if err != nil {
 		return nil, err
 	}
-	var tok *tokenize.Tokenizer
-	switch {
-	case files != nil && (cfg.Tokenizer != "" || cfg.Vocab != ""):
-		tok, err = files.tokenizer(cfg)
-	case cfg.Tokenizer != "":
-		tok, err = tokenize.LoadJSON(cfg.Tokenizer)
-	case cfg.Vocab != "":
-		// Special-token strings such as "[SEP]" written in a corpus are text, as in Google's
-		// scripts: a literal "[SEP]" must not split a sequence. (A tokenizer.json is taken as
-		// Hugging Face would read it.)
-		var v *tokenize.Vocab
-		if v, err = tokenize.LoadVocab(cfg.Vocab); err == nil {
-			o := tokenize.BertOptions(cfg.Cased)
-			o.EncodeSpecialTokens = true
-			tok, err = tokenize.New(v, o)
-		}
-	default:
-		err = errors.New("no vocabulary: give a vocab.txt or a tokenizer.json")
-	}
-	if err == nil && cfg.Tokenizer != "" && cfg.Vocab != "" && files == nil {
-		err = sameVocab(cfg.Vocab, cfg.Tokenizer, tok.Vocab())
-	}
+	tok, err := runTokenizer(cfg, files.loadVocab, files.loadJSON)
 	if err != nil {
 		return nil, err
 	}
@@ -512,15 +491,33 @@ loop:
 	return runErr
 }
 
-// sameVocab checks that the vocab.txt at vocabPath holds the vocabulary of the tokenizer.json
-// at jsonPath (v), when both are given: the tokenizer.json is used, and a vocab.txt that says
-// otherwise would be ignored without a word.
-func sameVocab(vocabPath, jsonPath string, v *tokenize.Vocab) error {
-	txt, err := tokenize.LoadVocab(vocabPath)
-	if err != nil {
-		return err
+// runTokenizer loads a run's tokenizer through loadVocab and loadJSON (from the local file
+// system, or through an ExampleFiles' opener): the tokenizer.json when cfg names one, checked
+// against the vocab.txt when both are named, else the vocab.txt. Special-token strings such as
+// "[SEP]" written in a corpus are text for a vocab.txt, as in Google's scripts: a literal
+// "[SEP]" must not split a sequence. (A tokenizer.json is taken as Hugging Face would read it.)
+func runTokenizer(cfg ExampleConfig, loadVocab func(string) (*tokenize.Vocab, error), loadJSON func(string) (*tokenize.Tokenizer, error)) (*tokenize.Tokenizer, error) {
+	switch {
+	case cfg.Tokenizer != "":
+		tok, err := loadJSON(cfg.Tokenizer)
+		if err != nil || cfg.Vocab == "" {
+			return tok, err
+		}
+		v, err := loadVocab(cfg.Vocab)
+		if err != nil {
+			return nil, err
+		}
+		return tok, sameTokens(cfg.Vocab, cfg.Tokenizer, v, tok.Vocab())
+	case cfg.Vocab != "":
+		v, err := loadVocab(cfg.Vocab)
+		if err != nil {
+			return nil, err
+		}
+		o := tokenize.BertOptions(cfg.Cased)
+		o.EncodeSpecialTokens = true
+		return tokenize.New(v, o)
 	}
-	return sameTokens(vocabPath, jsonPath, txt, v)
+	return nil, errors.New("no vocabulary: give a vocab.txt or a tokenizer.json")
 }
 
 // sameTokens checks that vocabularies txt (of vocabPath) and v (of jsonPath) hold the same

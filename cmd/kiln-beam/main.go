@@ -15,7 +15,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -67,20 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-		return 0
-	case errors.Is(err, prepflags.ErrUsage):
-		return 2
-	case errors.Is(err, prepflags.ErrFlagValue):
-		fmt.Fprintf(stderr, "kiln-beam %s: %v\n", args[0], err)
-		return 2
-	case errors.Is(err, context.Canceled):
-		fmt.Fprintf(stderr, "kiln-beam %s: interrupted\n", args[0])
-		return 130
-	}
-	fmt.Fprintf(stderr, "kiln-beam %s: %v\n", args[0], prepflags.FlagNames(err))
-	return 1
+	return prepflags.Exit(stderr, "kiln-beam "+args[0], err, nil)
 }
 
 func usage(w io.Writer) {

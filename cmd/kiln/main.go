@@ -9,8 +9,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -62,23 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if c.name != args[0] {
 			continue
 		}
-		err := c.run(ctx, args[1:], stdout, stderr)
-		switch {
-		case err == nil:
-			return 0
-		case errors.Is(err, flag.ErrHelp):
-			return 0
-		case errors.Is(err, prepflags.ErrUsage):
-			return 2
-		case errors.Is(err, prepflags.ErrFlagValue):
-			fmt.Fprintf(stderr, "kiln %s: %v\n", c.name, err)
-			return 2
-		case errors.Is(err, context.Canceled):
-			fmt.Fprintf(stderr, "kiln %s: interrupted\n", c.name)
-			return 130
-		}
-		fmt.Fprintf(stderr, "kiln %s: %v%s\n", c.name, prepflags.FlagNames(err), remedy(err))
-		return 1
+		return prepflags.Exit(stderr, "kiln "+c.name, c.run(ctx, args[1:], stdout, stderr), remedy)
 	}
 	fmt.Fprintf(stderr, "kiln: unknown command %q\n\n", args[0])
 	usage(stderr)

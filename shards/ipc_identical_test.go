@@ -7,11 +7,16 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
 )
 
 // TestIPCWriterIdenticalToArrow writes the same rows of the sample corpus
-// twice, once with this package's IPC writer (one reused zstd encoder) and
-// once with arrow's ipc.FileWriter / ipc.Writer, and requires every file of
+// twice, once with this package's IPC writer (one reused zstd encoder, the
+// batches' own buffers) and once with arrow's ipc.FileWriter / ipc.Writer
+// given records made by Arrow's builders (builderRecord), and requires every file of
 // the two outputs (shards, manifest) to be byte-identical, for each column
 // layout, both formats and each compression. Several shards of several
 // record batches each, and a last partial batch, are written per case.
@@ -60,6 +65,9 @@ func TestIPCWriterIdenticalToArrow(t *testing.T) {
 					t.Fatal(err)
 				}
 				w.arrowIPC = arrowIPC
+				if arrowIPC {
+					w.arrowRecord = func(b *batch) arrow.Record { return builderRecord(w.schema, b) }
+				}
 				for i := range rows {
 					if err := w.Write(&rows[i]); err != nil {
 						t.Fatal(err)
@@ -105,6 +113,39 @@ func TestIPCWriterIdenticalToArrow(t *testing.T) {
 			}
 		})
 	}
+}
+
+// builderRecord makes the record of b's rows with Arrow's array builders, as the Writer did
+// before it kept its batches in its own buffers: row by row, each list appended with its
+// values.
+func builderRecord(schema *arrow.Schema, b *batch) arrow.Record {
+	rb := array.NewRecordBuilder(memory.NewGoAllocator(), schema)
+	defer rb.Release()
+	appendIDs := func(lb *array.ListBuilder, narrow []uint16, wide []uint32, lo, hi int32) {
+		lb.Append(true)
+		switch vb := lb.ValueBuilder().(type) {
+		case *array.Uint16Builder:
+			vb.AppendValues(narrow[lo:hi], nil)
+		case *array.Uint32Builder:
+			vb.AppendValues(wide[lo:hi], nil)
+		}
+	}
+	for i := range b.rows() {
+		lo, hi := b.tokOff[i], b.tokOff[i+1]
+		appendIDs(rb.Field(0).(*array.ListBuilder), b.ids16, b.ids32, lo, hi)
+		types := rb.Field(1).(*array.ListBuilder)
+		types.Append(true)
+		types.ValueBuilder().(*array.Uint8Builder).AppendValues(b.types[lo:hi], nil)
+		rb.Field(2).(*array.Int8Builder).Append(b.labels[i])
+		if b.static {
+			lo, hi := b.maskOff[i], b.maskOff[i+1]
+			pos := rb.Field(3).(*array.ListBuilder)
+			pos.Append(true)
+			pos.ValueBuilder().(*array.Uint16Builder).AppendValues(b.pos[lo:hi], nil)
+			appendIDs(rb.Field(4).(*array.ListBuilder), b.mid16, b.mid32, lo, hi)
+		}
+	}
+	return rb.NewRecord()
 }
 
 // listFiles returns the paths of the regular files under dir, relative to it.

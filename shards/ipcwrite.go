@@ -2,13 +2,11 @@ package shards
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
 
 	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
 	flatbuffers "github.com/google/flatbuffers/go"
 	"github.com/klauspost/compress/zstd"
 )
@@ -40,11 +38,35 @@ const (
 var ipcMagic = [8]byte{'A', 'R', 'R', 'O', 'W', '1'} // 6 bytes of magic, padded to 8 at the start
 
 // recordWriter writes the record batches of one shard and completes it on
-// Close: ipcShard, or arrow's own writers for lz4.
+// Close: ipcShard, or arrowShard (arrow's own writers) for lz4.
 type recordWriter interface {
-	Write(rec arrow.Record) error
+	writeBatch(b *batch) error
 	Close() error
 }
+
+// arrowShard writes a shard with one of arrow's ipc writers, each batch as a record reading
+// the batch's buffers (batch.record), or as record makes it.
+type arrowShard struct {
+	w interface {
+		Write(rec arrow.Record) error
+		Close() error
+	}
+	schema *arrow.Schema
+	record func(*batch) arrow.Record // nil: batch.record
+}
+
+func (a *arrowShard) writeBatch(b *batch) error {
+	var rec arrow.Record
+	if a.record != nil {
+		rec = a.record(b)
+	} else {
+		rec = b.record(a.schema)
+	}
+	defer rec.Release()
+	return a.w.Write(rec)
+}
+
+func (a *arrowShard) Close() error { return a.w.Close() }
 
 // ipcEncoder holds what the shards of one Writer share: the zstd encoder
 // (nil without compression), a flatbuffers builder and scratch buffers, all
@@ -58,7 +80,6 @@ type ipcEncoder struct {
 	bufs  [][]byte    // its body buffers, uncompressed (nil: absent)
 	meta  []ipcBuffer // their offsets and lengths in the body
 	body  []byte      // the body as written: compressed, padded to 8 bytes
-	offs  []byte      // zero-based list offsets, when a list array is sliced
 }
 
 type ipcNode struct{ length, nulls int64 }
@@ -124,26 +145,21 @@ func (s *ipcShard) begin() error {
 	return err
 }
 
-// Write writes rec as one record batch message.
-func (s *ipcShard) Write(rec arrow.Record) error {
+// writeBatch writes b as one record batch message.
+func (s *ipcShard) writeBatch(bt *batch) error {
 	if !s.begun {
 		if err := s.begin(); err != nil {
 			return err
 		}
 	}
 	e := s.e
-	e.nodes, e.bufs = e.nodes[:0], e.bufs[:0]
-	for i, col := range rec.Columns() {
-		if err := e.visit(col); err != nil {
-			return fmt.Errorf("column %d (%q): %w", i, rec.ColumnName(i), err)
-		}
-	}
+	e.nodes, e.bufs = bt.layout(e.nodes[:0], e.bufs[:0])
 	if err := e.encodeBody(); err != nil {
 		return err
 	}
 	b := e.b
 	b.Reset()
-	hdr := e.recordBatchFB(b, rec.NumRows())
+	hdr := e.recordBatchFB(b, int64(bt.rows()))
 	blk := ipcBlock{offset: s.pos, body: int64(len(e.body))}
 	n, err := s.writeMessage(ipcHeaderRecordBatch, hdr, int64(len(e.body)))
 	if err != nil {
@@ -348,72 +364,6 @@ func (e *ipcEncoder) recordBatchFB(b *flatbuffers.Builder, rows int64) flatbuffe
 		b.PrependUOffsetTSlot(3, comp, 0)
 	}
 	return b.EndObject()
-}
-
-// visit appends the field nodes and body buffers of arr, depth first, as
-// arrow/ipc's recordEncoder.visit does for these types.
-func (e *ipcEncoder) visit(arr arrow.Array) error {
-	if arr.NullN() != 0 {
-		return errors.New("null values are not written by shards")
-	}
-	e.nodes = append(e.nodes, ipcNode{length: int64(arr.Len())})
-	e.bufs = append(e.bufs, nil) // validity bitmap: dropped without nulls
-	data := arr.Data()
-	switch dt := arr.DataType().(type) {
-	case *arrow.ListType:
-		l := arr.(*array.List)
-		e.bufs = append(e.bufs, e.zeroBasedOffsets(data))
-		var values arrow.Array = l.ListValues()
-		if arr.Len() != 0 {
-			beg, _ := l.ValueOffsets(0)
-			_, end := l.ValueOffsets(arr.Len() - 1)
-			values = array.NewSlice(values, beg, end)
-			defer values.Release()
-		} else if values.Len() > 0 {
-			values = array.NewSlice(values, 0, 0)
-			defer values.Release()
-		}
-		return e.visit(values)
-	case arrow.FixedWidthDataType:
-		buf := data.Buffers()[1]
-		if buf == nil {
-			e.bufs = append(e.bufs, nil)
-			return nil
-		}
-		width := int64(dt.BitWidth() / 8)
-		n, off := int64(arr.Len()), int64(data.Offset())
-		vals := buf.Bytes()
-		if off != 0 || (n*width+63)&^63 < int64(len(vals)) {
-			// Arrow sends the values rounded up to 8 bytes where the buffer has them.
-			end := min((n*width+7)&^7, int64(len(vals))-off*width)
-			vals = vals[off*width : off*width+end]
-		}
-		e.bufs = append(e.bufs, vals)
-		return nil
-	default:
-		return fmt.Errorf("type %s is not written by shards", arr.DataType())
-	}
-}
-
-// zeroBasedOffsets returns the int32 offsets of a list array, shifted to
-// start at 0 when the array is a slice.
-func (e *ipcEncoder) zeroBasedOffsets(data arrow.ArrayData) []byte {
-	buf := data.Buffers()[1]
-	if buf == nil || buf.Len() == 0 {
-		return nil
-	}
-	need := 4 * (data.Len() + 1)
-	raw := buf.Bytes()
-	if data.Offset() == 0 && need == len(raw) {
-		return raw
-	}
-	src := arrow.Int32Traits.CastFromBytes(raw)[data.Offset() : data.Offset()+data.Len()+1]
-	e.offs = append(e.offs[:0], make([]byte, need)...)
-	dst := arrow.Int32Traits.CastFromBytes(e.offs)
-	for i, o := range src {
-		dst[i] = o - src[0]
-	}
-	return e.offs
 }
 
 // encodeBody lays e.bufs out in e.body: each buffer compressed (an int64

@@ -43,7 +43,7 @@ func shardName(i int) string { return fmt.Sprintf("shard-%05d.arrow", i) }
 // flush writes the pending rows of s as one record batch and rotates the
 // shard when it has reached Options.ShardBytes.
 func (w *Writer) flush(s *series) error {
-	if s.pending == 0 {
+	if s.batch.rows() == 0 {
 		return nil
 	}
 	if s.f == nil {
@@ -51,11 +51,9 @@ func (w *Writer) flush(s *series) error {
 			return err
 		}
 	}
-	s.last = s.cols.lengths()
-	rec := s.rb.NewRecord()
-	defer rec.Release()
-	s.pending = 0
-	if err := s.rw.Write(rec); err != nil {
+	err := s.rw.writeBatch(&s.batch)
+	s.batch.reset()
+	if err != nil {
 		return fmt.Errorf("writing %s: %w", s.tmp, err)
 	}
 	if s.hw.n >= w.o.ShardBytes {
@@ -96,9 +94,9 @@ func (w *Writer) openShard(s *series) error {
 			s.f = nil
 			return fmt.Errorf("%s: %w", s.tmp, err)
 		}
-		s.rw = fw
+		s.rw = &arrowShard{w: fw, schema: w.schema, record: w.arrowRecord}
 	} else {
-		s.rw = ipc.NewWriter(s.hw, opts...)
+		s.rw = &arrowShard{w: ipc.NewWriter(s.hw, opts...), schema: w.schema, record: w.arrowRecord}
 	}
 	return nil
 }

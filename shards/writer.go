@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/kiln-bert/kiln/internal/atomicfile"
@@ -83,10 +82,12 @@ type Writer struct {
 	series   []*series
 	progress *Manifest
 	rows     int64 // rows passed to Write
-	enc      encodedRow
 	closed   bool
 	ipcEnc   *ipcEncoder // shared by the shards written by this package's IPC writer
 	arrowIPC bool        // write every compression with arrow's ipc writers (tests compare)
+	// arrowRecord, when set, makes the records arrow's writers are given (tests: with
+	// Arrow's builders); nil: batch.record.
+	arrowRecord func(*batch) arrow.Record
 }
 
 // series is one sequence of shards: the whole output, or one length bin.
@@ -99,10 +100,7 @@ type series struct {
 	rows, tokens int64        // in the current shard
 	rowsHash     *xxh3.Hasher // of the current shard's rows
 
-	rb      *array.RecordBuilder
-	cols    columns // rb's builders
-	pending int     // rows in rb
-	last    [3]int  // rows, tokens and masked positions of the last batch taken from rb
+	batch batch // the rows of the record batch being filled
 
 	f   *os.File
 	hw  *hashWriter
@@ -168,6 +166,7 @@ func NewWriter(o Options) (*Writer, error) {
 			return nil, err
 		}
 		s.rowsHash = xxh3.New()
+		s.batch = newBatch(w.info)
 	}
 	if err := w.prepareDir(); err != nil {
 		return nil, err
@@ -193,7 +192,7 @@ func (w *Writer) Write(r *Row) error {
 		return errors.New("Writer.Write after Close")
 	}
 	w.rows++
-	if err := w.encode(r); err != nil {
+	if err := w.limits.CheckCounts(r); err != nil {
 		return fmt.Errorf("row %d: %w", w.rows-1, err)
 	}
 	s := w.series[0]
@@ -201,14 +200,20 @@ func (w *Writer) Write(r *Row) error {
 		i := sort.SearchInts(w.o.Bins, len(r.InputIDs))
 		s = w.series[i]
 	}
-	w.enc.hash(s.rowsHash)
+	b := &s.batch
+	m := b.mark()
+	if err := w.encode(b, r); err != nil {
+		return fmt.Errorf("row %d: %w", w.rows-1, err)
+	}
+	b.hashRow(s.rowsHash, m, r.NextSentenceLabel)
 	s.rows++
 	s.tokens += int64(len(r.InputIDs))
 	if s.next < len(s.done) {
+		b.truncate(m)
 		return w.skip(s)
 	}
-	w.appendRow(s, r.NextSentenceLabel)
-	if s.pending >= w.o.RowsPerBatch {
+	b.add(r.NextSentenceLabel)
+	if b.rows() >= w.o.RowsPerBatch {
 		return w.flush(s)
 	}
 	return nil
@@ -235,10 +240,6 @@ func (w *Writer) Close() (*Manifest, error) {
 				w.abort()
 				return nil, err
 			}
-		}
-		if s.rb != nil {
-			s.rb.Release()
-			s.rb = nil
 		}
 	}
 	m := *w.progress
@@ -292,10 +293,6 @@ func (w *Writer) abort() error {
 				first = err
 			}
 			s.f, s.rw = nil, nil
-		}
-		if s.rb != nil {
-			s.rb.Release()
-			s.rb = nil
 		}
 	}
 	return first

@@ -3,6 +3,7 @@ package shards
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,6 +12,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/klauspost/compress/zstd"
 )
 
 // TestIPCWriterIdenticalToArrow writes the same rows of the sample corpus
@@ -164,4 +166,57 @@ func listFiles(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestZstdOptionsSameBytes compresses token ids longer than the zstd window (8 MiB) with the
+// encoder this package's IPC writer uses and with the one arrow/ipc uses (zstd.NewWriter(nil),
+// its defaults), frames streamed the same way, and requires the same frame: the options the
+// writer adds (one goroutine, lower memory, which moves its history down once a buffer
+// outgrows the window) must not change a byte. TestIPCWriterIdenticalToArrow's buffers are
+// far smaller than the window.
+func TestZstdOptionsSameBytes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short: compresses 12 MiB twice")
+	}
+	fx := sampleFixture(t)
+	rows := sampleRows(t, fx, 128, 700, true)
+	// Passes over the rows in seeded orders, as prep's dupe factor repeats documents: matches
+	// at every distance, within the window and past it.
+	rng := rand.New(rand.NewPCG(1, 2))
+	var ids []uint16
+	for len(ids) < 6<<20 {
+		for _, i := range rng.Perm(len(rows)) {
+			for _, id := range rows[i].InputIDs {
+				ids = append(ids, uint16(id))
+			}
+		}
+	}
+	src := arrow.Uint16Traits.CastToBytes(ids)
+	own, err := newIPCEncoder(nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := zstd.NewWriter(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compress := func(enc *zstd.Encoder) []byte {
+		var out appendWriter
+		for range 2 { // the second frame after a Reset, as the writer reuses its encoder
+			out = out[:0]
+			enc.Reset(&out)
+			if _, err := enc.Write(src); err != nil {
+				t.Fatal(err)
+			}
+			if err := enc.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return out
+	}
+	a, b := compress(own.zstd), compress(ref)
+	if !bytes.Equal(a, b) {
+		t.Fatalf("%d bytes of ids: own encoder wrote %d bytes, arrow's options %d", len(src), len(a), len(b))
+	}
+	t.Logf("%d bytes of ids -> %d", len(src), len(a))
 }

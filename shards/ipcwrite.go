@@ -97,10 +97,13 @@ func newIPCEncoder(schema *arrow.Schema, compress bool) (*ipcEncoder, error) {
 	e := &ipcEncoder{schema: schema, b: flatbuffers.NewBuilder(1024)}
 	if compress {
 		// The options arrow/ipc uses (zstd.NewWriter(nil)): the defaults, but for
-		// concurrency, which does not change the output (TestIPCWriterIdenticalToArrow
-		// compares with arrow's at GOMAXPROCS) and spares a goroutine and two block
-		// buffers per encoder.
-		enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+		// concurrency and memory, neither of which changes the output
+		// (TestIPCWriterIdenticalToArrow compares with arrow's at GOMAXPROCS). One
+		// goroutine spares a goroutine and two block buffers per encoder; the lower
+		// memory keeps a history of the window plus a block (8.1 MiB, moving the window
+		// down when a buffer outgrows it) instead of twice the window, and grows its
+		// block buffers from 1 KiB instead of allocating 128 KiB each.
+		enc, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
 		if err != nil {
 			return nil, fmt.Errorf("zstd encoder: %w", err)
 		}

@@ -14,7 +14,8 @@ import (
 
 // batch holds the rows of one record batch in the very buffers the shard stores: the list
 // offsets and the values of each column, in their stored types. A row is converted straight
-// into them (encode) and written from them (ipcShard.Write), with no Arrow builder between.
+// into them (encode) and written from them (ipcShard.writeBatch), with no Arrow builder
+// between.
 // The slices keep their storage from one batch to the next.
 type batch struct {
 	wide   bool // ids are uint32 (ids32, mid32), else uint16 (ids16, mid16)
@@ -44,13 +45,16 @@ func (b *batch) rows() int { return len(b.labels) }
 // mark returns the end of the batch's values, where the next row's go.
 func (b *batch) mark() batchMark { return batchMark{len(b.types), len(b.pos)} }
 
-// truncate drops the values stored after m (a row encoded but not added).
+// truncate drops the values stored after m (a row encoded but not added). Of the narrow and
+// wide id slices, one is always empty.
 func (b *batch) truncate(m batchMark) {
-	b.ids16, b.ids32, b.types = b.ids16[:min(len(b.ids16), m.toks)], b.ids32[:min(len(b.ids32), m.toks)], b.types[:m.toks]
-	b.pos, b.mid16, b.mid32 = b.pos[:m.masked], b.mid16[:min(len(b.mid16), m.masked)], b.mid32[:min(len(b.mid32), m.masked)]
+	b.ids16, b.ids32, b.types = cut(b.ids16, m.toks), cut(b.ids32, m.toks), b.types[:m.toks]
+	b.pos, b.mid16, b.mid32 = b.pos[:m.masked], cut(b.mid16, m.masked), cut(b.mid32, m.masked)
 }
 
-// add completes the row whose values follow m's end: its offsets and label.
+func cut[T any](s []T, n int) []T { return s[:min(len(s), n)] }
+
+// add completes the row last encoded: its offsets and label.
 func (b *batch) add(label int8) {
 	b.tokOff = append(grow(b.tokOff, 1), int32(len(b.types)))
 	b.labels = append(grow(b.labels, 1), label)
@@ -111,7 +115,7 @@ func (w *Writer) convertIDs(narrow *[]uint16, wide *[]uint32, ids []int32) (bad 
 }
 
 // convert appends vs to buf as T, checking that each is in [0, limit); it returns the index
-// of the first that is not, or -1 (buf then holds the values before it).
+// of the first that is not (and buf as it was), or -1.
 func convert[T uint16 | uint32](buf []T, vs []int32, limit int) ([]T, int) {
 	n := len(buf)
 	buf = grow(buf, len(vs))[:n+len(vs)]

@@ -220,3 +220,49 @@ func TestZstdOptionsSameBytes(t *testing.T) {
 	}
 	t.Logf("%d bytes of ids -> %d", len(src), len(a))
 }
+
+// TestWriterReusesBatchBuffers writes record batches of real rows after a first few and
+// requires the Writer to allocate far less per batch than the batch's values take: the
+// rows are converted into buffers kept from one batch to the next, and the zstd encoder, its
+// output and the flatbuffers are reused. (With Arrow's builders, each batch's values were
+// allocated anew.)
+func TestWriterReusesBatchBuffers(t *testing.T) {
+	fx := sampleFixture(t)
+	rows := sampleRows(t, fx, 128, 700, true)
+	const perBatch = 50
+	if len(rows) < 10*perBatch {
+		t.Fatalf("%d sample rows, want at least %d", len(rows), 10*perBatch)
+	}
+	o := baseOptions(t.TempDir(), true)
+	o.Compression, o.RowsPerBatch, o.ShardBytes = Zstd, perBatch, DefaultShardBytes
+	w, err := NewWriter(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(rows []Row) {
+		for i := range rows {
+			if err := w.Write(&rows[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	warm, rest := rows[:4*perBatch], rows[4*perBatch:]
+	rest = rest[:len(rest)/perBatch*perBatch]
+	write(warm)
+	values := 0 // bytes of the measured rows' values, as stored
+	for _, r := range rest {
+		values += 3*len(r.InputIDs) + 4*len(r.MaskedPositions) + 1 + 8
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	write(rest)
+	runtime.ReadMemStats(&after)
+	allocated := after.TotalAlloc - before.TotalAlloc
+	t.Logf("%d batches of %d rows: %d bytes allocated, %d bytes of values", len(rest)/perBatch, perBatch, allocated, values)
+	if allocated > uint64(values/8) {
+		t.Errorf("%d bytes allocated writing %d batches, whose values take %d: want under an eighth", allocated, len(rest)/perBatch, values)
+	}
+	if _, err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -68,7 +68,8 @@ func (r *Report) OK() bool { return len(r.Failures) == 0 && r.Omitted == 0 }
 
 // Verify checks every shard listed in DIR/manifest.json: that it exists with
 // the recorded size, sha256, rows and tokens, and that every row keeps the
-// invariants of a BERT example (see CheckRow). It returns an error only when
+// invariants of a BERT example (see CheckRow); and that the directory holds no shard or
+// temporary file the manifest does not list (see unlisted). It returns an error only when
 // the manifest cannot be read; everything else is a Failure in the report.
 func Verify(dir string) (Report, error) {
 	rep := Report{Dir: dir}
@@ -94,14 +95,8 @@ func Verify(dir string) (Report, error) {
 	if _, err := os.Stat(filepath.Join(dir, ProgressName)); err == nil {
 		fail("", -1, "%s is present: a run was started in this directory after the manifest was written", ProgressName)
 	}
-	for _, pat := range []string{"shard-*.arrow", "bin-*/shard-*.arrow", ".shard-*.tmp", "bin-*/.shard-*.tmp"} {
-		files, _ := filepath.Glob(filepath.Join(dir, filepath.FromSlash(pat)))
-		for _, f := range files {
-			rel, _ := filepath.Rel(dir, f)
-			if rel = filepath.ToSlash(rel); !listed[rel] {
-				fail(rel, -1, "file is not listed in the manifest")
-			}
-		}
+	for _, rel := range unlisted(dir, listed) {
+		fail(rel, -1, "file is not listed in the manifest")
 	}
 	for _, sh := range m.Shards {
 		before := len(rep.Failures)
@@ -112,6 +107,36 @@ func Verify(dir string) (Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// unlisted returns, sorted, the shards and temporary files in dir, in every layout kiln
+// writes, that listed does not hold: a stray or leftover file is reported, not skipped. The
+// layouts: the top level and its length bins (bin-NNN/), the partitions of kiln prep
+// --partitions (part-NNNNN/, part-NNNNN/bin-NNN/) and the directories the partitioned
+// writer stages a partition's shards in (.staging/part-NNNNN.XXXX/, .staging/.../bin-NNN/,
+// removed once the manifest is written). The temporary files are a shard's while it is
+// written (.shard-NNNNN.tmp), a partition record's (part-NNNNN/.partition.json.*.tmp), and
+// those kiln-beam publishes a shard or a partition record through (NAME.tmp-RANDOM). (The
+// partition and staging names are pipeline's: PartitionDirName, stagingDirName and
+// PartitionResultName there; NAME.tmp- is cmd/kiln-beam's tmpMarker.)
+func unlisted(dir string, listed map[string]bool) []string {
+	var pats []string
+	for _, d := range []string{"", "bin-*/", "part-*/", "part-*/bin-*/", ".staging/*/", ".staging/*/bin-*/"} {
+		pats = append(pats, d+"shard-*.arrow", d+".shard-*.tmp", d+"shard-*.arrow.tmp-*")
+	}
+	pats = append(pats, "part-*/.partition.json.*.tmp", "part-*/partition.json.tmp-*")
+	var out []string
+	for _, pat := range pats {
+		files, _ := filepath.Glob(filepath.Join(dir, filepath.FromSlash(pat)))
+		for _, f := range files {
+			rel, _ := filepath.Rel(dir, f)
+			if rel = filepath.ToSlash(rel); !listed[rel] {
+				out = append(out, rel)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // CheckFile checks that the shard sh of the manifest in dir has the size and sha256 the

@@ -72,3 +72,69 @@ func TestPrepPartitions(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyPartitionedStray runs kiln prep --partitions 2 on the sample (with and without
+// --bins), then places, one at a time, a copy of a real shard or a temporary file where
+// the partitioned layout keeps them but the manifest does not list it: in a partition's
+// directory, a partition's bin, a staging directory of a partition attempt, or as a
+// partition record's temporary file or one kiln-beam publishes through. kiln verify must fail and name the file, and pass
+// again once it is removed.
+func TestVerifyPartitionedStray(t *testing.T) {
+	tmp := t.TempDir()
+	for _, tc := range []struct {
+		name   string
+		flags  []string
+		shard  string   // a shard of the run, copied as the stray
+		strays []string // where the copy goes, relative to the run's directory
+	}{
+		{"flat", nil, "part-00000/shard-00000.arrow", []string{
+			"part-00001/shard-00007.arrow",
+			"part-00000/.shard-00001.tmp",
+			".staging/part-00001.ABCDEF/shard-00000.arrow",
+			".staging/part-00001.ABCDEF/.shard-00000.tmp",
+			"part-00000/.partition.json.123456.tmp",
+			"part-00001/shard-00000.arrow.tmp-ABCDEF", // kiln-beam's publishing names
+			"part-00000/partition.json.tmp-ABCDEF",
+		}},
+		{"bins", []string{"--bins", "64,128"}, "part-00000/bin-128/shard-00000.arrow", []string{
+			"part-00000/bin-128/shard-00009.arrow",
+			"part-00001/bin-064/.shard-00003.tmp",
+			".staging/part-00000.ABCDEF/bin-128/shard-00000.arrow",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := filepath.Join(tmp, tc.name)
+			args := append([]string{"prep", "--input", "sample/corpus", "--format", "text", "--vocab", sampleVocab,
+				"--seed", "7", "--output", data, "--partitions", "2", "--workers", "2"}, tc.flags...)
+			if code, _, stderr := kiln(t, args...); code != 0 {
+				t.Fatalf("prep: exit %d: %s", code, stderr)
+			}
+			shard, err := os.ReadFile(filepath.Join(data, filepath.FromSlash(tc.shard)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code, stdout, _ := kiln(t, "verify", data); code != 0 {
+				t.Fatalf("verify of the run: exit %d: %s", code, stdout)
+			}
+			for _, rel := range tc.strays {
+				p := filepath.Join(data, filepath.FromSlash(rel))
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, shard, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				code, stdout, _ := kiln(t, "verify", data)
+				if want := "FAIL " + rel + ": file is not listed in the manifest"; code != 1 || !strings.Contains(stdout, want) {
+					t.Errorf("verify with %s: exit %d, want 1 and %q: %s", rel, code, want, stdout)
+				}
+				if err := os.Remove(p); err != nil {
+					t.Fatal(err)
+				}
+				if code, stdout, _ := kiln(t, "verify", data); code != 0 {
+					t.Fatalf("verify once %s is removed: exit %d: %s", rel, code, stdout)
+				}
+			}
+		})
+	}
+}

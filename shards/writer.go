@@ -22,8 +22,10 @@ import (
 // Defaults for Options, and kiln prep's (--shard-mb 128, --rows-per-batch 32768).
 const (
 	DefaultShardBytes = 128 << 20
-	// DefaultRowsPerBatch is large because Arrow builds a zstd encoder per record batch:
-	// few, large batches are faster to write.
+	// DefaultRowsPerBatch is large because every buffer of a record batch is compressed as
+	// a zstd frame of its own (by one encoder, reused): fewer, larger batches make smaller
+	// shards (SOTU in Google's format, dupe 1: 1.825 bytes per token at 32768 rows, 1.837 at
+	// 8192, 1.916 at 1024). The writer holds one batch at a time, so memory grows with it.
 	DefaultRowsPerBatch = 32768
 	// DefaultShuffleBuffer is the rows held by a seeded shuffle buffer of shard rows: kiln
 	// prep's before writing (--shuffle-buffer) and the trainer's loader's as it reads.

@@ -1,6 +1,11 @@
 package tokenize
 
-import "unicode/utf8"
+import (
+	"encoding/binary"
+	"math/bits"
+	"slices"
+	"unicode/utf8"
+)
 
 // wordSink takes the words of splitWords. Its implementations are small structs, passed by
 // value, so that each instantiation of splitWords calls them directly.
@@ -23,12 +28,26 @@ func splitWords[S wordSink](ct *charTable, text string, w []byte, sink S) ([]byt
 		c := text[i]
 		if c < utf8.RuneSelf {
 			// ASCII fast path: runs of word characters, then one separator.
-			if b := ct.asciiWord[c]; b != 0 {
-				w = append(w, b)
-				nchars++
-				i++
+			if ct.asciiWord[c] != 0 {
+				// Eight bytes at a time while they are letters and digits, then byte by
+				// byte for the rest of the run.
+				for ct.swar && i+8 <= len(text) {
+					x := load64(text, i)
+					k := wordPrefix8(x)
+					if cap(w)-len(w) < 8 {
+						w = slices.Grow(w, 8)
+					}
+					n := len(w)
+					binary.LittleEndian.PutUint64(w[n:n+8], ct.fold8(x))
+					w = w[:n+k]
+					nchars += k
+					i += k
+					if k < 8 {
+						break
+					}
+				}
 				for i < len(text) {
-					b = ct.asciiWord[text[i]&0x7f]
+					b := ct.asciiWord[text[i]&0x7f]
 					if b == 0 || text[i] >= utf8.RuneSelf {
 						break
 					}
@@ -129,4 +148,38 @@ func slowRune[S wordSink](o *Options, w []byte, nchars int, r rune, sink S) ([]b
 		}
 	}
 	return w, nchars
+}
+
+// Eight ASCII bytes at a time (SWAR: the bytes of a uint64, little-endian, so that text[i] is
+// the lowest byte).
+const (
+	lsb8 = 0x0101010101010101 // the lowest bit of each byte
+	msb8 = 0x8080808080808080 // the highest bit of each byte
+)
+
+// load64 reads text[i:i+8] as a little-endian uint64 (one load: the compiler combines them).
+func load64(text string, i int) uint64 {
+	b := text[i : i+8]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+// inRange8 sets the high bit of each byte of x that lies in [lo, hi]. Every byte of x must be
+// below 0x80, so that no sum carries into the next byte.
+func inRange8(x uint64, lo, hi byte) uint64 {
+	return (x + (0x80-uint64(lo))*lsb8) &^ (x + (0x7f-uint64(hi))*lsb8) & msb8
+}
+
+// alnum8 sets the high bit of each byte of x that is an ASCII letter or digit.
+func alnum8(x uint64) uint64 {
+	x7 := x &^ msb8
+	letter := inRange8(x7|0x20*lsb8, 'a', 'z') // setting 0x20 folds A-Z onto a-z, and no other byte
+	digit := inRange8(x7, '0', '9')
+	return (letter | digit) &^ x
+}
+
+// wordPrefix8 returns how many of the bytes of x, from the lowest, are ASCII letters or digits
+// before the first that is not (8 when all are).
+func wordPrefix8(x uint64) int {
+	return bits.TrailingZeros64(^alnum8(x)&msb8) >> 3
 }

@@ -170,16 +170,14 @@ func inRange8(x uint64, lo, hi byte) uint64 {
 	return (x + (0x80-uint64(lo))*lsb8) &^ (x + (0x7f-uint64(hi))*lsb8) & msb8
 }
 
-// alnum8 sets the high bit of each byte of x that is an ASCII letter or digit.
-func alnum8(x uint64) uint64 {
-	x7 := x &^ msb8
-	letter := inRange8(x7|0x20*lsb8, 'a', 'z') // setting 0x20 folds A-Z onto a-z, and no other byte
-	digit := inRange8(x7, '0', '9')
-	return (letter | digit) &^ x
-}
-
 // wordPrefix8 returns how many of the bytes of x, from the lowest, are ASCII letters or digits
-// before the first that is not (8 when all are).
+// before the first that is not (8 when all are). Setting 0x20 folds A-Z onto a-z and no other
+// byte onto a letter; the range tests are inRange8's, written out so that the function stays
+// small enough to inline.
 func wordPrefix8(x uint64) int {
-	return bits.TrailingZeros64(^alnum8(x)&msb8) >> 3
+	x7 := x &^ msb8
+	y := x7 | 0x20*lsb8
+	letter := (y + (0x80-'a')*lsb8) &^ (y + (0x7f-'z')*lsb8)
+	digit := (x7 + (0x80-'0')*lsb8) &^ (x7 + (0x7f-'9')*lsb8)
+	return bits.TrailingZeros64((x|^(letter|digit))&msb8) >> 3
 }

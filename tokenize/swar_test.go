@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// isAlnumByte is the byte-wise definition alnum8 computes eight at a time.
+// isAlnumByte is the byte-wise definition wordPrefix8 computes eight at a time.
 func isAlnumByte(b byte) bool {
 	return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
 }

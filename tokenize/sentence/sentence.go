@@ -20,6 +20,8 @@ type Splitter struct {
 	// initial ("Harry S. Truman") or a dotted abbreviation ("U.S. Army"), a boundary is only
 	// taken when one of them follows ("in the U.S. The ...").
 	starters map[string]bool
+	// maxTitle is the length of the longest title: a longer word needs no lookup.
+	maxTitle int
 }
 
 // New returns an English sentence splitter. The error is reserved for future configuration
@@ -34,6 +36,7 @@ func New() (*Splitter, error) {
 		gen col lt lieut maj capt cmdr comdr adm sgt cpl pvt gov sen sens rep reps supt atty
 		st ste mt ft`) {
 		s.titles[w] = true
+		s.maxTitle = max(s.maxTitle, len(w))
 	}
 	for _, w := range strings.Fields(`no nos art arts sec secs vol vols ch fig figs p pp
 		jan feb mar apr jun jul aug sep sept oct nov dec`) {
@@ -159,6 +162,13 @@ func (s *Splitter) boundary(text string, sentStart, i int) (end, next int, ok bo
 	// A single period: look at the word before it.
 	ws := i
 	for ws > sentStart {
+		if c := text[ws-1]; c < utf8.RuneSelf { // ASCII: no decoding
+			if isSpace(rune(c)) || isOpener(rune(c)) {
+				break
+			}
+			ws--
+			continue
+		}
 		r, size := utf8.DecodeLastRuneInString(text[sentStart:ws])
 		if isSpace(r) || isOpener(r) || r == '—' || r == '–' {
 			break
@@ -171,9 +181,9 @@ func (s *Splitter) boundary(text string, sentStart, i int) (end, next int, ok bo
 	switch {
 	case word == "":
 		return k, m, true
-	case short && s.titles[string(lower)]:
+	case short && len(lower) <= s.maxTitle && s.titles[string(lower)]:
 		return k, k, false // "Mr. Smith", "St. Petersburg"
-	case short && s.numbered[string(lower)] && r >= '0' && r <= '9':
+	case short && r >= '0' && r <= '9' && s.numbered[string(lower)]:
 		return k, k, false // "No. 4"
 	case strings.IndexByte(word, '.') >= 0 || isInitial(word):
 		// "U.S. Army", "Harry S. Truman" vs "the U.S. The ...".

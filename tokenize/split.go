@@ -15,6 +15,11 @@ type wordSink interface {
 	// isolateASCII may take an ASCII character c that is a word of its own, unchanged by the
 	// normaliser (punctuation), without it being built into a word: it reports whether it did.
 	isolateASCII(c byte) bool
+	// specialStart reports whether a special token that the sink matches may start with such
+	// a character c; special then takes the one text starts with, if any, and returns its
+	// length (0 for none).
+	specialStart(c byte) bool
+	special(text string) int
 }
 
 // splitWords runs the normaliser and the pre-tokenizer over text, fused in one pass over the
@@ -71,9 +76,17 @@ func splitWords[S wordSink](ct *charTable, text string, w []byte, sink S) ([]byt
 					sink.word(w, nchars)
 					w, nchars = w[:0], 0
 				}
-				if entry.same() && sink.isolateASCII(c) {
-					i++
-					continue
+				if entry.same() {
+					if sink.specialStart(c) {
+						if n := sink.special(text[i:]); n > 0 {
+							i += n
+							continue
+						}
+					}
+					if sink.isolateASCII(c) {
+						i++
+						continue
+					}
 				}
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // isAlnumByte is the byte-wise definition wordPrefix8 computes eight at a time.
@@ -121,5 +122,60 @@ func TestEncodeSWARAsByteWise(t *testing.T) {
 				t.Fatalf("cased=%v %q: kiln %v, reference %v", cased, text, tk.Tokens(nil, a.IDs), tk.Tokens(nil, ids))
 			}
 		}
+	}
+}
+
+// TestSpecialsInSplitAsPrescan encodes random texts full of special tokens, parts of them and
+// brackets, with the special tokens matched inside splitWords and with Encode's search
+// before it (the path of special tokens that do not start with punctuation), and against the
+// unfused reference.
+func TestSpecialsInSplitAsPrescan(t *testing.T) {
+	parts := []string{"[CLS]", "[SEP]", "[MASK]", "[PAD]", "[UNK]", "[CLS", "[", "]", "[[", "SEP]", "[sep]",
+		" ", "the", "The", "Nation", "é", "\xe2", "\xff", ".", "x", "##", "[unused1]", "\u4e00"}
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, cased := range []bool{false, true} {
+		tk := loadTokenizer(t, cased)
+		if !tk.specialInSplit {
+			t.Fatalf("cased=%v: BERT's special tokens are not matched in splitWords", cased)
+		}
+		pre := *tk
+		pre.specialInSplit = false
+		pre.specialStart = [utf8.RuneSelf]bool{}
+		var a, b Encoding
+		for range 20000 {
+			var sb strings.Builder
+			for range r.IntN(16) {
+				sb.WriteString(parts[r.IntN(len(parts))])
+			}
+			text := sb.String()
+			tk.Encode(&a, text)
+			pre.Encode(&b, text)
+			if !slices.Equal(a.IDs, b.IDs) || !slices.Equal(a.Words, b.Words) || a.Invalid != b.Invalid {
+				t.Fatalf("cased=%v %q: in splitWords %v %v, searched first %v %v", cased, text, tk.Tokens(nil, a.IDs), a.Words, tk.Tokens(nil, b.IDs), b.Words)
+			}
+			if ids, words := refEncode(tk, text); !slices.Equal(a.IDs, ids) || !slices.Equal(a.Words, words) {
+				t.Fatalf("cased=%v %q: kiln %v, reference %v", cased, text, tk.Tokens(nil, a.IDs), tk.Tokens(nil, ids))
+			}
+		}
+	}
+	// A special token that starts with a letter is searched for by Encode, as before, in the
+	// raw text: inside words too, and case-sensitively.
+	v, err := LoadVocab(vocabPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := BertOptions(false)
+	o.SpecialTokens = []string{"[CLS]", "nation"}
+	tk, err := New(v, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.specialInSplit {
+		t.Fatal(`special tokens "[CLS]" and "nation": matched in splitWords, whose words are normalised`)
+	}
+	var e Encoding
+	tk.Encode(&e, "Nation nations[CLS]nation")
+	if got, want := tk.Tokens(nil, e.IDs), []string{"nation", "nation", "s", "[CLS]", "nation"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -89,6 +89,20 @@ type charTable struct {
 	latin *charPage
 	// asciiWord[b] is the normalised byte of an ASCII word character b, 0 for other bytes.
 	asciiWord [utf8.RuneSelf]byte
+	// swar is set when every ASCII letter and digit is a word character that normalises to
+	// itself, or to its lower case when lower is set: splitWords then reads runs of them
+	// eight bytes at a time (fold8).
+	swar, lower bool
+}
+
+// fold8 returns the normalised bytes of x's ASCII letters and digits (where swar is set):
+// upper case lowered when the table lowercases, the rest unchanged. Other bytes come out
+// unspecified.
+func (t *charTable) fold8(x uint64) uint64 {
+	if !t.lower {
+		return x
+	}
+	return x | inRange8(x&^msb8, 'A', 'Z')>>2 // 0x80>>2 is 0x20, the case bit of its byte
 }
 
 // charPage holds 256 consecutive characters.
@@ -137,6 +151,17 @@ func newCharTable(o *Options) *charTable {
 			t.asciiWord[r] = byte(r)
 		} else if e.size() == 1 && t.latin.pool[e.offset()] < utf8.RuneSelf {
 			t.asciiWord[r] = t.latin.pool[e.offset()]
+		}
+	}
+	t.swar, t.lower = true, t.asciiWord['A'] == 'a'
+	for r := byte(0); r < utf8.RuneSelf; r++ {
+		want := r
+		if t.lower && r >= 'A' && r <= 'Z' {
+			want += 'a' - 'A'
+		}
+		isAlnum := r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		if isAlnum && t.asciiWord[r] != want {
+			t.swar = false
 		}
 	}
 	return t

@@ -27,6 +27,12 @@ type Tokenizer struct {
 
 	specials     []specialToken // matched in raw text, longest first
 	specialFirst string         // the distinct first bytes of the special tokens
+	// specialStart[b] is set for the first bytes of the special tokens when every one is
+	// ASCII punctuation that the normaliser leaves unchanged ("[" of "[CLS]"): splitWords
+	// visits each such byte of the text, so it matches the special tokens in its one pass
+	// (pieceSink.special) instead of Encode searching the text for them first.
+	specialStart   [utf8.RuneSelf]bool
+	specialInSplit bool
 
 	// general is set when a tokenizer.json is not a BERT WordPiece one: every call goes to
 	// sugarme/tokenizer's pipeline (package general) instead.
@@ -99,6 +105,22 @@ func New(v *Vocab, o Options) (*Tokenizer, error) {
 			}
 		}
 	}
+	t.specialInSplit = len(t.specials) > 0
+	for i := 0; i < len(t.specialFirst); i++ {
+		b := t.specialFirst[i]
+		if b >= utf8.RuneSelf || t.chars.asciiWord[b] != 0 {
+			t.specialInSplit = false
+			break
+		}
+		if e := t.chars.latin.entries[b]; e.kind() != kindIsolate || !e.same() {
+			t.specialInSplit = false
+			break
+		}
+		t.specialStart[b] = true
+	}
+	if !t.specialInSplit {
+		t.specialStart = [utf8.RuneSelf]bool{}
+	}
 	return t, nil
 }
 
@@ -164,7 +186,7 @@ func (t *Tokenizer) Encode(e *Encoding, text string) error {
 		return t.encodeGeneral(e, text)
 	}
 	word := int32(0)
-	for len(t.specials) > 0 {
+	for len(t.specials) > 0 && !t.specialInSplit {
 		at, sp := t.findSpecial(text)
 		if at < 0 {
 			break
@@ -187,17 +209,25 @@ func (t *Tokenizer) findSpecial(text string) (int, specialToken) {
 			return -1, specialToken{}
 		}
 		at := from + i
-		best := -1
-		for j, sp := range t.specials {
-			if strings.HasPrefix(text[at:], sp.text) && (best < 0 || len(sp.text) > len(t.specials[best].text)) {
-				best = j
-			}
-		}
-		if best >= 0 {
-			return at, t.specials[best]
+		if sp, ok := t.specialAt(text[at:]); ok {
+			return at, sp
 		}
 		from = at + 1
 	}
+}
+
+// specialAt returns the longest special token that text starts with.
+func (t *Tokenizer) specialAt(text string) (specialToken, bool) {
+	best := -1
+	for j, sp := range t.specials {
+		if strings.HasPrefix(text, sp.text) && (best < 0 || len(sp.text) > len(t.specials[best].text)) {
+			best = j
+		}
+	}
+	if best < 0 {
+		return specialToken{}, false
+	}
+	return t.specials[best], true
 }
 
 // encode runs the normaliser, the pre-tokenizer and WordPiece over text, fused in one pass
@@ -231,10 +261,30 @@ func (s pieceSink) isolateASCII(c byte) bool {
 	if id < 0 {
 		return false
 	}
+	s.emit(id)
+	return true
+}
+
+// specialStart reports whether c is the first byte of a special token that Encode leaves to
+// splitWords.
+func (s pieceSink) specialStart(c byte) bool { return s.t.specialStart[c] }
+
+// special appends the id of the special token that text starts with and returns its length,
+// or 0 when none does.
+func (s pieceSink) special(text string) int {
+	sp, ok := s.t.specialAt(text)
+	if !ok {
+		return 0
+	}
+	s.emit(sp.id)
+	return len(sp.text)
+}
+
+// emit appends the token id as a word of its own.
+func (s pieceSink) emit(id int32) {
 	s.e.IDs = append(s.e.IDs, id)
 	s.e.Words = append(s.e.Words, s.e.nextWord)
 	s.e.nextWord++
-	return true
 }
 
 // wordPiece appends the word pieces of one normalised word w of nchars characters (WordPiece,
@@ -247,10 +297,22 @@ func (t *Tokenizer) wordPiece(e *Encoding, w []byte, nchars int, word int32) int
 		return word + 1
 	}
 	// Most words are one token: the whole word, when it is a token, is the longest match.
-	if id, ok := t.words.find(w); ok {
-		e.IDs = append(e.IDs, id)
-		e.Words = append(e.Words, word)
-		return word + 1
+	// This is wordTable.find written out (the compiler does not inline it, and the call
+	// cost about 5% of encoding).
+	if n := len(w); n <= maxTableWord && n > 0 {
+		wt := t.words
+		k0, k1 := wordKey(w)
+		for i := wordHash(k0, k1) >> wt.shift; ; i = (i + 1) & wt.mask {
+			s := &wt.slots[i]
+			if s.k0 == k0 && s.k1 == k1 && int(s.n) == n {
+				e.IDs = append(e.IDs, s.id)
+				e.Words = append(e.Words, word)
+				return word + 1
+			}
+			if s.n == 0 {
+				break
+			}
+		}
 	}
 	n0 := len(e.IDs)
 	id, n := t.trie.longest(0, w)

@@ -33,3 +33,7 @@ type funcSink struct{ fn func([]byte) }
 func (s funcSink) word(w []byte, _ int) { s.fn(w) }
 
 func (funcSink) isolateASCII(byte) bool { return false }
+
+func (funcSink) specialStart(byte) bool { return false }
+
+func (funcSink) special(string) int { return 0 }

@@ -67,7 +67,8 @@ func wordHash(k0, k1 uint64) uint64 {
 	return (k0 ^ bits.RotateLeft64(k1*0xC2B2AE3D27D4EB4F, 31)) * 0x9E3779B97F4A7C15
 }
 
-// find returns the id of the token equal to w. cap(w) must be at least 16.
+// find returns the id of the token equal to w. cap(w) must be at least 16. Tokenizer.wordPiece
+// has the same loop written out.
 func (t *wordTable) find(w []byte) (int32, bool) {
 	if len(w) > maxTableWord || len(w) == 0 {
 		return 0, false

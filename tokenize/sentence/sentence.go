@@ -1,6 +1,7 @@
 package sentence
 
 import (
+	"math/bits"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -19,6 +20,8 @@ type Splitter struct {
 	// initial ("Harry S. Truman") or a dotted abbreviation ("U.S. Army"), a boundary is only
 	// taken when one of them follows ("in the U.S. The ...").
 	starters map[string]bool
+	// maxTitle is the length of the longest title: a longer word needs no lookup.
+	maxTitle int
 }
 
 // New returns an English sentence splitter. The error is reserved for future configuration
@@ -33,6 +36,7 @@ func New() (*Splitter, error) {
 		gen col lt lieut maj capt cmdr comdr adm sgt cpl pvt gov sen sens rep reps supt atty
 		st ste mt ft`) {
 		s.titles[w] = true
+		s.maxTitle = max(s.maxTitle, len(w))
 	}
 	for _, w := range strings.Fields(`no nos art arts sec secs vol vols ch fig figs p pp
 		jan feb mar apr jun jul aug sep sept oct nov dec`) {
@@ -59,6 +63,17 @@ func (s *Splitter) Split(dst []string, text string) []string {
 	start := 0 // start of the current sentence (untrimmed)
 	i := 0
 	for i < len(text) {
+		// Eight bytes at a time up to the next byte that may end a sentence or a paragraph.
+		for i+8 <= len(text) {
+			if m := stopBytes8(load64(text, i)); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i == len(text) {
+			break
+		}
 		c := text[i]
 		switch {
 		case c == '.' || c == '?' || c == '!' || (c == 0xE2 && strings.HasPrefix(text[i:], "…")):
@@ -147,6 +162,13 @@ func (s *Splitter) boundary(text string, sentStart, i int) (end, next int, ok bo
 	// A single period: look at the word before it.
 	ws := i
 	for ws > sentStart {
+		if c := text[ws-1]; c < utf8.RuneSelf { // ASCII: no decoding
+			if isSpace(rune(c)) || isOpener(rune(c)) {
+				break
+			}
+			ws--
+			continue
+		}
 		r, size := utf8.DecodeLastRuneInString(text[sentStart:ws])
 		if isSpace(r) || isOpener(r) || r == '—' || r == '–' {
 			break
@@ -159,9 +181,9 @@ func (s *Splitter) boundary(text string, sentStart, i int) (end, next int, ok bo
 	switch {
 	case word == "":
 		return k, m, true
-	case short && s.titles[string(lower)]:
+	case short && len(lower) <= s.maxTitle && s.titles[string(lower)]:
 		return k, k, false // "Mr. Smith", "St. Petersburg"
-	case short && s.numbered[string(lower)] && r >= '0' && r <= '9':
+	case short && r >= '0' && r <= '9' && s.numbered[string(lower)]:
 		return k, k, false // "No. 4"
 	case strings.IndexByte(word, '.') >= 0 || isInitial(word):
 		// "U.S. Army", "Harry S. Truman" vs "the U.S. The ...".
@@ -290,4 +312,31 @@ func isOpener(r rune) bool {
 		return true
 	}
 	return false
+}
+
+// Eight bytes at a time (SWAR: the bytes of a uint64, little-endian, so that text[i] is the
+// lowest byte).
+const (
+	lsb8 = 0x0101010101010101 // the lowest bit of each byte
+	low7 = 0x7f7f7f7f7f7f7f7f // the low seven bits of each byte
+)
+
+// load64 reads text[i:i+8] as a little-endian uint64 (one load: the compiler combines them).
+func load64(text string, i int) uint64 {
+	b := text[i : i+8]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+// zero8 sets the high bit of each byte of v that is zero, and no other bit (exact: no carry
+// crosses a byte).
+func zero8(v uint64) uint64 {
+	return ^((v&low7 + low7) | v | low7)
+}
+
+// stopBytes8 sets the high bit of each byte of x at which Split must look: '.', '?', '!',
+// '\n' and 0xE2, the first byte of '…'.
+func stopBytes8(x uint64) uint64 {
+	return zero8(x^('.'*lsb8)) | zero8(x^('?'*lsb8)) | zero8(x^('!'*lsb8)) |
+		zero8(x^('\n'*lsb8)) | zero8(x^(0xE2*lsb8))
 }

@@ -203,3 +203,27 @@ func BenchmarkSplit(b *testing.B) {
 		}
 	}
 }
+
+// TestStopBytes8EveryByte puts every byte value at every position of eight bytes of filler
+// and checks stopBytes8 against the byte-wise definition: it must flag exactly the bytes at
+// which Split stops.
+func TestStopBytes8EveryByte(t *testing.T) {
+	isStop := func(b byte) bool { return b == '.' || b == '?' || b == '!' || b == '\n' || b == 0xE2 }
+	for _, fill := range []byte{'a', ' ', 0x00, 0x80, 0xff, '.', 0xE2, 0xE3, '-'} {
+		for pos := range 8 {
+			for v := range 256 {
+				var b [8]byte
+				for i := range b {
+					b[i] = fill
+				}
+				b[pos] = byte(v)
+				m := stopBytes8(load64(string(b[:]), 0))
+				for i := range b {
+					if got := m >> (8 * i) & 0xff; (got == 0x80) != isStop(b[i]) || got != 0 && got != 0x80 {
+						t.Fatalf("stopBytes8(%q): byte %d gives %#x", b, i, got)
+					}
+				}
+			}
+		}
+	}
+}

@@ -63,3 +63,34 @@ func TestCloseStopBeforeManifest(t *testing.T) {
 		t.Errorf("%s left after the rerun: %v", ProgressName, err)
 	}
 }
+
+// A fresh run writes .progress.json only once a shard is complete: stopped before that (as
+// kill -9 would leave it: a temporary shard), it leaves nothing to resume, and the same run
+// started again in that directory, without Resume, gives the uninterrupted run's result.
+func TestNoProgressBeforeFirstShard(t *testing.T) {
+	fx := loadFixture(t)
+	rows := fx.rows(t, "sotu", 128, 3000, true, 8)
+	want := writeAll(t, baseOptions(t.TempDir(), true), rows)
+
+	dir := t.TempDir()
+	o := baseOptions(dir, true)
+	w, err := NewWriter(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rows[:o.RowsPerBatch+1] { // one batch written to the first shard
+		if err := w.Write(&rows[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(dir, ".shard-*.tmp")); len(tmps) != 1 {
+		t.Fatalf("temporary shards %v, want one", tmps)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ProgressName)); !os.IsNotExist(err) {
+		t.Fatalf("%s before any shard is complete: %v, want none", ProgressName, err)
+	}
+	m := writeAll(t, o, rows) // not Resume: nothing to resume
+	if !reflect.DeepEqual(m, want) {
+		t.Fatalf("manifest after the rerun differs:\n got %+v\nwant %+v", m.Shards, want.Shards)
+	}
+}

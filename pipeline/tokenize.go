@@ -42,8 +42,12 @@ type TokenizeStats struct {
 // written in input order. The counts cover what was read, also when it fails.
 func Tokenize(ctx context.Context, cfg TokenizeConfig, w io.Writer) (TokenizeStats, error) {
 	var sum TokenizeStats
+	var words idWords // the ids' decimal forms
+	if !cfg.Pieces {
+		words = newIDWords(cfg.Tokenizer.Vocab().Size())
+	}
 	for _, name := range cfg.Files {
-		if err := tokenizeFile(ctx, cfg, name, w, &sum); err != nil {
+		if err := tokenizeFile(ctx, cfg, words, name, w, &sum); err != nil {
 			return sum, err
 		}
 	}
@@ -61,8 +65,8 @@ type tokenizeBatch struct {
 }
 
 // tokenizeFile tokenizes every line of one file ("-" for cfg.Stdin) and adds its counts to
-// sum.
-func tokenizeFile(ctx context.Context, cfg TokenizeConfig, name string, w io.Writer, sum *TokenizeStats) error {
+// sum; words holds the ids' decimal forms (unless cfg.Pieces).
+func tokenizeFile(ctx context.Context, cfg TokenizeConfig, words idWords, name string, w io.Writer, sum *TokenizeStats) error {
 	r := cfg.Stdin
 	display := "standard input"
 	if name != "-" {
@@ -170,18 +174,20 @@ func tokenizeFile(ctx context.Context, cfg TokenizeConfig, name string, w io.Wri
 			b.stats.Bytes += int64(len(line)) + 1
 			b.stats.Tokens += int64(len(enc.IDs))
 			b.stats.Invalid += int64(enc.Invalid)
-			for i, id := range enc.IDs {
-				if i > 0 {
-					b.out = append(b.out, ' ')
-				}
+			for _, id := range enc.IDs {
 				if id == unkID {
 					b.stats.UNK++
 				}
-				if pieces {
+			}
+			if pieces {
+				for i, id := range enc.IDs {
+					if i > 0 {
+						b.out = append(b.out, ' ')
+					}
 					b.out = append(b.out, vocab.Token(id)...)
-				} else {
-					b.out = appendID(b.out, id)
 				}
+			} else {
+				b.out = words.appendIDs(b.out, enc.IDs)
 			}
 			b.out = append(b.out, '\n')
 		}

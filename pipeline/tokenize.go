@@ -136,7 +136,9 @@ func tokenizeFile(ctx context.Context, cfg TokenizeConfig, words idWords, name s
 	vocab := tok.Vocab()
 	unkID := tok.Special().UNK
 	pieces := cfg.Pieces
-	results := OrderedMap(ctx, batches, workers, 4*workers, func(b *tokenizeBatch) *tokenizeBatch {
+	// A window of two batches a worker keeps them busy; each batch more in flight is fresh
+	// memory (its text and output buffers) to fault in.
+	results := OrderedMap(ctx, batches, workers, 2*workers, func(b *tokenizeBatch) *tokenizeBatch {
 		var enc tokenize.Encoding
 		// The lines are read as slices of b.text without a copy: Encode keeps nothing of
 		// its text, and b.text is reused only after the writer is done with this batch.

@@ -42,12 +42,10 @@ type TokenizeStats struct {
 // cfg.Workers goroutines (OrderedMap) and written in input order. The counts cover what was read, also when it fails.
 func Tokenize(ctx context.Context, cfg TokenizeConfig, w io.Writer) (TokenizeStats, error) {
 	var sum TokenizeStats
-	var words idWords // the ids' decimal forms
-	if !cfg.Pieces {
-		words = newIDWords(cfg.Tokenizer.Vocab().Size())
-	}
+	var words idWords // the ids' decimal forms, built by the reader once a second block is read
+	blocks := 0
 	for _, name := range cfg.Files {
-		if err := tokenizeFile(ctx, cfg, words, name, w, &sum); err != nil {
+		if err := tokenizeFile(ctx, cfg, &words, &blocks, name, w, &sum); err != nil {
 			return sum, err
 		}
 	}
@@ -56,16 +54,19 @@ func Tokenize(ctx context.Context, cfg TokenizeConfig, w io.Writer) (TokenizeSta
 
 // tokenizeBatch is a run of input lines tokenized together by one worker.
 type tokenizeBatch struct {
-	first int64  // line number of the batch's first line
-	err   error  // the first line that could not be encoded
-	text  []byte // the lines, each ending in "\n" (blockReader.next)
-	out   []byte // the output lines, ready to write
+	first int64   // line number of the batch's first line
+	err   error   // the first line that could not be encoded
+	text  []byte  // the lines, each ending in "\n" (blockReader.next)
+	out   []byte  // the output lines, ready to write
+	words idWords // the ids' decimal forms; nil: formatted one by one
 	stats TokenizeStats
 }
 
 // tokenizeFile tokenizes every line of one file ("-" for cfg.Stdin) and adds its counts to
-// sum; words holds the ids' decimal forms (unless cfg.Pieces).
-func tokenizeFile(ctx context.Context, cfg TokenizeConfig, words idWords, name string, w io.Writer, sum *TokenizeStats) error {
+// sum. Its reader builds *words, the ids' decimal forms (unless cfg.Pieces), once *blocks, the
+// blocks read so far, exceeds one: a one-line run does without (the ids of a batch without it
+// are formatted one by one, the same bytes).
+func tokenizeFile(ctx context.Context, cfg TokenizeConfig, words *idWords, blocks *int, name string, w io.Writer, sum *TokenizeStats) error {
 	r := cfg.Stdin
 	display := "standard input"
 	if name != "-" {
@@ -123,6 +124,10 @@ func tokenizeFile(ctx context.Context, cfg TokenizeConfig, words idWords, name s
 			if lines == 0 {
 				break
 			}
+			if *blocks++; *blocks > 1 && *words == nil && !cfg.Pieces {
+				*words = newIDWords(tok.Vocab().Size())
+			}
+			b.words = *words // read by the worker after the batch is sent
 			select {
 			case batches <- b:
 			case <-ctx.Done():
@@ -170,7 +175,7 @@ func tokenizeFile(ctx context.Context, cfg TokenizeConfig, words idWords, name s
 					b.out = append(b.out, vocab.Token(id)...)
 				}
 			} else {
-				b.out = words.appendIDs(b.out, enc.IDs)
+				b.out = b.words.appendIDs(b.out, enc.IDs)
 			}
 			b.out = append(b.out, '\n')
 		}

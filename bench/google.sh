@@ -9,6 +9,9 @@
 #      tokenizer library alone on the same lines (bench/prep -mode tokenize, 1 worker);
 #   3. `kiln tokenize` as a whole process on the same lines beside Hugging Face tokenizers
 #      encoding one line at a time on one thread (bench/tokenize_cli_hf.js; same output).
+# Section 1 also times `kiln pretrain` on the 50 lines for one step of the tiny model (batch 2,
+# no Google peer): the whole process, its start-up (vocabulary, tables, the model's initial
+# weights), the step, the checkpoint and the loss plot. SECTIONS picks the sections to run.
 # Settings as Google's README: max_seq_len 128, 20 predictions, masked LM 0.15, short
 # sequences 0.1, seed 12345. Every command is timed by bench/runstat (wall and CPU seconds of
 # the whole process, the kernel's accounting; commands interleaved); Google runs GREPS times
@@ -21,7 +24,8 @@
 # python3-crcmod and python3-protobuf).
 # Usage: bench/google.sh GOOGLE_DIR   (env: SHARED=../shared/data SHIM=../shared/tools/google-bert-shim
 #        MB=6 REPS=3 GREPS=1 DUPES="1 5" WORKERS=2 KILN=a kiln binary to measure instead of building one
-#        KILN_BASE=an older kiln binary, measured beside it (rows kiln-base-*), for before/after)
+#        KILN_BASE=an older kiln binary, measured beside it (rows kiln-base-*), for before/after,
+#        SECTIONS="1 2 3")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 gdir=$(cd "${1:?usage: bench/google.sh GOOGLE_DIR}" && pwd)
@@ -33,6 +37,7 @@ greps=${GREPS:-1}
 dupes=${DUPES:-1 5}
 workers=${WORKERS:-2}
 py=${PY:-/usr/bin/python3}
+sections=" ${SECTIONS:-1 2 3} "
 vocab=$(cd "$(dirname "$shared/vocab/bert-base-uncased-vocab.txt")" && pwd)/bert-base-uncased-vocab.txt
 sotu=$(cd "$shared/corpora/sotu" && pwd)
 modules=$(pwd)/tools/peers/node_modules
@@ -77,10 +82,18 @@ kprep() { # kprep INPUT FORMAT DUPE OUT [BINARY]
 hfcli() { echo env NODE_PATH="$modules" node bench/tokenize_cli_hf.js "$vocab" "$1"; }
 field() { jq -r "select(.name == \"$1\") | .$2" "$3"; }
 
+kpretrain() { # kpretrain OUT [BINARY]: one step of the tiny model on the 50 lines
+  echo "${2:-$tmp/kiln}" pretrain --input "$tmp/lines50.txt" --format lines --vocab "$vocab" --out "$1" \
+    --steps 1 --batch-size 2 --log-every 1 --seed 12345
+}
+
+if [[ $sections == *" 1 "* ]]; then
 echo
 echo "## 1. start-up (whole process on a tiny input; least and median of $reps)"
 # shellcheck disable=SC2046
 "$tmp/runstat" -reps "$reps" \
+  kiln-pretrain -clean "$tmp/kp" -- $(kpretrain "$tmp/kp") --- \
+  ${base:+kiln-base-pretrain -clean "$tmp/kpb" -- $(kpretrain "$tmp/kpb" "$tmp/kiln-base") ---} \
   kiln-tokenize -- $(echo "$tmp/kiln" tokenize --vocab "$vocab" --quiet "$tmp/line1.txt") --- \
   hf-tokenize -- $(hfcli "$tmp/line1.txt") --- \
   kiln-prep -clean "$tmp/k50" -- $(kprep "$tmp/lines50.txt" lines 1 "$tmp/k50") --- \
@@ -88,11 +101,13 @@ echo "## 1. start-up (whole process on a tiny input; least and median of $reps)"
   ${base:+kiln-base-prep -clean "$tmp/k50b" -- $(kprep "$tmp/lines50.txt" lines 1 "$tmp/k50b" "$tmp/kiln-base") ---} \
   google-prep -- $(google "$tmp/lines50.txt" 1 "$tmp/g50.tfrecord") | tee "$tmp/start.json"
 printf '%-18s %10s %10s %10s %10s\n' process "wall min" "wall med" "cpu min" "cpu med"
-for n in kiln-tokenize hf-tokenize kiln-prep google-prep ${base:+kiln-base-tokenize kiln-base-prep}; do
+for n in kiln-tokenize hf-tokenize kiln-prep google-prep kiln-pretrain ${base:+kiln-base-tokenize kiln-base-prep kiln-base-pretrain}; do
   printf '%-18s %9.3fs %9.3fs %9.3fs %9.3fs\n' "$n" "$(field $n wall_s_min "$tmp/start.json")" \
     "$(field $n wall_s_median "$tmp/start.json")" "$(field $n cpu_s_min "$tmp/start.json")" "$(field $n cpu_s_median "$tmp/start.json")"
 done
+fi
 
+if [[ $sections == *" 2 "* ]]; then
 for d in $dupes; do
   echo
   echo "## 2. prep, dupe factor $d, $lmb MB (Google $greps run(s), kiln $reps)"
@@ -117,11 +132,13 @@ for d in $dupes; do
   rm -rf "$tmp/kl" "$tmp/kt" "$tmp/kbl" "$tmp/kbt"
   rm -f "$tmp/g.tfrecord"
 done
+fi
 rm -rf "$tmp/k50" "$tmp/k50b"
 mkdir "$tmp/kb"
 "$tmp/kiln" prep --input "$tmp/lines.txt" --format lines --vocab "$vocab" --output "$tmp/kb" --no-progress >/dev/null 2>&1
 echo "bytes per token (lines, dupe 1): $(jq .bytes_per_token "$tmp/kb/prep-stats.json")"
 
+[[ $sections == *" 3 "* ]] || exit 0
 echo
 echo "## 3. kiln tokenize (whole process, $workers workers and 1) vs Hugging Face encode, one line at a time"
 "$tmp/kiln" tokenize --vocab "$vocab" --quiet "$tmp/lines.txt" | md5sum >"$tmp/k.md5"

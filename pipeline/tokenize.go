@@ -1,11 +1,11 @@
 package pipeline
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"unsafe"
 
 	"github.com/kiln-bert/kiln/tokenize"
@@ -36,14 +36,16 @@ type TokenizeStats struct {
 }
 
 // Tokenize writes, for each line of cfg.Files in order, one line to w: the line's token ids
-// (or pieces), space separated, without special tokens. Lines are read by the source's line
+// (or pieces), space separated, without special tokens. Lines are those of the source's line
 // reader (the byte order mark handled as the source does: a UTF-8 one dropped, a UTF-16 one an
-// error naming the file) in batches, tokenized on cfg.Workers goroutines (OrderedMap) and
-// written in input order. The counts cover what was read, also when it fails.
+// error naming the file), read in blocks of whole lines (blockReader), tokenized on
+// cfg.Workers goroutines (OrderedMap) and written in input order. The counts cover what was read, also when it fails.
 func Tokenize(ctx context.Context, cfg TokenizeConfig, w io.Writer) (TokenizeStats, error) {
 	var sum TokenizeStats
+	var words idWords // the ids' decimal forms, built by the reader once a second block is read
+	blocks := 0
 	for _, name := range cfg.Files {
-		if err := tokenizeFile(ctx, cfg, name, w, &sum); err != nil {
+		if err := tokenizeFile(ctx, cfg, &words, &blocks, name, w, &sum); err != nil {
 			return sum, err
 		}
 	}
@@ -52,17 +54,19 @@ func Tokenize(ctx context.Context, cfg TokenizeConfig, w io.Writer) (TokenizeSta
 
 // tokenizeBatch is a run of input lines tokenized together by one worker.
 type tokenizeBatch struct {
-	first int64  // line number of the batch's first line
-	err   error  // the first line that could not be encoded
-	text  []byte // the lines' bytes, one after the other, without line ends
-	ends  []int  // ends[i]: where line i ends in text
-	out   []byte // the output lines, ready to write
+	first int64   // line number of the batch's first line
+	err   error   // the first line that could not be encoded
+	text  []byte  // the lines, each ending in "\n" (blockReader.next)
+	out   []byte  // the output lines, ready to write
+	words idWords // the ids' decimal forms; nil: formatted one by one
 	stats TokenizeStats
 }
 
 // tokenizeFile tokenizes every line of one file ("-" for cfg.Stdin) and adds its counts to
-// sum.
-func tokenizeFile(ctx context.Context, cfg TokenizeConfig, name string, w io.Writer, sum *TokenizeStats) error {
+// sum. Its reader builds *words, the ids' decimal forms (unless cfg.Pieces), once *blocks, the
+// blocks read so far, exceeds one: a one-line run does without (the ids of a batch without it
+// are formatted one by one, the same bytes).
+func tokenizeFile(ctx context.Context, cfg TokenizeConfig, words *idWords, blocks *int, name string, w io.Writer, sum *TokenizeStats) error {
 	r := cfg.Stdin
 	display := "standard input"
 	if name != "-" {
@@ -78,69 +82,52 @@ func tokenizeFile(ctx context.Context, cfg TokenizeConfig, name string, w io.Wri
 	}
 	workers := max(1, cfg.Workers)
 	tok := cfg.Tokenizer
-	fr := &fileReader{
-		src:  NewSource(nil, SourceOptions{MaxLineBytes: cfg.MaxLineBytes}),
-		path: display, br: bufio.NewReaderSize(r, 1<<20), strict: true,
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	fr.ctx = ctx
+	br := &blockReader{ctx: ctx, r: r, limit: cfg.MaxLineBytes}
 
-	// A batch is 512 lines or 1 MiB of text, whichever comes first (or one longer line).
-	const batchLines, batchBytes = 512, 1 << 20
 	// Batches written out come back to the reader, buffers and all, so that a run allocates
-	// a few batches instead of one per 512 lines (and the collector has little to do).
+	// a few batches instead of one per block (and the collector has little to do).
 	free := make(chan *tokenizeBatch, 8*workers+8)
-	newBatch := func(first int64) *tokenizeBatch {
+	newBatch := func() *tokenizeBatch {
 		select {
 		case b := <-free:
-			*b = tokenizeBatch{first: first, text: b.text[:0], ends: b.ends[:0], out: b.out[:0]}
+			*b = tokenizeBatch{text: b.text[:0], out: b.out[:0]}
 			return b
 		default:
-			return &tokenizeBatch{first: first}
+			return &tokenizeBatch{}
 		}
 	}
 	batches := make(chan *tokenizeBatch)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(batches)
-		b := newBatch(1)
 		for {
-			start := len(b.text)
-			var ok bool
+			b := newBatch()
+			b.first = br.line + 1
+			var lines int
+			var at int64
 			var err error
-			b.text, ok, err = fr.appendLine(b.text)
+			b.text, lines, at, err = br.next(b.text)
 			if err != nil {
 				if ctx.Err() != nil {
 					readErr <- ctx.Err()
 					return
 				}
-				readErr <- fmt.Errorf("%s: line %d: %w", display, fr.line+1, err)
+				if err == errUTF16 {
+					readErr <- fmt.Errorf("%s: %w", display, err)
+				} else {
+					readErr <- fmt.Errorf("%s: line %d: %w", display, at, err)
+				}
 				return
 			}
-			if !ok {
+			if lines == 0 {
 				break
 			}
-			if fr.line == 1 {
-				text, utf16 := firstLine(b.text[start:])
-				if utf16 {
-					readErr <- fmt.Errorf("%s: UTF-16 text (it starts with a UTF-16 byte order mark); kiln reads UTF-8: convert it first (iconv -f UTF-16 -t UTF-8)", display)
-					return
-				}
-				b.text = append(b.text[:start], text...)
+			if *blocks++; *blocks > 1 && *words == nil && !cfg.Pieces {
+				*words = newIDWords(tok.Vocab().Size())
 			}
-			b.ends = append(b.ends, len(b.text))
-			if len(b.ends) == batchLines || len(b.text) >= batchBytes {
-				select {
-				case batches <- b:
-				case <-ctx.Done():
-					readErr <- ctx.Err()
-					return
-				}
-				b = newBatch(int64(fr.line) + 1)
-			}
-		}
-		if len(b.ends) > 0 {
+			b.words = *words // read by the worker after the batch is sent
 			select {
 			case batches <- b:
 			case <-ctx.Done():
@@ -154,34 +141,41 @@ func tokenizeFile(ctx context.Context, cfg TokenizeConfig, name string, w io.Wri
 	vocab := tok.Vocab()
 	unkID := tok.Special().UNK
 	pieces := cfg.Pieces
-	results := OrderedMap(ctx, batches, workers, 4*workers, func(b *tokenizeBatch) *tokenizeBatch {
+	// A window of two batches a worker keeps them busy; each batch more in flight is fresh
+	// memory (its text and output buffers) to fault in.
+	results := OrderedMap(ctx, batches, workers, 2*workers, func(b *tokenizeBatch) *tokenizeBatch {
 		var enc tokenize.Encoding
 		// The lines are read as slices of b.text without a copy: Encode keeps nothing of
 		// its text, and b.text is reused only after the writer is done with this batch.
 		text := unsafe.String(unsafe.SliceData(b.text), len(b.text))
 		b.out = slices.Grow(b.out[:0], len(text)+len(text)/2+64)
-		start := 0
-		for i, end := range b.ends {
-			line := text[start:end]
-			start = end
+		for i := 0; len(text) > 0; i++ {
+			end := strings.IndexByte(text, '\n') // every line of the batch ends in one
+			line := text[:end]
+			text = text[end+1:]
+			for len(line) > 0 && line[len(line)-1] == '\r' {
+				line = line[:len(line)-1]
+			}
 			if err := tok.Encode(&enc, line); err != nil && b.err == nil {
 				b.err = fmt.Errorf("%s: line %d: %w", display, b.first+int64(i), err)
 			}
 			b.stats.Bytes += int64(len(line)) + 1
 			b.stats.Tokens += int64(len(enc.IDs))
 			b.stats.Invalid += int64(enc.Invalid)
-			for i, id := range enc.IDs {
-				if i > 0 {
-					b.out = append(b.out, ' ')
-				}
+			for _, id := range enc.IDs {
 				if id == unkID {
 					b.stats.UNK++
 				}
-				if pieces {
+			}
+			if pieces {
+				for i, id := range enc.IDs {
+					if i > 0 {
+						b.out = append(b.out, ' ')
+					}
 					b.out = append(b.out, vocab.Token(id)...)
-				} else {
-					b.out = appendID(b.out, id)
 				}
+			} else {
+				b.out = b.words.appendIDs(b.out, enc.IDs)
 			}
 			b.out = append(b.out, '\n')
 		}
@@ -193,7 +187,7 @@ func tokenizeFile(ctx context.Context, cfg TokenizeConfig, name string, w io.Wri
 		for range results {
 		}
 		<-readErr
-		sum.Lines += int64(fr.line)
+		sum.Lines += br.line
 		return err
 	}
 	for b := range results {
@@ -213,7 +207,7 @@ func tokenizeFile(ctx context.Context, cfg TokenizeConfig, name string, w io.Wri
 		}
 	}
 	err := <-readErr
-	sum.Lines += int64(fr.line)
+	sum.Lines += br.line
 	if err != nil {
 		return err
 	}

@@ -74,3 +74,49 @@ func TestTokenizeLines(t *testing.T) {
 		t.Errorf("long line: %v; want a *LongLineError naming %s, line 2", err, long)
 	}
 }
+
+// TestTokenizeBlocks: over several blocks (the ids' table is built from the second block on,
+// the first block's ids are formatted one by one) and several files, Tokenize writes each
+// line's ids as Encode gives them, whatever the workers.
+func TestTokenizeBlocks(t *testing.T) {
+	tok, err := tokenize.Load(vocabFile(t), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sentences := []string{"Call me Ishmael.", "", "It is a truth universally acknowledged, that a single man", "日本語のテキスト", "x\r", "The State of the Union is strong; 1,234,567 [MASK] [UNK]"}
+	var text, want strings.Builder
+	var enc tokenize.Encoding
+	for i := 0; text.Len() < 3*tokenizeBlockBytes; i++ {
+		line := sentences[i%len(sentences)] + strings.Repeat(" word", i%17)
+		text.WriteString(line + "\n")
+		if err := tok.Encode(&enc, strings.TrimSuffix(line, "\r")); err != nil {
+			t.Fatal(err)
+		}
+		var b []byte
+		for j, id := range enc.IDs {
+			if j > 0 {
+				b = append(b, ' ')
+			}
+			b = appendID(b, id)
+		}
+		want.Write(append(b, '\n'))
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.txt")
+	if err := os.WriteFile(p, []byte(text.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{1, 3} {
+		var out bytes.Buffer
+		sum, err := Tokenize(context.Background(), TokenizeConfig{Tokenizer: tok, Files: []string{p, p}, Workers: workers, MaxLineBytes: 1 << 20}, &out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != want.String()+want.String() {
+			t.Fatalf("%d workers: the output differs from Encode's ids, line by line", workers)
+		}
+		if n := int64(strings.Count(want.String(), "\n")); sum.Lines != 2*n {
+			t.Errorf("%d workers: %d lines counted, want %d", workers, sum.Lines, 2*n)
+		}
+	}
+}

@@ -13,7 +13,8 @@ import (
 )
 
 // prepareDir removes stale temporary files and, when resuming, loads the
-// shards completed by an earlier run.
+// shards completed by an earlier run and records those kept in
+// DIR/.progress.json.
 func (w *Writer) prepareDir() error {
 	dir := w.o.Dir
 	for _, s := range w.series {
@@ -46,7 +47,10 @@ func (w *Writer) prepareDir() error {
 		if len(existing)+len(binned) > 0 && !w.o.Resume {
 			return fmt.Errorf("%s holds shard files but no manifest: use an empty directory or Resume", dir)
 		}
-		return w.saveProgress()
+		// A fresh run: .progress.json is first written when a shard is complete (before,
+		// a rerun has nothing to keep and starts afresh), and a run whose shards are all
+		// completed in Close writes only the manifest.
+		return nil
 	}
 	if !w.o.Resume {
 		return fmt.Errorf("%s already holds a run (%s): use an empty directory or Resume", dir, ManifestName)

@@ -57,7 +57,7 @@ func (w *Writer) flush(s *series) error {
 		return fmt.Errorf("writing %s: %w", s.tmp, err)
 	}
 	if s.hw.n >= w.o.ShardBytes {
-		return w.finishShard(s)
+		return w.finishShard(s, w.closed) // in Close, the manifest follows
 	}
 	return nil
 }
@@ -102,8 +102,13 @@ func (w *Writer) openShard(s *series) error {
 }
 
 // finishShard completes the current shard: footer, fsync, rename, directory
-// fsync, then records it in DIR/.progress.json.
-func (w *Writer) finishShard(s *series) error {
+// fsync, then records it in DIR/.progress.json. With last (Close, whose
+// manifest follows at once), the progress file is not rewritten, and a shard
+// in DIR itself is not followed by a directory fsync: the manifest's covers
+// its rename. Were the run to stop before the manifest is written, a rerun
+// would find the shard missing from .progress.json, or the file missing or
+// different from what the manifest lists, and write it again.
+func (w *Writer) finishShard(s *series, last bool) error {
 	err := s.rw.Close()
 	if err == nil {
 		err = s.f.Sync()
@@ -120,8 +125,10 @@ func (w *Writer) finishShard(s *series) error {
 	if err := os.Rename(s.tmp, final); err != nil {
 		return err
 	}
-	if err := atomicfile.SyncDir(filepath.Dir(final)); err != nil {
-		return err
+	if !last || s.dir != "" {
+		if err := atomicfile.SyncDir(filepath.Dir(final)); err != nil {
+			return err
+		}
 	}
 	w.progress.Shards = append(w.progress.Shards, ShardInfo{
 		File: rel, Bin: s.bin, Rows: s.rows, Tokens: s.tokens, Bytes: s.hw.n,
@@ -132,5 +139,8 @@ func (w *Writer) finishShard(s *series) error {
 	s.next++
 	s.rows, s.tokens = 0, 0
 	s.rowsHash.Reset()
+	if last {
+		return nil
+	}
 	return w.saveProgress()
 }

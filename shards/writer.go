@@ -238,7 +238,7 @@ func (w *Writer) Close() (*Manifest, error) {
 			return nil, err
 		}
 		if s.f != nil {
-			if err := w.finishShard(s); err != nil {
+			if err := w.finishShard(s, true); err != nil {
 				w.abort()
 				return nil, err
 			}

@@ -64,6 +64,13 @@ func parseVocab(path string, data []byte, own bool) (*Vocab, error) {
 		text = string(data)
 	}
 	tokens := make([]string, 0, bytes.Count(data, []byte{'\n'})+1)
+	// A file of valid UTF-8 has only valid tokens (lines end at "\n" and trimming stops at a
+	// rune boundary): one check of the whole file instead of one per token, which only a file
+	// with invalid bytes needs, to name the line.
+	valid := utf8.Valid(data)
+	// canonical: the file is the vocabulary's canonical form (every token followed by "\n",
+	// nothing trimmed), so that its hash is the file's.
+	canonical := len(data) > 0 && data[len(data)-1] == '\n'
 	for line := 1; len(text) > 0; line++ {
 		i := strings.IndexByte(text, '\n')
 		var tok string
@@ -72,13 +79,18 @@ func parseVocab(path string, data []byte, own bool) (*Vocab, error) {
 		} else {
 			tok, text = text[:i], text[i+1:]
 		}
-		tok = trimEnd(tok) // Rust's str::trim_end
-		if !utf8.ValidString(tok) {
+		if t := trimEnd(tok); len(t) != len(tok) { // Rust's str::trim_end
+			tok, canonical = t, false
+		}
+		if !valid && !utf8.ValidString(tok) {
 			return nil, fmt.Errorf("vocabulary %s line %d: token is not valid UTF-8", path, line)
 		}
 		tokens = append(tokens, tok)
 	}
-	v, err := newVocab(tokens)
+	if !canonical {
+		data = nil
+	}
+	v, err := newVocabOf(tokens, data)
 	if err != nil {
 		return nil, fmt.Errorf("vocabulary %s: %w", path, err)
 	}
@@ -157,7 +169,11 @@ func lineWarnings(source string, tokens []string, distinct int) []string {
 }
 
 // newVocab builds a vocabulary from tokens indexed by id.
-func newVocab(tokens []string) (*Vocab, error) {
+func newVocab(tokens []string) (*Vocab, error) { return newVocabOf(tokens, nil) }
+
+// newVocabOf is newVocab where canonical, when not nil, is the vocabulary's canonical form
+// (each token and "\n"), which it hashes as it is.
+func newVocabOf(tokens []string, canonical []byte) (*Vocab, error) {
 	if len(tokens) == 0 {
 		return nil, fmt.Errorf("vocabulary is empty")
 	}
@@ -167,6 +183,11 @@ func newVocab(tokens []string) (*Vocab, error) {
 	v := &Vocab{tokens: tokens, ids: newVocabIndex(tokens), source: "vocabulary"}
 	// The hash of the canonical form (each token and "\n"), fed in chunks rather than from
 	// a copy of the whole vocabulary.
+	if canonical != nil {
+		sum := sha256.Sum256(canonical)
+		v.sha256 = hex.EncodeToString(sum[:])
+		return v, nil
+	}
 	h := sha256.New()
 	var chunk [32 << 10]byte
 	buf := chunk[:0]

@@ -1,7 +1,10 @@
 package tokenize
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -160,5 +163,46 @@ func TestParityVocabFile(t *testing.T) {
 			ids, words := parseHF(t, "hf_vocab.js", rest, len(lines))
 			compare(t, file, tk, lines, identity, ids, words)
 		})
+	}
+}
+
+// TestVocabSHA256Forms: the hash is that of the canonical form (each token and "\n") however
+// the vocab.txt is written: as the canonical form itself (the file's hash), with "\r\n", with
+// trailing spaces, without a final line end; and a file with invalid UTF-8 is refused naming
+// its line.
+func TestVocabSHA256Forms(t *testing.T) {
+	tokens := []string{"[PAD]", "[UNK]", "é", "", "##ab", "\ufeffx"}
+	canon := strings.Join(tokens, "\n") + "\n"
+	sum := sha256.Sum256([]byte(canon))
+	want := hex.EncodeToString(sum[:])
+	dir := t.TempDir()
+	for name, text := range map[string]string{
+		"canonical": canon,
+		"crlf":      strings.ReplaceAll(canon, "\n", "\r\n"),
+		"spaces":    strings.ReplaceAll(canon, "\n", " \t\n"),
+		"unended":   strings.TrimSuffix(canon, "\n"),
+	} {
+		p := filepath.Join(dir, name+".txt")
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, load := range []func() (*Vocab, error){
+			func() (*Vocab, error) { return LoadVocab(p) },
+			func() (*Vocab, error) { return ParseVocab(p, []byte(text)) },
+		} {
+			v, err := load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.SHA256() != want {
+				t.Errorf("%s: SHA256() = %s, want %s (the canonical form's)", name, v.SHA256(), want)
+			}
+			if got := v.Tokens(); strings.Join(got, "\x00") != strings.Join(tokens, "\x00") {
+				t.Errorf("%s: tokens %q, want %q", name, got, tokens)
+			}
+		}
+	}
+	if _, err := ParseVocab("bad.txt", []byte("a\nb\n\xffc\nd\n")); err == nil || !strings.Contains(err.Error(), "bad.txt line 3: token is not valid UTF-8") {
+		t.Errorf("invalid UTF-8 on line 3: %v", err)
 	}
 }

@@ -25,6 +25,10 @@ func newVocabIndex(tokens []string) vocabIndex {
 		size *= 2
 	}
 	x := vocabIndex{slots: make([]int32, size), shift: uint(64 - bits.TrailingZeros(uint(size))), seed: maphash.MakeSeed()}
+	// Written before it is read: a fresh table's pages are then each mapped once, where a
+	// probe's read would map the shared zero page and the first write copy it (a second
+	// fault, and a TLB flush on every CPU the process runs on).
+	clear(x.slots)
 	mask := uint64(size - 1)
 	for id, tok := range tokens {
 		for i := maphash.String(x.seed, tok) >> x.shift; ; i = (i + 1) & mask {

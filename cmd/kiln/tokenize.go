@@ -68,7 +68,7 @@ func runTokenize(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 
 	start := time.Now()
-	w := bufio.NewWriterSize(stdout, 1<<20)
+	w := bufio.NewWriterSize(stdout, 64<<10) // a batch's output (more than 64 KiB of ids) is written as it is, not copied
 	sum, err := pipeline.Tokenize(ctx, pipeline.TokenizeConfig{
 		Tokenizer: tok, Files: files, Stdin: os.Stdin, Workers: *workers, MaxLineBytes: *maxLine, Pieces: *output == "tokens",
 	}, w)

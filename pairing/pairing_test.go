@@ -503,6 +503,27 @@ func BenchmarkAdd(b *testing.B) {
 	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds()/1e6, "Mtok/s")
 }
 
+// BenchmarkAddArena is BenchmarkAdd with the instances laid out in a reused arena, as prep
+// does: the pairing work without an allocation per instance.
+func BenchmarkAddArena(b *testing.B) {
+	docs := corpus(b)
+	p, _ := pairing.NewPairer(pairing.DefaultConfig(), sp)
+	rng := rand.New(rand.NewPCG(1, 2))
+	var out []pairing.Instance
+	var a pairing.Arena
+	var tokens int64
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		d := docs[i%len(docs)]
+		a.Reset()
+		out = p.AddArena(rng, d, out[:0], &a)
+		for _, s := range d.Sentences {
+			tokens += int64(len(s))
+		}
+	}
+	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds()/1e6, "Mtok/s")
+}
+
 // BenchmarkAddParagraphs pairs one-paragraph documents (each sentence of the
 // corpus on its own, as Moby Dick read one paragraph per line) against a full
 // reservoir: the case where drawing a NotNext partner used to scan every slot.

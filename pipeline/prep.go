@@ -660,10 +660,11 @@ func (e *Examples) pairAll(ctx context.Context, in <-chan []*tokenizedDoc, out c
 					c.keys = append(c.keys, instanceKey{doc: id, pass: p, i: i})
 					c.tokens += int64(len(in.IDs))
 					if c.tokens >= batchTokens {
+						eval := c.eval // (once sent, c is the consumer's, who may reuse it)
 						if !send(c) {
 							return
 						}
-						*cur = e.newBatch(c.eval)
+						*cur = e.newBatch(eval)
 					}
 				}
 			}

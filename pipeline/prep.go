@@ -399,6 +399,9 @@ func (e *Examples) RunSplit(parent context.Context, emit, emitEval func(*shards.
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	workers := e.cfg.Workers
+	e.mu.Lock()
+	e.stats.EvalPerFile = map[string]int64{} // before the pairer, which adds to it, starts
+	e.mu.Unlock()
 
 	// The text of the documents read but not yet paired is bounded: the source takes the
 	// bytes of the document it builds from the budget as it reads them, and the pairer gives
@@ -470,9 +473,6 @@ func (e *Examples) RunSplit(parent context.Context, emit, emitEval func(*shards.
 	evalShuffle := shuffle.New(e.cfg.ShuffleBuffer, rand.New(rand.NewPCG(e.cfg.Seed, 0x4556414c53485546)))
 	mainShuffle.Reserve(e.rowRoom())
 	evalShuffle.Reserve(e.rowRoom())
-	e.mu.Lock()
-	e.stats.EvalPerFile = map[string]int64{}
-	e.mu.Unlock()
 	var runErr error
 loop:
 	for b := range batches {

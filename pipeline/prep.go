@@ -649,13 +649,24 @@ func (e *Examples) pairAll(ctx context.Context, in <-chan []*tokenizedDoc, out c
 					be = e.newBatch(true)
 				}
 			}
+			// A long document's passes are cut into several batches each: their rows point at
+			// the instances, allocated one by one, rather than at copies in the batches' arenas,
+			// so that a pass is held once, not twice, while its batches are in flight.
+			long := td.tokens > batchTokens
 			for p := 0; p < e.cfg.DupeFactor; p++ {
 				doc := pairing.Document{ID: id, Sentences: td.sentences}
-				pass.Reset()
-				instances = pairer.AddArena(DocRand(e.cfg.Seed, id, p), doc, instances[:0], &pass)
+				rng := DocRand(e.cfg.Seed, id, p)
+				if long {
+					instances = pairer.Add(rng, doc, instances[:0])
+				} else {
+					pass.Reset()
+					instances = pairer.AddArena(rng, doc, instances[:0], &pass)
+				}
 				for i, in := range instances {
 					c := *cur
-					in = c.arena.Copy(in) // the batch's own, for the workers to mask in place
+					if !long {
+						in = c.arena.Copy(in) // the batch's own, for the workers to mask in place
+					}
 					c.rows = append(c.rows, shards.Row{InputIDs: in.IDs, TokenTypeIDs: in.TypeIDs, NextSentenceLabel: in.Label})
 					c.keys = append(c.keys, instanceKey{doc: id, pass: p, i: i})
 					c.tokens += int64(len(in.IDs))
@@ -667,6 +678,7 @@ func (e *Examples) pairAll(ctx context.Context, in <-chan []*tokenizedDoc, out c
 						*cur = e.newBatch(eval)
 					}
 				}
+				clear(instances) // (a long document's: the rows hold them now)
 			}
 			if pass.Cap() > maxPooledTokens {
 				pass = pairing.Arena{} // a long document's: not kept for the short ones after it

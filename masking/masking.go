@@ -41,7 +41,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/kiln-bert/kiln/internal/setting"
@@ -190,7 +192,7 @@ type Masker struct {
 	cfg     Config
 	v       Vocab
 	size    int32
-	never   []bool  // by id: not a candidate ([CLS], [SEP], [PAD])
+	pad     int32   // [PAD], never a candidate; [CLS] when the vocabulary has none
 	maskCut float64 // first draw below it: [MASK]
 	keepCut float64 // else second draw below it: kept; else a random token
 }
@@ -241,16 +243,15 @@ func New(cfg Config, v Vocab) (*Masker, error) {
 		split = *cfg.Split
 		cfg.Split = &split // the Masker's own copy
 	}
-	m := &Masker{cfg: cfg, v: v, size: int32(v.Size), never: make([]bool, v.Size),
+	m := &Masker{cfg: cfg, v: v, size: int32(v.Size), pad: v.CLS,
 		maskCut: split.Mask, keepCut: split.keepCut()}
 	m.v.Continuation = append([]bool(nil), v.Continuation...)
 	m.v.Random = append([]int32(nil), v.Random...)
-	m.never[v.CLS], m.never[v.SEP] = true, true
 	if v.PAD >= 0 {
-		m.never[v.PAD] = true
+		m.pad = v.PAD
 	}
 	for _, id := range m.v.Random {
-		if id < 0 || id >= m.size || m.never[id] || id == v.MASK {
+		if id < 0 || id >= m.size || id == v.CLS || id == v.SEP || id == m.pad || id == v.MASK {
 			return nil, fmt.Errorf("Vocab.Random id %d is a special token or outside the vocabulary", id)
 		}
 	}
@@ -266,6 +267,9 @@ type Masked struct {
 
 	words []int32 // scratch: candidate word starts, shuffled lazily
 	lens  []int32 // scratch: candidate word lengths, same order as words
+	// scratch: chosen positions (a bitmap) and their replacements, by position
+	chosen []uint64
+	repl   []int32
 }
 
 // NumToPredict returns min(MaxPredictions, max(1, round(n*MaskedLMProb))),
@@ -284,16 +288,80 @@ func (m *Masker) Mask(rng *rand.Rand, ids []int32, out *Masked) {
 		out.IDs = append(out.IDs[:0], ids...)
 	}
 	out.Positions, out.Labels = out.Positions[:0], out.Labels[:0]
+	want := m.NumToPredict(len(ids))
+	// The chosen positions are marked in a bitmap and their replacements noted beside them,
+	// then written out in ascending order: no sort.
+	words := (len(ids) + 63) / 64
+	if len(out.chosen) < words {
+		out.chosen = make([]uint64, words)
+	}
+	if len(out.repl) < len(ids) {
+		out.repl = make([]int32, len(ids))
+	}
+	if m.cfg.WholeWord {
+		m.maskWords(rng, ids, out, want)
+	} else {
+		m.maskPieces(rng, ids, out, want)
+	}
+	for w, set := range out.chosen[:words] {
+		for set != 0 {
+			pos := int32(w*64 + bits.TrailingZeros64(set))
+			set &= set - 1
+			out.Positions = append(out.Positions, pos)
+			out.Labels = append(out.Labels, ids[pos])
+			out.IDs[pos] = out.repl[pos]
+		}
+		out.chosen[w] = 0
+	}
+}
 
-	// Candidate words: runs of positions, a "##" piece joining the word
-	// directly before it under WholeWord.
-	words, lens := out.words[:0], out.lens[:0]
+// maskPieces chooses want positions among the candidates (every position but [CLS], [SEP]
+// and [PAD]) of ids, one piece at a time.
+func (m *Masker) maskPieces(rng *rand.Rand, ids []int32, out *Masked, want int) {
+	// The candidates, written without a branch: each position is stored, and counted only
+	// when it is one.
+	cand := slices.Grow(out.words[:0], len(ids))[:len(ids)]
+	n := 0
+	cls, sep, pad := m.v.CLS, m.v.SEP, m.pad
 	for i, id := range ids {
-		if m.isNever(id) {
+		cand[n] = int32(i)
+		if id != cls && id != sep && id != pad {
+			n++
+		}
+	}
+	cand = cand[:n]
+	out.words = cand
+	// Walk the candidates in random order: a Fisher-Yates shuffle done lazily, one swap per
+	// candidate looked at, which is the same distribution as shuffling them all first.
+	chosen, repl := out.chosen, out.repl[:len(ids)]
+	for k := 0; k < n && k < want; k++ { // (each candidate is one position)
+		j := k + rng.IntN(n-k)
+		cand[k], cand[j] = cand[j], cand[k]
+		pos := cand[k]
+		chosen[pos>>6] |= 1 << (pos & 63)
+		// [MASK], kept or a random token, with the draws in Google's order. (Written out in
+		// both loops: a function holding it is not inlined, and the call costs ~4%.)
+		switch {
+		case rng.Float64() < m.maskCut:
+			repl[pos] = m.v.MASK
+		case rng.Float64() < m.keepCut:
+			repl[pos] = ids[pos]
+		default:
+			repl[pos] = m.v.Random[rng.IntN(len(m.v.Random))]
+		}
+	}
+}
+
+// maskWords chooses whole words: a "##" piece joins the word directly before it, and a word
+// that would take the count past want is skipped, as in Google's script.
+func (m *Masker) maskWords(rng *rand.Rand, ids []int32, out *Masked, want int) {
+	words, lens := out.words[:0], out.lens[:0]
+	cls, sep, pad := m.v.CLS, m.v.SEP, m.pad
+	for i, id := range ids {
+		if id == cls || id == sep || id == pad {
 			continue
 		}
-		if m.cfg.WholeWord && len(words) > 0 && m.isContinuation(id) &&
-			words[len(words)-1]+lens[len(lens)-1] == int32(i) {
+		if len(words) > 0 && m.isContinuation(id) && words[len(words)-1]+lens[len(lens)-1] == int32(i) {
 			lens[len(lens)-1]++
 			continue
 		}
@@ -301,38 +369,26 @@ func (m *Masker) Mask(rng *rand.Rand, ids []int32, out *Masked) {
 		lens = append(lens, 1)
 	}
 	out.words, out.lens = words, lens
-
-	want := m.NumToPredict(len(ids))
-	// Walk the candidates in random order: a Fisher-Yates shuffle done lazily,
-	// one swap per candidate looked at, which is the same distribution as
-	// shuffling them all first.
-	for k := 0; k < len(words) && len(out.Positions) < want; k++ {
+	chosen, repl := out.chosen, out.repl[:len(ids)]
+	count := 0
+	for k := 0; k < len(words) && count < want; k++ {
 		j := k + rng.IntN(len(words)-k)
 		words[k], words[j] = words[j], words[k]
 		lens[k], lens[j] = lens[j], lens[k]
-		if len(out.Positions)+int(lens[k]) > want {
+		if count+int(lens[k]) > want {
 			continue // the whole word would exceed the count: skip it
 		}
+		count += int(lens[k])
 		for pos := words[k]; pos < words[k]+lens[k]; pos++ {
-			orig := ids[pos]
-			out.Positions = append(out.Positions, pos)
-			out.Labels = append(out.Labels, orig)
+			chosen[pos>>6] |= 1 << (pos & 63)
 			switch {
 			case rng.Float64() < m.maskCut:
-				out.IDs[pos] = m.v.MASK
+				repl[pos] = m.v.MASK
 			case rng.Float64() < m.keepCut:
-				out.IDs[pos] = orig
+				repl[pos] = ids[pos]
 			default:
-				out.IDs[pos] = m.v.Random[rng.IntN(len(m.v.Random))]
+				repl[pos] = m.v.Random[rng.IntN(len(m.v.Random))]
 			}
-		}
-	}
-	// Sort positions (and labels with them): few, so insertion sort.
-	p, l := out.Positions, out.Labels
-	for i := 1; i < len(p); i++ {
-		for j := i; j > 0 && p[j] < p[j-1]; j-- {
-			p[j], p[j-1] = p[j-1], p[j]
-			l[j], l[j-1] = l[j-1], l[j]
 		}
 	}
 }
@@ -344,10 +400,6 @@ func (m *Masker) Split() Split {
 		return *m.cfg.Split
 	}
 	return DefaultSplit()
-}
-
-func (m *Masker) isNever(id int32) bool {
-	return id >= 0 && id < m.size && m.never[id]
 }
 
 func (m *Masker) isContinuation(id int32) bool {

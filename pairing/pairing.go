@@ -234,13 +234,16 @@ type Pairer struct {
 	balance  int // NotNext - IsNext so far
 	stats    Stats
 	sents    [][]int32 // non-empty sentences of the current document
-	a, b     []int32   // segment buffers
+	a, b     []int32   // the segments of the current instance: views of abuf and bbuf
+	abuf     []int32   // storage of segment A
+	bbuf     []int32   // storage of segment B
 	partners int       // reservoir slots usable for the current document
 	// byID lists, ascending, the reservoir slots holding each non-zero
 	// document ID, so that a draw skips the current document's slots without
 	// scanning the reservoir.
 	byID     map[uint64][]int
-	excluded []int // byID of the current document: slots it must not pair with
+	excluded []int  // byID of the current document: slots it must not pair with
+	arena    *Arena // where AddArena lays out the current pass's instances; nil: allocate
 }
 
 // MaxReservoirDocs bounds Config.ReservoirDocs: the reservoir holds up to ReservoirTokens
@@ -303,10 +306,96 @@ func (p *Pairer) Stats() Stats {
 	return s
 }
 
+// Arena holds the ids and token types of instances one after the other, so that a caller
+// who reuses it makes instances without an allocation each (AddArena). Its storage is a list
+// of chunks: when one is full the next instances go to another, and those laid out before
+// stay where they are (a growing slice would copy them, and keep the old copies alive as
+// long as their instances). The zero value is an empty arena.
+type Arena struct {
+	chunks []arenaChunk
+	cur    int // the chunk being filled
+	tokens int
+}
+
+// arenaChunk is storage for the ids and token types of instances, filled up to its length.
+type arenaChunk struct {
+	ids   []int32
+	types []int8
+}
+
+// arenaChunkTokens is the size of an arena's chunks, or of one instance when it is longer.
+const arenaChunkTokens = 16 << 10
+
+func newArenaChunk(n int) arenaChunk {
+	return arenaChunk{ids: make([]int32, 0, n), types: make([]int8, 0, n)}
+}
+
+// Reset empties the arena, keeping its storage: the instances laid out in it before are
+// overwritten by the next ones.
+func (a *Arena) Reset() {
+	for i := range a.chunks {
+		c := &a.chunks[i]
+		c.ids, c.types = c.ids[:0], c.types[:0]
+	}
+	a.cur, a.tokens = 0, 0
+}
+
+// Tokens returns the number of tokens the arena holds.
+func (a *Arena) Tokens() int { return a.tokens }
+
+// Cap returns the number of tokens the arena's storage holds when full.
+func (a *Arena) Cap() int {
+	n := 0
+	for _, c := range a.chunks {
+		n += cap(c.ids)
+	}
+	return n
+}
+
+// Copy lays out a copy of in's ids and token types in the arena and returns the copy.
+func (a *Arena) Copy(in Instance) Instance {
+	ids, types := a.take(len(in.IDs))
+	copy(ids, in.IDs)
+	copy(types, in.TypeIDs)
+	return Instance{IDs: ids, TypeIDs: types, Label: in.Label}
+}
+
+// take returns the next n ids and token types of the arena. Each is capped at n, so that
+// appending to one instance's slices never writes over the next.
+func (a *Arena) take(n int) ([]int32, []int8) {
+	a.tokens += n
+	for {
+		if a.cur == len(a.chunks) {
+			a.chunks = append(a.chunks, newArenaChunk(max(arenaChunkTokens, n)))
+		}
+		c := &a.chunks[a.cur]
+		if i := len(c.ids); i+n <= cap(c.ids) {
+			c.ids, c.types = c.ids[:i+n], c.types[:i+n]
+			return c.ids[i : i+n : i+n], c.types[i : i+n : i+n]
+		}
+		if len(c.ids) == 0 { // a kept chunk too small for this instance
+			*c = newArenaChunk(max(arenaChunkTokens, n))
+			continue
+		}
+		a.cur++
+	}
+}
+
 // Add makes the instances of one document pass, appends them to dst and
 // returns it. rng (not nil) supplies all randomness of this pass; the caller
 // derives it from the run seed and the document's identity and dupe pass.
+// Each instance's ids and token types are allocated for it; AddArena lays
+// them out in the caller's storage instead.
 func (p *Pairer) Add(rng *rand.Rand, doc Document, dst []Instance) []Instance {
+	return p.AddArena(rng, doc, dst, nil)
+}
+
+// AddArena is Add with the instances' ids and token types laid out in arena, one after the
+// other, instead of allocated one by one: the same instances, valid until the arena is Reset.
+// A nil arena is Add.
+func (p *Pairer) AddArena(rng *rand.Rand, doc Document, dst []Instance, arena *Arena) []Instance {
+	p.arena = arena
+	defer func() { p.arena = nil }()
 	p.stats.Documents++
 	p.sents = p.sents[:0]
 	for _, s := range doc.Sentences {
@@ -365,11 +454,12 @@ func (p *Pairer) pairs(rng *rand.Rand, id uint64, dst []Instance, target int) []
 		if len(chunk) >= 2 {
 			aEnd = 1 + rng.IntN(len(chunk)-1) // randint(1, len(chunk)-1)
 		}
-		p.a = p.a[:0]
+		p.a = p.abuf[:0]
 		for _, s := range chunk[:aEnd] {
 			p.a = append(p.a, s...)
 		}
-		p.b = p.b[:0]
+		p.abuf = p.a[:0]
+		p.b = p.bbuf[:0]
 		label := int8(0)
 		switch {
 		case p.cfg.Task == NSP && p.notNext(rng, len(chunk)):
@@ -390,6 +480,7 @@ func (p *Pairer) pairs(rng *rand.Rand, id uint64, dst []Instance, target int) []
 				p.b = append(p.b, s...)
 			}
 		}
+		p.bbuf = p.b[:0] // (truncate may reslice p.b past the start of its storage)
 		if p.cfg.Task == SOP && p.coin(rng) {
 			label = 1
 			p.a, p.b = p.b, p.a
@@ -470,31 +561,52 @@ func (p *Pairer) randomB(rng *rand.Rand, want int) {
 
 // truncate is Google's truncate_seq_pair.
 func (p *Pairer) truncate(rng *rand.Rand) {
-	for len(p.a)+len(p.b) > p.maxNum {
-		t := &p.b
-		if len(p.a) > len(p.b) {
-			t = &p.a
+	// A is a[a0:a1] and B b[b0:b1]; one draw per token removed, as Google's. The side and the
+	// end are taken without a branch: both are coin flips, which a branch mispredicts half
+	// the time (that cost several times the draw itself).
+	a0, a1, b0, b1 := 0, len(p.a), 0, len(p.b)
+	over := a1 + b1 - p.maxNum
+	for range over {
+		inA := 0 // 1: the longer side is A (ties: B)
+		if a1-a0 > b1-b0 {
+			inA = 1
 		}
+		front := 0
 		if rng.Float64() < 0.5 {
-			*t = (*t)[1:]
-		} else {
-			*t = (*t)[:len(*t)-1]
+			front = 1
 		}
-		p.stats.TruncatedTokens++
+		a0 += inA & front
+		a1 -= inA &^ front
+		b0 += (1 - inA) & front
+		b1 -= (1 - inA) &^ front
 	}
+	if over > 0 {
+		p.a, p.b = p.a[a0:a1], p.b[b0:b1]
+		p.stats.TruncatedTokens += int64(over)
+	}
+}
+
+// storage returns the ids and token types of an instance of n tokens: from the arena of
+// AddArena, else allocated. The token types are not cleared.
+func (p *Pairer) storage(n int) ([]int32, []int8) {
+	if p.arena != nil {
+		return p.arena.take(n)
+	}
+	return make([]int32, n), make([]int8, n)
 }
 
 // instance lays out [CLS] A [SEP] B [SEP].
 func (p *Pairer) instance(label int8) Instance {
-	n := len(p.a) + len(p.b) + 3
-	ids := make([]int32, 0, n)
-	ids = append(ids, p.sp.CLS)
-	ids = append(ids, p.a...)
-	ids = append(ids, p.sp.SEP)
-	ids = append(ids, p.b...)
-	ids = append(ids, p.sp.SEP)
-	types := make([]int8, n)
-	for i := len(p.a) + 2; i < n; i++ {
+	na := len(p.a)
+	n := na + len(p.b) + 3
+	ids, types := p.storage(n)
+	ids[0] = p.sp.CLS
+	copy(ids[1:], p.a)
+	ids[na+1] = p.sp.SEP
+	copy(ids[na+2:], p.b)
+	ids[n-1] = p.sp.SEP
+	clear(types[:na+2])
+	for i := na + 2; i < n; i++ {
 		types[i] = 1
 	}
 	p.stats.Instances++
@@ -505,15 +617,16 @@ func (p *Pairer) instance(label int8) Instance {
 // pack makes Task None instances: whole sentences packed up to target tokens.
 func (p *Pairer) pack(dst []Instance, target int) []Instance {
 	emit := func(toks []int32) {
-		ids := make([]int32, 0, len(toks)+2)
-		ids = append(ids, p.sp.CLS)
-		ids = append(ids, toks...)
-		ids = append(ids, p.sp.SEP)
-		dst = append(dst, Instance{IDs: ids, TypeIDs: make([]int8, len(ids)), Label: -1})
+		ids, types := p.storage(len(toks) + 2)
+		ids[0] = p.sp.CLS
+		copy(ids[1:], toks)
+		ids[len(ids)-1] = p.sp.SEP
+		clear(types)
+		dst = append(dst, Instance{IDs: ids, TypeIDs: types, Label: -1})
 		p.stats.Instances++
 		p.stats.OutputTokens += int64(len(ids))
 	}
-	cur := p.a[:0]
+	cur := p.abuf[:0]
 	for _, s := range p.sents {
 		if len(cur) > 0 && len(cur)+len(s) > target {
 			emit(cur)
@@ -528,7 +641,7 @@ func (p *Pairer) pack(dst []Instance, target int) []Instance {
 	if len(cur) > 0 {
 		emit(cur)
 	}
-	p.a = cur
+	p.abuf = cur[:0]
 	return dst
 }
 
@@ -552,6 +665,21 @@ func (p *Pairer) remember(rng *rand.Rand, id uint64) {
 	start := 0
 	if total > p.resToks {
 		start = rng.IntN(len(p.sents))
+	}
+	// The window's size first, so that the slot's storage is allocated once, at its size.
+	n, k := 0, 0
+	for _, t := range p.sents[start:] {
+		if n >= p.resToks {
+			break
+		}
+		n += min(len(t), p.resToks-n)
+		k++
+	}
+	if cap(s.toks) < n {
+		s.toks = make([]int32, 0, n)
+	}
+	if cap(s.ends) < k {
+		s.ends = make([]int, 0, k)
 	}
 	for _, t := range p.sents[start:] {
 		room := p.resToks - len(s.toks)

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 
@@ -502,6 +503,27 @@ func BenchmarkAdd(b *testing.B) {
 	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds()/1e6, "Mtok/s")
 }
 
+// BenchmarkAddArena is BenchmarkAdd with the instances laid out in a reused arena, as prep
+// does: the pairing work without an allocation per instance.
+func BenchmarkAddArena(b *testing.B) {
+	docs := corpus(b)
+	p, _ := pairing.NewPairer(pairing.DefaultConfig(), sp)
+	rng := rand.New(rand.NewPCG(1, 2))
+	var out []pairing.Instance
+	var a pairing.Arena
+	var tokens int64
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		d := docs[i%len(docs)]
+		a.Reset()
+		out = p.AddArena(rng, d, out[:0], &a)
+		for _, s := range d.Sentences {
+			tokens += int64(len(s))
+		}
+	}
+	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds()/1e6, "Mtok/s")
+}
+
 // BenchmarkAddParagraphs pairs one-paragraph documents (each sentence of the
 // corpus on its own, as Moby Dick read one paragraph per line) against a full
 // reservoir: the case where drawing a NotNext partner used to scan every slot.
@@ -525,4 +547,75 @@ func BenchmarkAddParagraphs(b *testing.B) {
 		tokens += int64(len(d.Sentences[0]))
 	}
 	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds()/1e6, "Mtok/s")
+}
+
+// TestAddArenaSameInstances: AddArena lays out the instances Add makes, with the same draws,
+// for every task; the arena is reset between documents as the pipeline does, and each pass's
+// instances stay intact until it is.
+func TestAddArenaSameInstances(t *testing.T) {
+	docs := corpus(t)
+	for _, task := range []pairing.Task{pairing.NSP, pairing.SOP, pairing.None} {
+		cfg := pairing.DefaultConfig()
+		cfg.Task = task
+		cfg.ShortSeqProb = 0.3 // short targets, and more truncation of their pairs
+		want, wantStats := run(t, cfg, docs, 2, 9)
+		p, err := pairing.NewPairer(cfg, sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a pairing.Arena
+		var got, pass []pairing.Instance
+		for ps := range 2 {
+			for i, d := range docs {
+				a.Reset()
+				pass = p.AddArena(docRNG(9, i, ps), d, pass[:0], &a)
+				tokens := 0
+				for _, in := range pass {
+					tokens += len(in.IDs)
+					got = append(got, pairing.Instance{IDs: slices.Clone(in.IDs), TypeIDs: slices.Clone(in.TypeIDs), Label: in.Label})
+				}
+				if a.Tokens() != tokens {
+					t.Fatalf("%v: arena holds %d tokens, the instances %d", task, a.Tokens(), tokens)
+				}
+			}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%v: AddArena made other instances than Add (%d and %d)", task, len(got), len(want))
+		}
+		if st := p.Stats(); st != wantStats {
+			t.Errorf("%v: stats %+v, Add's %+v", task, st, wantStats)
+		}
+	}
+}
+
+// TestAddArenaNoAllocs: once its buffers have grown, a Pairer laying out its instances in a
+// reused arena allocates nothing per document. (Before, truncating A or B from the front
+// shrank their buffers' capacity, so they were allocated again for later documents, and each
+// instance's ids and types were two allocations.)
+func TestAddArenaNoAllocs(t *testing.T) {
+	docs := corpus(t)
+	for _, task := range []pairing.Task{pairing.SOP, pairing.None} { // (NSP's reservoir keeps copies)
+		cfg := pairing.DefaultConfig()
+		cfg.Task = task
+		p, err := pairing.NewPairer(cfg, sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a pairing.Arena
+		var out []pairing.Instance
+		rng := rand.New(rand.NewPCG(1, 2))
+		for _, d := range docs { // grow everything once
+			a.Reset()
+			out = p.AddArena(rng, d, out[:0], &a)
+		}
+		i := 0
+		allocs := testing.AllocsPerRun(len(docs), func() {
+			a.Reset()
+			out = p.AddArena(rng, docs[i%len(docs)], out[:0], &a)
+			i++
+		})
+		if allocs != 0 {
+			t.Errorf("%v: %v allocations per document", task, allocs)
+		}
+	}
 }

@@ -21,6 +21,12 @@
 //  6. The seeded shuffle buffer mixes the rows; shards.Writer adds each to a record batch of
 //     the current shard; Close writes the manifest last.
 //
+// The rows of a pass travel in batches (passBatch) that own their storage: the pairer lays
+// out a pass's instances in an arena (pairing.AddArena), pairAll copies them into the
+// batch's, the workers mask them there, and once the shuffle buffer has copied a batch's rows
+// into its slots the batch goes back for pairAll to reuse (putBatch), so that the passes
+// allocate little per row.
+//
 // Every random draw comes from a generator derived from the run seed and the identity of what
 // it decides, never from scheduling, so the shards are byte-identical for any number of
 // workers. Memory is bounded by the configuration (the ordered windows, the text budget, the

@@ -141,7 +141,14 @@ type Examples struct {
 	// pairing (see Run); made anew by each Run.
 	textBudget *byteBudget
 	encodings  sync.Pool // *tokenize.Encoding buffers for the workers
+	// freeBatches holds batches whose rows have been used, for their storage: a few, so that
+	// the memory they keep stays small beside the batches in flight; made anew by each Run.
+	freeBatches chan *passBatch
 }
+
+// freeBatchesKept is how many used batches a run keeps for their storage. The pairer takes one
+// as the consumer gives one back, so a few are enough for nearly every batch to be reused.
+const freeBatchesKept = 4
 
 // NewExamples checks cfg (ExampleConfig.Validate, once the zero values it documents are
 // filled in: Workers 0 is 1, MaxRowGroupBytes 0 DefaultMaxRowGroupBytes, the TextColumn of a
@@ -304,6 +311,49 @@ type passBatch struct {
 
 	masked, asMask, random, kept int64 // static masking outcome
 	tokens                       int64 // tokens in rows
+
+	// The batch's own storage, kept when it is reused (Examples.putBatch): the rows' ids and
+	// token types (pairing's arena), their masked positions and ids, masking's scratch.
+	arena             pairing.Arena
+	positions, labels []int32
+	masks             masking.Masked
+}
+
+// maxPooledTokens bounds the arena of a batch kept for reuse: a batch that grew past it (a
+// long document's pass goes into one arena) is left to the collector.
+const maxPooledTokens = 4 * batchTokens
+
+// newBatch returns an empty batch, one used before when there is one.
+func (e *Examples) newBatch(eval bool) *passBatch {
+	var b *passBatch
+	select {
+	case b = <-e.freeBatches:
+	default:
+	}
+	if b == nil {
+		b = new(passBatch)
+	}
+	b.eval = eval
+	return b
+}
+
+// putBatch gives back a batch whose rows are no longer used (each has been copied into the
+// shuffle buffer or written), for newBatch to reuse its storage.
+func (e *Examples) putBatch(b *passBatch) {
+	if b.arena.Cap() > maxPooledTokens {
+		return
+	}
+	clear(b.rows) // (the rows point into the batch's own storage; clear lets go of any other)
+	clear(b.docs)
+	*b = passBatch{
+		rows: b.rows[:0], keys: b.keys[:0], docs: b.docs[:0], arena: b.arena,
+		positions: b.positions[:0], labels: b.labels[:0], masks: b.masks,
+	}
+	b.arena.Reset()
+	select {
+	case e.freeBatches <- b:
+	default: // enough kept: left to the collector
+	}
 }
 
 // instanceKey identifies an instance: its document, the pass and its index in the pass.
@@ -349,6 +399,9 @@ func (e *Examples) RunSplit(parent context.Context, emit, emitEval func(*shards.
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	workers := e.cfg.Workers
+	e.mu.Lock()
+	e.stats.EvalPerFile = map[string]int64{} // before the pairer, which adds to it, starts
+	e.mu.Unlock()
 
 	// The text of the documents read but not yet paired is bounded: the source takes the
 	// bytes of the document it builds from the budget as it reads them, and the pairer gives
@@ -356,6 +409,7 @@ func (e *Examples) RunSplit(parent context.Context, emit, emitEval func(*shards.
 	// they travel in batches of batchTokens). The source waits for the budget only after the
 	// documents before it have gone on, so the stages never wait on each other in a circle.
 	e.textBudget = newByteBudget(max(int64(e.src.opts.MaxDocBytes), minTextBudget))
+	e.freeBatches = make(chan *passBatch, freeBatchesKept)
 	chunks := make(chan []Document, 2*workers)
 	srcErr := make(chan error, 1)
 	e.src.progress = e.progress
@@ -417,9 +471,8 @@ func (e *Examples) RunSplit(parent context.Context, emit, emitEval func(*shards.
 
 	mainShuffle := shuffle.New(e.cfg.ShuffleBuffer, rand.New(rand.NewPCG(e.cfg.Seed, 0x53485546464c45)))
 	evalShuffle := shuffle.New(e.cfg.ShuffleBuffer, rand.New(rand.NewPCG(e.cfg.Seed, 0x4556414c53485546)))
-	e.mu.Lock()
-	e.stats.EvalPerFile = map[string]int64{}
-	e.mu.Unlock()
+	mainShuffle.Reserve(e.rowRoom())
+	evalShuffle.Reserve(e.rowRoom())
 	var runErr error
 loop:
 	for b := range batches {
@@ -453,6 +506,7 @@ loop:
 				break loop
 			}
 		}
+		e.putBatch(b) // the buffer holds copies of the rows, emit none
 	}
 	cancel()
 	for range batches { // let the stages finish
@@ -573,8 +627,10 @@ func (e *Examples) pairAll(ctx context.Context, in <-chan []*tokenizedDoc, out c
 		}
 	}
 	var instances []pairing.Instance
+	var pass pairing.Arena // the current pass's instances, copied into the batches' arenas
 	for tds := range in {
-		b := &passBatch{docs: tds}
+		b := e.newBatch(false)
+		b.docs = append(b.docs, tds...)
 		var be *passBatch // the held-out documents' rows, in a batch of their own
 		for _, td := range tds {
 			if td.err != nil {
@@ -590,25 +646,42 @@ func (e *Examples) pairAll(ctx context.Context, in <-chan []*tokenizedDoc, out c
 				e.stats.EvalPerFile[td.file]++
 				e.mu.Unlock()
 				if be == nil {
-					be = &passBatch{eval: true}
+					be = e.newBatch(true)
 				}
 			}
-			for pass := 0; pass < e.cfg.DupeFactor; pass++ {
+			// A long document's passes are cut into several batches each: their rows point at
+			// the instances, allocated one by one, rather than at copies in the batches' arenas,
+			// so that a pass is held once, not twice, while its batches are in flight.
+			long := td.tokens > batchTokens
+			for p := 0; p < e.cfg.DupeFactor; p++ {
 				doc := pairing.Document{ID: id, Sentences: td.sentences}
-				instances = pairer.Add(DocRand(e.cfg.Seed, id, pass), doc, instances[:0])
+				rng := DocRand(e.cfg.Seed, id, p)
+				if long {
+					instances = pairer.Add(rng, doc, instances[:0])
+				} else {
+					pass.Reset()
+					instances = pairer.AddArena(rng, doc, instances[:0], &pass)
+				}
 				for i, in := range instances {
 					c := *cur
+					if !long {
+						in = c.arena.Copy(in) // the batch's own, for the workers to mask in place
+					}
 					c.rows = append(c.rows, shards.Row{InputIDs: in.IDs, TokenTypeIDs: in.TypeIDs, NextSentenceLabel: in.Label})
-					c.keys = append(c.keys, instanceKey{doc: id, pass: pass, i: i})
+					c.keys = append(c.keys, instanceKey{doc: id, pass: p, i: i})
 					c.tokens += int64(len(in.IDs))
 					if c.tokens >= batchTokens {
+						eval := c.eval // (once sent, c is the consumer's, who may reuse it)
 						if !send(c) {
 							return
 						}
-						*cur = &passBatch{eval: c.eval}
+						*cur = e.newBatch(eval)
 					}
 				}
-				clear(instances) // the rows hold them now; let them go with the rows
+				clear(instances) // (a long document's: the rows hold them now)
+			}
+			if pass.Cap() > maxPooledTokens {
+				pass = pairing.Arena{} // a long document's: not kept for the short ones after it
 			}
 			td.sentences = nil // paired: the document's ids live on in the rows only
 			e.textBudget.release(td.bytes)
@@ -632,6 +705,15 @@ func EvalDocument(seed, docID uint64, fraction float64) bool {
 	return float64(h>>11)/(1<<53) < fraction
 }
 
+// rowRoom returns the most tokens and masked positions a row of the run may hold, for the
+// shuffle buffer's slots (shuffle.Buffer.Reserve).
+func (e *Examples) rowRoom() (tokens, masks int) {
+	if e.masker != nil {
+		masks = e.cfg.MaxPredictions
+	}
+	return e.cfg.MaxSeqLen, masks
+}
+
 // maskBatch applies static masking to the rows of a batch, in place. It runs on the
 // workers: instance i of a pass over a document is masked with MaskRand(seed, doc, pass, i).
 func (e *Examples) maskBatch(b *passBatch) *passBatch {
@@ -641,14 +723,14 @@ func (e *Examples) maskBatch(b *passBatch) *passBatch {
 	maskID := e.tok.Special().MASK
 	src := rand.NewPCG(0, 0)
 	rng := rand.New(src)
-	var m masking.Masked
-	var positions, labels []int32 // the batch's masks, one after the other
+	m := &b.masks
+	positions, labels := b.positions[:0], b.labels[:0] // the batch's masks, one after the other
 	for i := range b.rows {
 		r := &b.rows[i]
 		k := b.keys[i]
 		src.Seed(seeds.StaticMask(e.cfg.Seed, k.doc, k.pass, k.i))
 		m.IDs = r.InputIDs // the instance's ids are this batch's own: mask them in place
-		e.masker.Mask(rng, r.InputIDs, &m)
+		e.masker.Mask(rng, r.InputIDs, m)
 		p0 := len(positions)
 		positions = append(positions, m.Positions...)
 		labels = append(labels, m.Labels...)
@@ -666,6 +748,8 @@ func (e *Examples) maskBatch(b *passBatch) *passBatch {
 			}
 		}
 	}
+	m.IDs = nil // the last row's: not the batch's to keep
+	b.positions, b.labels = positions, labels
 	return b
 }
 

@@ -320,6 +320,32 @@ func BenchmarkExamplesRun(b *testing.B) {
 	}
 }
 
+// BenchmarkExamplesRunDupe measures the per-pass work (pairing, masking, the shuffle buffer)
+// without the shard writer: a quarter of the benchmark corpora's SOTU, 2 workers, at dupe
+// factor 1 and 5. The difference of the two is what four more passes cost.
+//
+//	go test -run '^$' -bench ExamplesRunDupe -benchmem ./pipeline/
+func BenchmarkExamplesRunDupe(b *testing.B) {
+	cfg := testConfig(b, "text", benchSOTU(b, 4)...)
+	for _, dupe := range []int{1, 5} {
+		b.Run(fmt.Sprintf("dupe=%d", dupe), func(b *testing.B) {
+			cfg.DupeFactor = dupe
+			ex, err := NewExamples(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var text int64
+			for b.Loop() {
+				if err := ex.Run(context.Background(), func(*shards.Row) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+				text = ex.Stats().Source.TextBytes
+			}
+			b.SetBytes(text)
+		})
+	}
+}
+
 // BenchmarkPrep measures the whole pipeline into shards over a quarter of the benchmark
 // corpora's SOTU.
 func BenchmarkPrep(b *testing.B) {

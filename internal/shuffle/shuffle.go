@@ -6,6 +6,7 @@ package shuffle
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/kiln-bert/kiln/shards"
 )
@@ -21,12 +22,66 @@ type Buffer struct {
 	rows []shards.Row
 	size int
 	rng  *rand.Rand
+
+	// With Reserve: the size of a slot, and the slab the next slots are cut from.
+	tokens, masks int
+	slabIDs       []int32
+	slabTypes     []int8
+	slabMasks     []int32 // masked positions and ids, two per mask
+	slabRows      int     // rows in the last slab
 }
+
+// Slabs grow from minSlabRows rows to maxSlabRows, so that a small run allocates little.
+const (
+	minSlabRows = 16
+	maxSlabRows = 512
+)
+
+// MaxReserveTokens is the largest row length for which Reserve gives every slot its room: for
+// longer ones a slot would hold more than rows of a small run need, so slots are sized by the
+// rows they hold, as without Reserve.
+const MaxReserveTokens = 1024
 
 // New returns a buffer of size rows drawing from rng. A size of 0 lets each row straight out,
 // in order, and needs no rng.
 func New(size int, rng *rand.Rand) *Buffer {
 	return &Buffer{size: size, rng: rng}
+}
+
+// Reserve gives each slot room for a row of tokens ids and token types and masks masked
+// positions (what the settings allow), cut from slabs of many slots: filling the buffer then
+// makes an allocation per slab rather than four per row, and a slot never grows as the longer
+// rows that come later take its place (without it, each slot is allocated at its first row's
+// size and grows by append). Rows longer still are copied as without it. tokens above
+// MaxReserveTokens leave the slots sized by their rows. Call it before the first Push.
+func (b *Buffer) Reserve(tokens, masks int) {
+	if tokens <= 0 || tokens > MaxReserveTokens || masks < 0 {
+		return
+	}
+	b.tokens, b.masks = tokens, min(masks, tokens)
+}
+
+// slot returns an empty row for a new slot: with the room Reserve gave it, cut from the slab.
+func (b *Buffer) slot() shards.Row {
+	if b.tokens == 0 {
+		return shards.Row{}
+	}
+	if len(b.slabTypes) < b.tokens {
+		n := min(max(minSlabRows, 2*b.slabRows), maxSlabRows, b.size-len(b.rows))
+		b.slabRows = n
+		b.slabIDs, b.slabTypes = make([]int32, n*b.tokens), make([]int8, n*b.tokens)
+		b.slabMasks = make([]int32, 2*n*b.masks)
+	}
+	t, m := b.tokens, b.masks
+	r := shards.Row{
+		InputIDs: b.slabIDs[:0:t], TokenTypeIDs: b.slabTypes[:0:t],
+		MaskedPositions: b.slabMasks[:0:m], MaskedIDs: b.slabMasks[m : m : 2*m],
+	}
+	if m == 0 { // rows without masks (dynamic masking) keep nil ones
+		r.MaskedPositions, r.MaskedIDs = nil, nil
+	}
+	b.slabIDs, b.slabTypes, b.slabMasks = b.slabIDs[t:], b.slabTypes[t:], b.slabMasks[2*m:]
+	return r
 }
 
 // Push adds a copy of r, and calls emit with the row it lets out, if any. r is not kept, and
@@ -36,7 +91,10 @@ func (b *Buffer) Push(r *shards.Row, emit func(*shards.Row) error) error {
 		return emit(r)
 	}
 	if len(b.rows) < b.size {
-		b.rows = append(b.rows, shards.Row{})
+		if len(b.rows) == cap(b.rows) { // grow by doubling up to size, not append's 1.25
+			b.rows = slices.Grow(b.rows, min(b.size, max(2*cap(b.rows), minSlabRows))-len(b.rows))
+		}
+		b.rows = append(b.rows, b.slot())
 		b.rows[len(b.rows)-1].CopyFrom(r)
 		return nil
 	}
@@ -65,5 +123,6 @@ func (b *Buffer) Drain(ctx context.Context, emit func(*shards.Row) error) error 
 		}
 	}
 	b.rows = nil
+	b.slabIDs, b.slabTypes, b.slabMasks = nil, nil, nil
 	return nil
 }

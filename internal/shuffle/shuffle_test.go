@@ -3,6 +3,7 @@ package shuffle
 import (
 	"context"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -81,4 +82,67 @@ func TestDrainCancelled(t *testing.T) {
 	if err := b.Drain(ctx, func(*shards.Row) error { t.Error("a row let out after cancellation"); return nil }); err != context.Canceled {
 		t.Errorf("Drain after cancel: %v, want context.Canceled", err)
 	}
+}
+
+// TestReserve: slots cut from slabs let out the same rows in the same order, with their own
+// lengths, and filling the buffer makes a few allocations per slab instead of four per row.
+func TestReserve(t *testing.T) {
+	const size, n, tokens, masks = 300, 1000, 12, 3
+	rows := make([]shards.Row, n)
+	for i := range rows {
+		k := 1 + i%tokens
+		r := &rows[i]
+		for j := range k {
+			r.InputIDs = append(r.InputIDs, int32(i*100+j))
+			r.TokenTypeIDs = append(r.TokenTypeIDs, int8(j%2))
+		}
+		for j := range min(k, masks) {
+			r.MaskedPositions = append(r.MaskedPositions, int32(j))
+			r.MaskedIDs = append(r.MaskedIDs, int32(i))
+		}
+		r.NextSentenceLabel = int8(i % 2)
+	}
+	pushAll := func(reserve bool) (out []shards.Row, allocs float64) {
+		b := New(size, rand.New(rand.NewPCG(3, 4)))
+		if reserve {
+			b.Reserve(tokens, masks)
+		}
+		emit := func(r *shards.Row) error {
+			var c shards.Row
+			c.CopyFrom(r)
+			out = append(out, c)
+			return nil
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for i := range size { // fill the buffer: the slots are made here
+			if err := b.Push(&rows[i], nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		runtime.ReadMemStats(&after)
+		allocs = float64(after.Mallocs - before.Mallocs)
+		for i := size; i < n; i++ {
+			if err := b.Push(&rows[i], emit); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.Drain(context.Background(), emit); err != nil {
+			t.Fatal(err)
+		}
+		return out, allocs
+	}
+	plain, plainAllocs := pushAll(false)
+	reserved, allocs := pushAll(true)
+	if len(reserved) != n || !slices.EqualFunc(plain, reserved, func(a, b shards.Row) bool {
+		return slices.Equal(a.InputIDs, b.InputIDs) && slices.Equal(a.TokenTypeIDs, b.TokenTypeIDs) &&
+			slices.Equal(a.MaskedPositions, b.MaskedPositions) && slices.Equal(a.MaskedIDs, b.MaskedIDs) &&
+			a.NextSentenceLabel == b.NextSentenceLabel
+	}) {
+		t.Fatal("Reserve changed the rows let out or their order")
+	}
+	if allocs > size/10 {
+		t.Errorf("filling %d slots made %v allocations with Reserve (%v without)", size, allocs, plainAllocs)
+	}
+	t.Logf("filling %d slots: %v allocations with Reserve, %v without", size, allocs, plainAllocs)
 }

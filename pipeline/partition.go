@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bufio"
 	"cmp"
 	"context"
 	"crypto/rand"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/kiln-bert/kiln/internal/atomicfile"
 	"github.com/kiln-bert/kiln/internal/fileio"
@@ -64,7 +66,13 @@ type Partitioner struct {
 	settings string // what must match for a finished partition to be kept
 	pc       pairing.Config
 	special  pairing.Special
+	// readBufs holds the read buffers (*readBuffers) of TokenizeFile calls done, for the
+	// next ones to reuse: a file's read costs no fresh buffer, as in the unpartitioned Source.
+	readBufs sync.Pool
 }
+
+// readBuffers are a Source's read buffers (Source.fileBuf, Source.textBuf).
+type readBuffers struct{ file, text *bufio.Reader }
 
 // partitionedConfig is the config that a partitioned run records in its manifest and every
 // shard: the run's ExampleConfig and the number of partitions.
@@ -146,6 +154,16 @@ func (p *Partitioner) TokenizeFile(ctx context.Context, fileIndex int, in Input,
 	}
 	src := NewSource(nil, p.e.src.opts)
 	src.progress = p.e.progress
+	if rb, ok := p.readBufs.Get().(*readBuffers); ok {
+		src.fileBuf, src.textBuf = rb.file, rb.text
+	}
+	defer func() {
+		if src.fileBuf != nil {
+			src.fileBuf.Reset(nil) // (let go of the file)
+			src.textBuf.Reset(nil)
+			p.readBufs.Put(&readBuffers{src.fileBuf, src.textBuf})
+		}
+	}()
 	read := src.readFile
 	if src.opts.Format == Parquet || src.opts.Format == Arrow {
 		read = src.readTableFile
@@ -218,10 +236,11 @@ func (p *Partitioner) PreparePartition(ctx context.Context, part int, docs []Par
 
 // PrepareSorted prepares partition part of the run whose directory is dir from its
 // documents, which next returns in canonical order (file index, then document index; io.EOF
-// after the last). The documents are paired among themselves, masked, shuffled and written
-// to dir/part-NNNNN/, with dir/part-NNNNN/partition.json last. Memory is bounded by the
-// settings (the pairer's reservoir, the shuffle buffer, one record batch), not by the
-// partition's size.
+// after the last; next may reuse the storage of the document it returned before, which
+// PrepareSorted no longer holds). The documents are paired among themselves, masked,
+// shuffled and written to dir/part-NNNNN/, with dir/part-NNNNN/partition.json last. Memory
+// is bounded by the settings (the pairer's reservoir, the shuffle buffer, one record
+// batch), not by the partition's size.
 //
 // Every file is first written under a directory unique to the call (dir/.staging/...), then
 // renamed into place, so that two calls for the same partition, at once or one after the
@@ -301,8 +320,12 @@ func (p *Partitioner) prepare(ctx context.Context, part int, next func() (PartDo
 	}
 	const salt = 0x50415254534855 // "PARTSHU"
 	shuffle := shuffle.New(cfg.ShuffleBuffer, mrand.New(mrand.NewPCG(cfg.Seed, seeds.Mix64(uint64(part)+salt))))
+	shuffle.Reserve(p.e.rowRoom())
 	vocabSize := int32(p.e.tok.Vocab().Size())
 	var instances []pairing.Instance
+	var passArena pairing.Arena // the current pass's instances, copied into the batch's arena
+	// One batch, reused: once its rows are copied into the shuffle buffer (or written), its
+	// storage (arena, rows, masks) takes the next ones, as in the unpartitioned pairAll.
 	b := &passBatch{}
 	flush := func() error {
 		if len(b.rows) == 0 {
@@ -322,7 +345,16 @@ func (p *Partitioner) prepare(ctx context.Context, part int, next func() (PartDo
 				return err
 			}
 		}
-		b = &passBatch{}
+		if b.arena.Cap() > maxPooledTokens {
+			*b = passBatch{} // grown by a long document's pass: left to the collector
+			return nil
+		}
+		clear(b.rows) // (a long document's rows point at its instances: let them go)
+		*b = passBatch{
+			rows: b.rows[:0], keys: b.keys[:0], arena: b.arena,
+			positions: b.positions[:0], labels: b.labels[:0], masks: b.masks,
+		}
+		b.arena.Reset()
 		return nil
 	}
 	prevFile, prevIndex := -1, -1
@@ -352,16 +384,29 @@ func (p *Partitioner) prepare(ctx context.Context, part int, next func() (PartDo
 				}
 			}
 		}
+		tokens := d.tokens()
 		res.Documents++
 		res.Sentences += int64(len(d.Sentences))
-		res.Tokens += d.tokens()
+		res.Tokens += tokens
 		res.UNK += d.UNK
 		res.InvalidUTF8 += d.Invalid
 		id := docID(d.FileIndex, d.Index)
+		// A long document's passes are cut into several batches each: their rows point at the
+		// instances, allocated one by one, rather than at copies in the batch's arena.
+		long := tokens > batchTokens
 		for pass := 0; pass < cfg.DupeFactor; pass++ {
 			doc := pairing.Document{ID: id, Sentences: d.Sentences}
-			instances = pairer.Add(DocRand(cfg.Seed, id, pass), doc, instances[:0])
+			rng := DocRand(cfg.Seed, id, pass)
+			if long {
+				instances = pairer.Add(rng, doc, instances[:0])
+			} else {
+				passArena.Reset()
+				instances = pairer.AddArena(rng, doc, instances[:0], &passArena)
+			}
 			for i, in := range instances {
+				if !long {
+					in = b.arena.Copy(in) // the batch's own, for maskBatch to mask in place
+				}
 				b.rows = append(b.rows, shards.Row{InputIDs: in.IDs, TokenTypeIDs: in.TypeIDs, NextSentenceLabel: in.Label})
 				b.keys = append(b.keys, instanceKey{doc: id, pass: pass, i: i})
 				b.tokens += int64(len(in.IDs))
@@ -372,6 +417,9 @@ func (p *Partitioner) prepare(ctx context.Context, part int, next func() (PartDo
 				}
 			}
 			clear(instances)
+		}
+		if passArena.Cap() > maxPooledTokens {
+			passArena = pairing.Arena{} // a long document's: not kept for the short ones after it
 		}
 	}
 	if err := flush(); err != nil {

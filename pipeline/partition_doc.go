@@ -56,8 +56,17 @@ var errPartDoc = errors.New("corrupt tokenized document")
 // that remain before anything is allocated, so a corrupt or hostile record costs at most its
 // own size in memory; the sentences share one backing array.
 func (d *PartDoc) UnmarshalBinary(b []byte) error {
+	_, err := d.decode(b, nil, nil)
+	return err
+}
+
+// decode is UnmarshalBinary with the sentences laid out in ids and sents' storage when they
+// have room (else in new storage); it returns the ids' storage. A reader that decodes one
+// document after another, and lets go of each before the next (spillReader), so allocates
+// nothing per document.
+func (d *PartDoc) decode(b []byte, ids []int32, sents [][]int32) ([]int32, error) {
 	if len(b) == 0 || b[0] != partDocVersion {
-		return fmt.Errorf("%w: unknown version", errPartDoc)
+		return ids, fmt.Errorf("%w: unknown version", errPartDoc)
 	}
 	r := uvarintReader{b: b[1:]}
 	var head [6]uint64
@@ -65,46 +74,52 @@ func (d *PartDoc) UnmarshalBinary(b []byte) error {
 		head[i] = r.next()
 	}
 	if r.err != nil {
-		return r.err
+		return ids, r.err
 	}
 	for i, v := range head[:5] {
 		if v > math.MaxInt32 && i < 3 || v > math.MaxInt64/2 {
-			return fmt.Errorf("%w: field %d is %d", errPartDoc, i, v)
+			return ids, fmt.Errorf("%w: field %d is %d", errPartDoc, i, v)
 		}
 	}
 	nsent := head[5]
 	if nsent > uint64(len(r.b)) { // each sentence takes at least its length byte
-		return fmt.Errorf("%w: %d sentences in %d bytes", errPartDoc, nsent, len(r.b))
+		return ids, fmt.Errorf("%w: %d sentences in %d bytes", errPartDoc, nsent, len(r.b))
 	}
 	*d = PartDoc{FileIndex: int(head[0]), Index: int(head[1]), Line: int(head[2]), UNK: int64(head[3]), Invalid: int64(head[4])}
 	// Every id takes at least one byte: the ids are fewer than the bytes left.
-	ids := make([]int32, 0, len(r.b)-int(nsent))
-	d.Sentences = make([][]int32, nsent)
+	if n := len(r.b) - int(nsent); cap(ids) < n {
+		ids = make([]int32, 0, n)
+	}
+	ids = ids[:0]
+	if cap(sents) < int(nsent) {
+		sents = make([][]int32, nsent)
+	}
+	d.Sentences = sents[:nsent]
 	for i := range d.Sentences {
 		n := r.next()
 		if r.err != nil {
-			return r.err
+			return ids, r.err
 		}
 		if n > uint64(len(r.b)) {
-			return fmt.Errorf("%w: sentence %d holds %d tokens in %d bytes", errPartDoc, i, n, len(r.b))
+			return ids, fmt.Errorf("%w: sentence %d holds %d tokens in %d bytes", errPartDoc, i, n, len(r.b))
 		}
 		start := len(ids)
 		for range n {
 			v := r.next()
 			if v > math.MaxInt32 {
-				return fmt.Errorf("%w: token id %d", errPartDoc, v)
+				return ids, fmt.Errorf("%w: token id %d", errPartDoc, v)
 			}
 			ids = append(ids, int32(v))
 		}
 		if r.err != nil {
-			return r.err
+			return ids, r.err
 		}
 		d.Sentences[i] = ids[start:len(ids):len(ids)]
 	}
 	if len(r.b) != 0 {
-		return fmt.Errorf("%w: %d bytes after the last sentence", errPartDoc, len(r.b))
+		return ids, fmt.Errorf("%w: %d bytes after the last sentence", errPartDoc, len(r.b))
 	}
-	return nil
+	return ids, nil
 }
 
 // tokens returns the number of tokens in d's sentences.

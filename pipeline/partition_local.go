@@ -517,7 +517,14 @@ type spillReader struct {
 	hash  *xxh3.Hasher // of the current chunk's bytes as read
 	buf   []byte
 	limit int64
+	// ids and sents are the storage of the last document's sentences, reused for the next:
+	// PrepareSorted lets go of a document before it asks for the next one.
+	ids   []int32
+	sents [][]int32
 }
+
+// maxReusedIDs bounds the storage of ids a spillReader keeps from one document to the next.
+const maxReusedIDs = 1 << 20
 
 func (r *spillReader) close() {
 	if r.f != nil {
@@ -598,7 +605,11 @@ func (r *spillReader) next() (PartDoc, error) {
 	r.left -= int64(n)
 	r.docs--
 	var d PartDoc
-	if err := d.UnmarshalBinary(r.buf); err != nil {
+	ids, err := d.decode(r.buf, r.ids, r.sents)
+	if cap(ids) <= maxReusedIDs { // (a long document's: not kept for the rest)
+		r.ids, r.sents = ids[:0], d.Sentences[:0]
+	}
+	if err != nil {
 		return PartDoc{}, fmt.Errorf("spill %s: partition %d: %w", r.name, r.part, err)
 	}
 	if g := r.spills[r.group]; d.FileIndex < g.First || d.FileIndex >= g.First+len(g.Results) {

@@ -475,3 +475,48 @@ func FuzzPartDocUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// TestPartDocDecodeReuses checks that PartDoc.decode, as the spill reader calls it, decodes
+// document after document into the same storage, the same documents as UnmarshalBinary
+// decodes, and that once the storage has grown, decoding allocates nothing.
+func TestPartDocDecodeReuses(t *testing.T) {
+	docs := []PartDoc{
+		{FileIndex: 0, Index: 0, Line: 1, Sentences: [][]int32{{101, 2023, 30000}, {7}}, UNK: 1},
+		{FileIndex: 0, Index: 1, Line: 4, Sentences: [][]int32{{5}, {6, 7}, {8, 9, 10}}},
+		{FileIndex: 1, Index: 0, Line: 1, Sentences: [][]int32{{11, 12}}, Invalid: 2},
+	}
+	var encs [][]byte
+	for _, d := range docs {
+		b, err := d.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		encs = append(encs, b)
+	}
+	var ids []int32
+	var sents [][]int32
+	for i, b := range encs {
+		var d, want PartDoc
+		got, err := d.decode(b, ids, sents)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := want.UnmarshalBinary(b); err != nil || fmt.Sprint(d) != fmt.Sprint(want) {
+			t.Errorf("document %d: decoded %v, want %v (%v)", i, d, want, err)
+		}
+		ids, sents = got[:0], d.Sentences[:0]
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		for _, b := range encs {
+			var d PartDoc
+			got, err := d.decode(b, ids, sents)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids, sents = got[:0], d.Sentences[:0]
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("%v allocations per pass over %d documents in storage that has room, want 0", allocs, len(encs))
+	}
+}

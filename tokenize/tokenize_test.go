@@ -99,7 +99,7 @@ func TestLookupFindsEveryToken(t *testing.T) {
 		if want, _ := tk.vocab.ID(tok); want != int32(id) {
 			continue // a duplicate
 		}
-		got, n := tk.trie.longest(0, []byte(tok))
+		got, n := tk.pieces.longest(0, []byte(tok))
 		if got != int32(id) || n != len(tok) {
 			t.Errorf("trie: longest(%q) = %d, %d; want %d, %d", tok, got, n, id, len(tok))
 		}

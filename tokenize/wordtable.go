@@ -27,14 +27,10 @@ type wordSlot struct {
 const maxTableWord = 16
 
 func newWordTable(v *Vocab) *wordTable {
-	n := 0
-	for _, tok := range v.tokens {
-		if tableWord(tok) {
-			n++
-		}
-	}
+	// Sized for every token, at most half full (counting the tokens held first would read
+	// each twice; for bert-base-uncased both give 65,536 slots).
 	size := 1
-	for size < 2*n {
+	for size < 2*len(v.tokens) {
 		size *= 2
 	}
 	t := &wordTable{slots: make([]wordSlot, size), mask: uint64(size - 1), shift: uint(64 - bits.TrailingZeros(uint(size)))}

@@ -21,12 +21,13 @@
 // On the hot path the parts are fused into one pass over the bytes: a precomputed table
 // says, for every character of the Basic Multilingual Plane, what the normaliser makes of it
 // and how the pre-tokenizer splits it, ASCII words are copied byte by byte, and word pieces are
-// found with one hash lookup for a whole-word token, else by walking a double-array trie of
+// found with one hash lookup for a whole-word token, else by walking double-array tries of
 // the vocabulary. Nothing is allocated per word; Encode writes into a caller-owned Encoding.
 // A Tokenizer is immutable and safe for concurrent use; EncodeBatch spreads texts over
-// workers. Building one is fast (about 12 ms for bert-base-uncased): the character table is
-// computed 256 characters at a time when text first needs them, and the trie is built in time
-// linear in the vocabulary's bytes, however long a token is.
+// workers. Building one is fast: the character table is computed 256 characters at a time
+// when text first needs them, and the tries (one per first byte with many tokens, one for the
+// rest) when a word that is not a token first needs one, each in time linear in its tokens'
+// bytes, however long a token is.
 //
 // Text that is not valid UTF-8 is read with each invalid byte as U+FFFD (which clean text
 // removes) and the bytes are counted in Encoding.Invalid; input never makes it panic.

@@ -18,10 +18,9 @@ type Tokenizer struct {
 	special Special
 	unk     int32
 
-	chars    *charTable
-	words    *wordTable
-	trie     *trie
-	contRoot int32 // trie state after the continuing-subword prefix; -1 if no token has it
+	chars  *charTable
+	words  *wordTable
+	pieces *pieceTries
 	// asciiID[b] is the id of the one-character word b (ASCII punctuation), or -1.
 	asciiID [utf8.RuneSelf]int32
 
@@ -73,16 +72,12 @@ func New(v *Vocab, o Options) (*Tokenizer, error) {
 	}
 	t := &Tokenizer{vocab: v, opts: o, special: v.special(), unk: unk}
 	t.chars = newCharTable(&t.opts)
-	// The whole-word table and the trie are independent: build them side by side (start-up
-	// wall time; the CPU is the same).
-	words := make(chan *wordTable, 1)
-	go func() { words <- newWordTable(v) }()
-	t.trie = buildTrie(v.tokens)
-	t.words = <-words
-	t.contRoot = t.trie.walk(0, o.ContinuingSubwordPrefix)
+	t.words = newWordTable(v)
+	// The tries are built when a word that is not a token first needs them.
+	t.pieces = newPieceTries(v.tokens, o.ContinuingSubwordPrefix)
 	for b := range t.asciiID {
 		t.asciiID[b] = -1
-		if id, n := t.trie.longest(0, []byte{byte(b)}); n == 1 {
+		if id, ok := v.ID(string(rune(b))); ok {
 			t.asciiID[b] = id
 		}
 	}
@@ -315,7 +310,7 @@ func (t *Tokenizer) wordPiece(e *Encoding, w []byte, nchars int, word int32) int
 		}
 	}
 	n0 := len(e.IDs)
-	id, n := t.trie.longest(0, w)
+	id, n := t.pieces.longest(0, w)
 	for n > 0 {
 		e.IDs = append(e.IDs, id)
 		e.Words = append(e.Words, word)
@@ -323,10 +318,7 @@ func (t *Tokenizer) wordPiece(e *Encoding, w []byte, nchars int, word int32) int
 		if len(w) == 0 {
 			return word + 1
 		}
-		if t.contRoot < 0 {
-			break
-		}
-		id, n = t.trie.longest(t.contRoot, w)
+		id, n = t.pieces.longest(1, w)
 	}
 	e.IDs = append(e.IDs[:n0], t.unk)
 	e.Words = append(e.Words[:n0], word)

@@ -140,21 +140,30 @@ func (b *trieBuilder) findBase(labels []byte) int32 {
 // linear in the tokens' total length.
 func buildTrie(tokens []string) *trie {
 	var b trieBuilder
-	return b.build(tokens)
+	return b.build(tokens, tokenIDs(tokens), 0)
 }
 
-// build builds the trie of tokens with a fresh builder b.
-func (b *trieBuilder) build(tokens []string) *trie {
-	// order holds the ids of the non-empty tokens; the children of each state are found by a
-	// stable counting sort of its run of order on the next byte (an MSD radix sort), so the
-	// tokens below a state are always one run, in id order within it.
-	order := make([]int32, 0, len(tokens))
-	states := 1 // at most one per token byte, and the root
+// tokenIDs returns the ids of the non-empty tokens.
+func tokenIDs(tokens []string) []int32 {
+	var ids []int32
 	for id, tok := range tokens {
 		if tok != "" {
-			order = append(order, int32(id))
-			states += len(tok)
+			ids = append(ids, int32(id))
 		}
+	}
+	return ids
+}
+
+// build builds, with a fresh builder b, the trie of the tokens of ids (ascending), each read
+// from byte skip on; every one must be longer than skip. It reorders ids.
+func (b *trieBuilder) build(tokens []string, ids []int32, skip int) *trie {
+	// order holds the ids; the children of each state are found by a stable counting sort of
+	// its run of order on the next byte (an MSD radix sort), so the tokens below a state are
+	// always one run, in id order within it.
+	order := ids
+	states := 1 // at most one per token byte, and the root
+	for _, id := range ids {
+		states += len(tokens[id]) - skip
 	}
 	tmp := make([]int32, len(order))
 	// Shared prefixes make states far fewer than bytes: at most about 2.2 per token in BERT's
@@ -168,7 +177,7 @@ func (b *trieBuilder) build(tokens []string) *trie {
 	// Depth first: place the children of state `at`, whose tokens are order[lo:hi], all
 	// sharing their first depth bytes.
 	type item struct{ at, lo, hi, depth int32 }
-	stack := []item{{0, 0, int32(len(order)), 0}}
+	stack := []item{{0, 0, int32(len(order)), int32(skip)}}
 	var count [256]int32
 	var labels []byte
 	var bounds []int32 // bounds[i]: where the run of labels[i] starts; one past the end last

@@ -23,7 +23,7 @@ func TestTrieChainsSameLayout(t *testing.T) {
 	for name, tokens := range cases {
 		var fast, slow trieBuilder
 		slow.noChains = true
-		tf, ts := fast.build(tokens), slow.build(tokens)
+		tf, ts := fast.build(tokens, tokenIDs(tokens), 0), slow.build(tokens, tokenIDs(tokens), 0)
 		if !slices.Equal(tf.nodes, ts.nodes) {
 			t.Errorf("%s: the fast path's array differs from the general step's (%d and %d states)", name, len(tf.nodes), len(ts.nodes))
 		}

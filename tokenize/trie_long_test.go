@@ -67,7 +67,7 @@ func TestTrieBuildLinear(t *testing.T) {
 			for _, n := range []int{1 << 15, 1 << 17, 1 << 19} {
 				tokens := append(append([]string(nil), base...), tc.long(n))
 				var b trieBuilder
-				b.build(tokens)
+				b.build(tokens, tokenIDs(tokens), 0)
 				perByte = append(perByte, float64(b.work)/float64(baseBytes+n))
 			}
 			t.Logf("build steps per token byte at 32 KiB, 128 KiB, 512 KiB: %.2f", perByte)
@@ -101,14 +101,14 @@ func TestLongTokenVocab(t *testing.T) {
 	if got := tk.Vocab().Size(); got != len(base)+1 {
 		t.Fatalf("vocabulary size %d, want %d", got, len(base)+1)
 	}
-	if id, n := tk.trie.longest(0, []byte(long)); id != wantID || n != len(long) {
+	if id, n := tk.pieces.longest(0, []byte(long)); id != wantID || n != len(long) {
 		t.Errorf("longest(long token) = %d, %d bytes; want %d, %d", id, n, wantID, len(long))
 	}
 	// A prefix of the long token is not a token: the longest match is what the vocabulary
 	// without the long token gives.
 	prefix := []byte(long[:1000])
 	want := longestByMap(tk.vocab.idMap(), prefix, len(long)-1)
-	if id, n := tk.trie.longest(0, prefix); id != want.id || n != want.n {
+	if id, n := tk.pieces.longest(0, prefix); id != want.id || n != want.n {
 		t.Errorf("longest(1000-byte prefix) = %d, %d; want %d, %d", id, n, want.id, want.n)
 	}
 }

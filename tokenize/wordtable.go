@@ -3,6 +3,7 @@ package tokenize
 import (
 	"encoding/binary"
 	"math/bits"
+	"unicode/utf8"
 )
 
 // wordTable finds a whole word among the short tokens (at most 16 bytes) in an open-addressing
@@ -26,14 +27,21 @@ type wordSlot struct {
 const maxTableWord = 16
 
 func newWordTable(v *Vocab) *wordTable {
+	// Sized for every token, at most half full (counting the tokens held first would read
+	// each twice; for bert-base-uncased both give 65,536 slots).
 	size := 1
 	for size < 2*len(v.tokens) {
 		size *= 2
 	}
 	t := &wordTable{slots: make([]wordSlot, size), mask: uint64(size - 1), shift: uint(64 - bits.TrailingZeros(uint(size)))}
+	// A large slice fresh from the system is not cleared by make, and the probes below read a
+	// slot before writing it: a page first read is mapped to the shared zero page, then copied
+	// on the first write (a second page fault, and a TLB flush on every CPU running the
+	// process). Writing every slot first takes one fault per page.
+	clear(t.slots)
 	var b [maxTableWord]byte
 	for id, tok := range v.tokens { // in id order: a token listed twice keeps its last id
-		if len(tok) == 0 || len(tok) > maxTableWord {
+		if !tableWord(tok) {
 			continue
 		}
 		n := copy(b[:], tok)
@@ -47,6 +55,26 @@ func newWordTable(v *Vocab) *wordTable {
 		}
 	}
 	return t
+}
+
+// tableWord reports whether the table holds tok: 1 to 16 bytes, and a single character or
+// free of ASCII punctuation. The pre-tokenizer makes every ASCII punctuation character a word
+// of its own, so a longer token with one ("##ing", "[unused0]") is never a whole word; left
+// out, it costs no slot. (A token the table lacks is still found by the trie: the table only
+// makes the common case fast, it decides no id.)
+func tableWord(tok string) bool {
+	if len(tok) == 0 || len(tok) > maxTableWord {
+		return false
+	}
+	if len(tok) == 1 {
+		return true
+	}
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; c < utf8.RuneSelf && isPunct(rune(c)) {
+			return false
+		}
+	}
+	return true
 }
 
 // wordKey packs a word of 1 to 16 bytes into two words, zero-padded. It reads 16 bytes from

@@ -58,3 +58,18 @@ func BenchmarkTrainStep(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNewModel measures making the tiny preset's fresh model (bert-base's vocabulary of
+// 30,522, 4.4 M weights drawn from the generator): go test ./trainer -run '^$' -bench
+// NewModel -benchmem
+func BenchmarkNewModel(b *testing.B) {
+	cfg, err := Preset("tiny", 30522)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := NewModel(cfg, rand.New(rand.NewPCG(1, 1))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

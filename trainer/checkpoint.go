@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,6 +15,7 @@ import (
 	"github.com/kiln-bert/kiln/internal/fileio"
 	"github.com/kiln-bert/kiln/shards"
 	"github.com/kiln-bert/kiln/tokenize"
+	"gorgonia.org/tensor"
 )
 
 // Checkpoint files. A model directory (config.json + model.safetensors) loads in Hugging Face
@@ -73,7 +73,7 @@ func LoadModel(dir string) (*Model, error) {
 	if err := CheckWeights(path, cfg); err != nil {
 		return nil, err
 	}
-	m, err := NewModel(cfg, rand.New(rand.NewPCG(0, 0)))
+	m, err := allocModel(cfg, tensor.Float32) // every value is set from the file
 	if err != nil {
 		return nil, fmt.Errorf("model config %s: %w", cpath, err)
 	}

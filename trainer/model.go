@@ -42,12 +42,23 @@ func NewModel(cfg Config, rng *rand.Rand) (*Model, error) {
 }
 
 func newModel(cfg Config, dt tensor.Dtype, rng *rand.Rand) (*Model, error) {
+	m, err := allocModel(cfg, dt)
+	if err != nil {
+		return nil, err
+	}
+	m.initWeights(rng)
+	return m, nil
+}
+
+// allocModel returns a model of cfg whose parameters are all zero, for initWeights or a
+// checkpoint's tensors (SetTensors) to fill.
+func allocModel(cfg Config, dt tensor.Dtype) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("model config: %w", err)
 	}
 	m := &Model{cfg: cfg, dtype: dt, byName: map[string]*param{}}
-	h := cfg.HiddenSize
 	names, shapes := paramShapes(cfg)
+	m.params = make([]*param, 0, len(names))
 	for i, name := range names {
 		shape := shapes[i]
 		p := &param{name: name, shape: shape, decay: !strings.HasSuffix(name, "bias") && !strings.Contains(name, "LayerNorm")}
@@ -55,34 +66,51 @@ func newModel(cfg Config, dt tensor.Dtype, rng *rand.Rand) (*Model, error) {
 		for _, s := range shape {
 			n *= s
 		}
-		vals := make([]float64, n)
-		switch {
-		case strings.HasSuffix(name, ".bias"): // zeros
-		case strings.HasSuffix(name, "LayerNorm.weight"):
-			for i := range vals {
-				vals[i] = 1
-			}
-		default: // linear and embedding weights
-			for i := range vals {
-				vals[i] = rng.NormFloat64() * cfg.InitializerRange
-			}
-		}
-		if name == "bert.embeddings.word_embeddings.weight" {
-			clear(vals[:h]) // padding_idx 0
-		}
+		var backing any
 		if dt == tensor.Float32 {
-			f := make([]float32, n)
-			for i, v := range vals {
-				f[i] = float32(v)
-			}
-			p.value = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(f))
+			backing = make([]float32, n)
 		} else {
-			p.value = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(vals))
+			backing = make([]float64, n)
 		}
+		p.value = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(backing))
 		m.params = append(m.params, p)
 		m.byName[name] = p
 	}
 	return m, nil
+}
+
+// initWeights sets the parameters of a model fresh from allocModel as NewModel says, drawing
+// one normal value from rng for each value of a linear or embedding weight, parameter by
+// parameter in paramShapes' order. Each value is drawn in float64, scaled, and then rounded
+// once to the model's type.
+func (m *Model) initWeights(rng *rand.Rand) {
+	for _, p := range m.params {
+		switch d := p.value.Data().(type) {
+		case []float32:
+			initParam(d, p.name, m.cfg, rng)
+		case []float64:
+			initParam(d, p.name, m.cfg, rng)
+		}
+	}
+}
+
+// initParam sets the values of the parameter name (zero, as allocModel leaves them).
+func initParam[T float](vals []T, name string, cfg Config, rng *rand.Rand) {
+	switch {
+	case strings.HasSuffix(name, ".bias"): // zeros
+	case strings.HasSuffix(name, "LayerNorm.weight"):
+		for i := range vals {
+			vals[i] = 1
+		}
+	default: // linear and embedding weights
+		std := cfg.InitializerRange
+		for i := range vals {
+			vals[i] = T(rng.NormFloat64() * std)
+		}
+	}
+	if name == "bert.embeddings.word_embeddings.weight" {
+		clear(vals[:cfg.HiddenSize]) // padding_idx 0
+	}
 }
 
 // Config returns the model's configuration.

@@ -123,11 +123,19 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 	if r.opt.step >= r.cfg.Steps {
 		return &r.res, nil
 	}
+	// The source starts before a fresh model's weights are drawn: its goroutines read and
+	// prepare the first batches meanwhile, so that the first step waits for the slower of the
+	// two, not for both one after the other.
 	src, err := r.openSource(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
+	if r.fresh {
+		if err := r.initModel(); err != nil {
+			return nil, err
+		}
+	}
 	metrics, err := os.OpenFile(filepath.Join(r.cfg.Out, MetricsFile), os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, err
@@ -148,6 +156,7 @@ type trainRun struct {
 
 	model *Model
 	opt   *AdamW
+	fresh bool      // the model is new: initModel makes it once the source has started
 	pos   Position  // the data position after the last step
 	drng  *rand.PCG // dropout generator
 	res   TrainResult
@@ -300,7 +309,8 @@ func (r *trainRun) resume(dir string) error {
 	return nil
 }
 
-// init makes a fresh model of TrainConfig.Model and its optimiser.
+// init checks TrainConfig.Model for a fresh run, whose model and optimiser initModel makes
+// once the source has started; until then r.opt is an optimiser at step 0 without moments.
 func (r *trainRun) init() error {
 	source := r.cfg.ModelSource
 	if source == "" {
@@ -309,12 +319,23 @@ func (r *trainRun) init() error {
 	if err := r.checkModel(r.cfg.Model, source, ""); err != nil {
 		return err
 	}
+	// Checked now, as NewModel would (the same error), so that initModel cannot fail.
+	if err := r.cfg.Model.Validate(); err != nil {
+		return fmt.Errorf("model config %s: model config: %w", source, err)
+	}
+	r.opt, r.fresh = &AdamW{cfg: r.cfg.Optimizer}, true
+	return nil
+}
+
+// initModel makes the fresh model of TrainConfig.Model (init checked it), its weights drawn
+// as NewModel draws them from the run's seed, and its optimiser.
+func (r *trainRun) initModel() error {
 	model, err := NewModel(r.cfg.Model, rand.New(rand.NewPCG(r.cfg.Seed, 0x696e6974)))
 	if err != nil {
-		return fmt.Errorf("model config %s: %w", source, err)
+		return err
 	}
 	model.vocabSHA256 = r.dataVocab
-	r.model, r.opt = model, NewAdamW(r.cfg.Optimizer, model)
+	r.model, r.opt, r.fresh = model, NewAdamW(r.cfg.Optimizer, model), false
 	return nil
 }
 

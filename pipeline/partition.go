@@ -345,16 +345,9 @@ func (p *Partitioner) prepare(ctx context.Context, part int, next func() (PartDo
 				return err
 			}
 		}
-		if b.arena.Cap() > maxPooledTokens {
+		if !b.reset() {
 			*b = passBatch{} // grown by a long document's pass: left to the collector
-			return nil
 		}
-		clear(b.rows) // (a long document's rows point at its instances: let them go)
-		*b = passBatch{
-			rows: b.rows[:0], keys: b.keys[:0], arena: b.arena,
-			positions: b.positions[:0], labels: b.labels[:0], masks: b.masks,
-		}
-		b.arena.Reset()
 		return nil
 	}
 	prevFile, prevIndex := -1, -1
@@ -391,25 +384,12 @@ func (p *Partitioner) prepare(ctx context.Context, part int, next func() (PartDo
 		res.UNK += d.UNK
 		res.InvalidUTF8 += d.Invalid
 		id := docID(d.FileIndex, d.Index)
-		// A long document's passes are cut into several batches each: their rows point at the
-		// instances, allocated one by one, rather than at copies in the batch's arena.
 		long := tokens > batchTokens
 		for pass := 0; pass < cfg.DupeFactor; pass++ {
 			doc := pairing.Document{ID: id, Sentences: d.Sentences}
-			rng := DocRand(cfg.Seed, id, pass)
-			if long {
-				instances = pairer.Add(rng, doc, instances[:0])
-			} else {
-				passArena.Reset()
-				instances = pairer.AddArena(rng, doc, instances[:0], &passArena)
-			}
+			instances = pairPass(pairer, DocRand(cfg.Seed, id, pass), doc, instances[:0], &passArena, long)
 			for i, in := range instances {
-				if !long {
-					in = b.arena.Copy(in) // the batch's own, for maskBatch to mask in place
-				}
-				b.rows = append(b.rows, shards.Row{InputIDs: in.IDs, TokenTypeIDs: in.TypeIDs, NextSentenceLabel: in.Label})
-				b.keys = append(b.keys, instanceKey{doc: id, pass: pass, i: i})
-				b.tokens += int64(len(in.IDs))
+				b.add(in, instanceKey{doc: id, pass: pass, i: i}, long)
 				if b.tokens >= batchTokens {
 					if err := flush(); err != nil {
 						return res, err
@@ -417,9 +397,6 @@ func (p *Partitioner) prepare(ctx context.Context, part int, next func() (PartDo
 				}
 			}
 			clear(instances)
-		}
-		if passArena.Cap() > maxPooledTokens {
-			passArena = pairing.Arena{} // a long document's: not kept for the short ones after it
 		}
 	}
 	if err := flush(); err != nil {

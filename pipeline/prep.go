@@ -340,8 +340,21 @@ func (e *Examples) newBatch(eval bool) *passBatch {
 // putBatch gives back a batch whose rows are no longer used (each has been copied into the
 // shuffle buffer or written), for newBatch to reuse its storage.
 func (e *Examples) putBatch(b *passBatch) {
-	if b.arena.Cap() > maxPooledTokens {
+	if !b.reset() {
 		return
+	}
+	select {
+	case e.freeBatches <- b:
+	default: // enough kept: left to the collector
+	}
+}
+
+// reset empties b, whose rows are no longer used, keeping its storage for the next rows, and
+// reports whether that storage is worth keeping: false when a long document's pass grew the
+// arena past maxPooledTokens (b is then left as it was, for the collector).
+func (b *passBatch) reset() bool {
+	if b.arena.Cap() > maxPooledTokens {
+		return false
 	}
 	clear(b.rows) // (the rows point into the batch's own storage; clear lets go of any other)
 	clear(b.docs)
@@ -350,10 +363,36 @@ func (e *Examples) putBatch(b *passBatch) {
 		positions: b.positions[:0], labels: b.labels[:0], masks: b.masks,
 	}
 	b.arena.Reset()
-	select {
-	case e.freeBatches <- b:
-	default: // enough kept: left to the collector
+	return true
+}
+
+// add appends instance in, identified by k, to b as a row: a copy in b's arena, for the
+// workers to mask in place, or, for a long document's (long, see pairPass), the instance
+// itself.
+func (b *passBatch) add(in pairing.Instance, k instanceKey, long bool) {
+	if !long {
+		in = b.arena.Copy(in)
 	}
+	b.rows = append(b.rows, shards.Row{InputIDs: in.IDs, TokenTypeIDs: in.TypeIDs, NextSentenceLabel: in.Label})
+	b.keys = append(b.keys, k)
+	b.tokens += int64(len(in.IDs))
+}
+
+// pairPass makes the instances of one pass over doc into dst, their ids laid out in arena
+// (emptied first; dropped first when a pass before grew it past maxPooledTokens), to be copied
+// into the batches (passBatch.add). A long document's (long: more tokens than batchTokens)
+// passes are cut into several batches each, so their instances are allocated one by one and
+// the rows point at them: a pass is held once, not twice, while its batches are in flight.
+func pairPass(pairer *pairing.Pairer, rng *rand.Rand, doc pairing.Document, dst []pairing.Instance,
+	arena *pairing.Arena, long bool) []pairing.Instance {
+	if long {
+		return pairer.Add(rng, doc, dst)
+	}
+	if arena.Cap() > maxPooledTokens {
+		*arena = pairing.Arena{}
+	}
+	arena.Reset()
+	return pairer.AddArena(rng, doc, dst, arena)
 }
 
 // instanceKey identifies an instance: its document, the pass and its index in the pass.
@@ -649,27 +688,13 @@ func (e *Examples) pairAll(ctx context.Context, in <-chan []*tokenizedDoc, out c
 					be = e.newBatch(true)
 				}
 			}
-			// A long document's passes are cut into several batches each: their rows point at
-			// the instances, allocated one by one, rather than at copies in the batches' arenas,
-			// so that a pass is held once, not twice, while its batches are in flight.
 			long := td.tokens > batchTokens
 			for p := 0; p < e.cfg.DupeFactor; p++ {
 				doc := pairing.Document{ID: id, Sentences: td.sentences}
-				rng := DocRand(e.cfg.Seed, id, p)
-				if long {
-					instances = pairer.Add(rng, doc, instances[:0])
-				} else {
-					pass.Reset()
-					instances = pairer.AddArena(rng, doc, instances[:0], &pass)
-				}
+				instances = pairPass(pairer, DocRand(e.cfg.Seed, id, p), doc, instances[:0], &pass, long)
 				for i, in := range instances {
 					c := *cur
-					if !long {
-						in = c.arena.Copy(in) // the batch's own, for the workers to mask in place
-					}
-					c.rows = append(c.rows, shards.Row{InputIDs: in.IDs, TokenTypeIDs: in.TypeIDs, NextSentenceLabel: in.Label})
-					c.keys = append(c.keys, instanceKey{doc: id, pass: p, i: i})
-					c.tokens += int64(len(in.IDs))
+					c.add(in, instanceKey{doc: id, pass: p, i: i}, long)
 					if c.tokens >= batchTokens {
 						eval := c.eval // (once sent, c is the consumer's, who may reuse it)
 						if !send(c) {
@@ -679,9 +704,6 @@ func (e *Examples) pairAll(ctx context.Context, in <-chan []*tokenizedDoc, out c
 					}
 				}
 				clear(instances) // (a long document's: the rows hold them now)
-			}
-			if pass.Cap() > maxPooledTokens {
-				pass = pairing.Arena{} // a long document's: not kept for the short ones after it
 			}
 			td.sentences = nil // paired: the document's ids live on in the rows only
 			e.textBudget.release(td.bytes)

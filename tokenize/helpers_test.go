@@ -30,3 +30,22 @@ func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// buildTrie builds one trie of every token (the tokenizer builds pieceTries' groups of them
+// instead), for the tests that compare with it: tokens[i] gets id i, empty tokens are skipped,
+// and for a token listed twice the last id wins, as in the vocabulary's map.
+func buildTrie(tokens []string) *trie {
+	var b trieBuilder
+	return b.build(tokens, tokenIDs(tokens), 0)
+}
+
+// tokenIDs returns the ids of the non-empty tokens, for trieBuilder.build.
+func tokenIDs(tokens []string) []int32 {
+	var ids []int32
+	for id, tok := range tokens {
+		if tok != "" {
+			ids = append(ids, int32(id))
+		}
+	}
+	return ids
+}

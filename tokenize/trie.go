@@ -135,25 +135,6 @@ func (b *trieBuilder) findBase(labels []byte) int32 {
 	return base
 }
 
-// buildTrie builds the trie of tokens; tokens[i] gets id i. Empty tokens are skipped. For a
-// token listed twice the last id wins, as in the vocabulary's map. It takes time and memory
-// linear in the tokens' total length.
-func buildTrie(tokens []string) *trie {
-	var b trieBuilder
-	return b.build(tokens, tokenIDs(tokens), 0)
-}
-
-// tokenIDs returns the ids of the non-empty tokens.
-func tokenIDs(tokens []string) []int32 {
-	var ids []int32
-	for id, tok := range tokens {
-		if tok != "" {
-			ids = append(ids, int32(id))
-		}
-	}
-	return ids
-}
-
 // build builds, with a fresh builder b, the trie of the tokens of ids (ascending), each read
 // from byte skip on; every one must be longer than skip. It reorders ids.
 func (b *trieBuilder) build(tokens []string, ids []int32, skip int) *trie {

@@ -131,7 +131,7 @@ func Train(ctx context.Context, cfg TrainConfig) (*TrainResult, error) {
 		return nil, err
 	}
 	defer src.Close()
-	if r.fresh {
+	if r.model == nil { // a fresh run: init checked its model, made now
 		if err := r.initModel(); err != nil {
 			return nil, err
 		}
@@ -154,9 +154,8 @@ type trainRun struct {
 	evalMasker   *masking.Masker // masks unmasked EvalData shards
 	dataVocab    string          // the training shards' kiln.vocab_sha256, when known
 
-	model *Model
+	model *Model // nil in a fresh run until initModel makes it, once the source has started
 	opt   *AdamW
-	fresh bool      // the model is new: initModel makes it once the source has started
 	pos   Position  // the data position after the last step
 	drng  *rand.PCG // dropout generator
 	res   TrainResult
@@ -323,7 +322,7 @@ func (r *trainRun) init() error {
 	if err := r.cfg.Model.Validate(); err != nil {
 		return fmt.Errorf("model config %s: model config: %w", source, err)
 	}
-	r.opt, r.fresh = &AdamW{cfg: r.cfg.Optimizer}, true
+	r.opt = &AdamW{cfg: r.cfg.Optimizer}
 	return nil
 }
 
@@ -335,7 +334,7 @@ func (r *trainRun) initModel() error {
 		return err
 	}
 	model.vocabSHA256 = r.dataVocab
-	r.model, r.opt, r.fresh = model, NewAdamW(r.cfg.Optimizer, model), false
+	r.model, r.opt = model, NewAdamW(r.cfg.Optimizer, model)
 	return nil
 }
 

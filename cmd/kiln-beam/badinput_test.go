@@ -27,16 +27,8 @@ func TestBadInputNamesFile(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	text, err := os.ReadFile(filepath.Join(sampleCorpus, "moby_dick_chapter_003.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write(text)
-	zw.Close()
 	bad := filepath.Join(corpus, "moby_dick_chapter_003.txt.gz")
-	if err := os.WriteFile(bad, gz.Bytes()[:gz.Len()/2], 0o644); err != nil {
+	if err := os.WriteFile(bad, truncatedGzip(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(tmp, "out")
@@ -63,4 +55,19 @@ func TestOutputNotEmpty(t *testing.T) {
 	if code != 1 || !strings.Contains(msg, "output "+out+" is not empty (it holds a finished run)") {
 		t.Errorf("exit %d, want 1 naming %s as not empty:\n%s", code, out, msg)
 	}
+}
+
+// truncatedGzip returns the first half of a gzip of the sample's chapter 3: a .gz input that
+// ends in the middle of its stream.
+func truncatedGzip(t *testing.T) []byte {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join(sampleCorpus, "moby_dick_chapter_003.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(text)
+	zw.Close()
+	return gz.Bytes()[:gz.Len()/2]
 }

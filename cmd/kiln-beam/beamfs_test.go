@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -330,16 +328,8 @@ func TestBeamPublishedMatchesKiln(t *testing.T) {
 func TestBadURLInputNamesFile(t *testing.T) {
 	const root = "memfs://kiln-beamfs-bad"
 	putSample(t, root)
-	text, err := os.ReadFile(filepath.Join(sampleCorpus, "moby_dick_chapter_003.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var gz bytes.Buffer
-	zw := gzip.NewWriter(&gz)
-	zw.Write(text)
-	zw.Close()
 	bad := root + "/corpus/zz_truncated.txt.gz"
-	memfs.Write(bad, gz.Bytes()[:gz.Len()/2])
+	memfs.Write(bad, truncatedGzip(t))
 	out := root + "/out"
 	code, msg := runBeam(t, "prep", "--input", root+"/corpus/", "--vocab", root+"/vocab.txt", "--output", out, "--partitions", "2")
 	if first, _, _ := strings.Cut(msg, "\n"); code != 1 || !strings.HasPrefix(first, "kiln-beam prep: input "+bad+": ") || !strings.Contains(first, "truncated or corrupt") {
